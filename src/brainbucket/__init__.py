@@ -1,0 +1,72 @@
+"""brainbucket: share neuroimaging studies on S3-compatible object storage.
+
+Examples
+--------
+>>> import brainbucket, tempfile
+>>> store = brainbucket.open_store(tempfile.mkdtemp())
+>>> store.write_bytes("dataset_description.json", b"{}").size
+2
+"""
+
+from ._exceptions import (
+    AccessDeniedError,
+    BrainbucketError,
+    BucketNotFoundError,
+    BucketOwnedByOthersError,
+    ConflictError,
+    CredentialsError,
+    EndpointError,
+    IntegrityError,
+    InvalidCredentialsError,
+    InvalidURLError,
+    NoCredentialsError,
+    NotFoundError,
+    ObjectNotFoundError,
+    OfflineError,
+    PartialFailureError,
+    ServeError,
+    ServerError,
+    UnsafeKeyError,
+    UsageError,
+)
+from ._types import DiskUsage, FolderInfo, ObjectInfo, PutResult, VersionInfo
+from ._url import StoreURL, parse_url
+from .server import LocalServer
+from .store import LocalStore, S3Store, Store, open_store
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AccessDeniedError",
+    "BrainbucketError",
+    "BucketNotFoundError",
+    "BucketOwnedByOthersError",
+    "ConflictError",
+    "CredentialsError",
+    "DiskUsage",
+    "EndpointError",
+    "FolderInfo",
+    "IntegrityError",
+    "InvalidCredentialsError",
+    "InvalidURLError",
+    "LocalServer",
+    "LocalStore",
+    "NoCredentialsError",
+    "NotFoundError",
+    "ObjectInfo",
+    "ObjectNotFoundError",
+    "OfflineError",
+    "PartialFailureError",
+    "PutResult",
+    "S3Store",
+    "ServeError",
+    "ServerError",
+    "Store",
+    "StoreURL",
+    "UnsafeKeyError",
+    "UsageError",
+    "VersionInfo",
+    "__version__",
+    "open_store",
+    "parse_url",
+]

@@ -1,0 +1,64 @@
+"""Configuration: one frozen dataclass whose defaults come from ``BRAINBUCKET_*`` variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import platformdirs
+
+__all__ = ["Config", "get_config"]
+
+
+def _env_bool(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    try:
+        return int(raw) if raw else default
+    except ValueError:
+        return default
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings read once from the environment.
+
+    Attributes
+    ----------
+    endpoint_url
+        ``BRAINBUCKET_ENDPOINT_URL``: S3 endpoint for non-AWS servers.
+    cache_dir
+        ``BRAINBUCKET_CACHE``: root of the mirror cache and state (platformdirs' user cache).
+    offline
+        ``BRAINBUCKET_OFFLINE``: answer from the cache, never touch the network.
+    jobs
+        ``BRAINBUCKET_JOBS``: transfers in flight at once.
+    store
+        ``BRAINBUCKET_STORE``: default store URL for assemblies.
+    """
+
+    endpoint_url: str | None = field(
+        default_factory=lambda: os.environ.get("BRAINBUCKET_ENDPOINT_URL") or None
+    )
+    cache_dir: Path = field(
+        default_factory=lambda: Path(
+            os.environ.get("BRAINBUCKET_CACHE") or platformdirs.user_cache_dir("brainbucket")
+        )
+    )
+    offline: bool = field(default_factory=lambda: _env_bool("BRAINBUCKET_OFFLINE"))
+    jobs: int = field(default_factory=lambda: _env_int("BRAINBUCKET_JOBS", 64))
+    store: str | None = field(default_factory=lambda: os.environ.get("BRAINBUCKET_STORE") or None)
+
+    @property
+    def state_dir(self) -> Path:
+        """Where resumable-transfer state and hash caches live."""
+        return self.cache_dir / "state"
+
+
+def get_config() -> Config:
+    """A fresh :class:`Config` from the current environment."""
+    return Config()

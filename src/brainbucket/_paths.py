@@ -1,0 +1,94 @@
+"""Remote keys are untrusted input: map them to local paths safely (ARCHITECTURE rule 3)."""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from pathlib import Path
+
+from ._exceptions import UnsafeKeyError
+
+__all__ = ["check_key", "local_path_for"]
+
+# The longest name most local filesystems accept for one path component.
+_MAX_COMPONENT_BYTES = 255
+
+
+def check_key(key: str) -> str:
+    """Return ``key`` if it is safe to turn into a local relative path, else raise.
+
+    A safe key is relative, ``/``-separated, with no empty, ``.`` or ``..`` component, no
+    backslash, NUL or other control character, and no component longer than 255 bytes.
+    Spaces, ``+``, unicode letters and the like are fine and kept exactly.
+
+    Raises
+    ------
+    UnsafeKeyError
+
+    Examples
+    --------
+    >>> check_key("sub-01/anat/sub-01_aparc+aseg.nii.gz")
+    'sub-01/anat/sub-01_aparc+aseg.nii.gz'
+    """
+    if not key:
+        msg = "empty key"
+        raise UnsafeKeyError(msg)
+    shown = key.encode("unicode_escape").decode("ascii")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in key):
+        msg = f"key has a control character: {shown!r}"
+        raise UnsafeKeyError(msg)
+    if "\\" in key:
+        msg = f"key has a backslash: {shown!r}"
+        raise UnsafeKeyError(msg)
+    if key.startswith("/"):
+        msg = f"key is an absolute path: {shown!r}"
+        raise UnsafeKeyError(msg)
+    for part in key.split("/"):
+        if part in ("", ".", ".."):
+            msg = f"key has an empty, '.' or '..' component: {shown!r}"
+            raise UnsafeKeyError(msg)
+        if len(part.encode("utf-8", "surrogatepass")) > _MAX_COMPONENT_BYTES:
+            msg = f"key has a component longer than {_MAX_COMPONENT_BYTES} bytes: {shown[:80]!r}..."
+            raise UnsafeKeyError(msg)
+    if len(key) > 1 and key[1] == ":" and key[0].isalpha():
+        msg = f"key looks like a drive path: {shown!r}"
+        raise UnsafeKeyError(msg)
+    return key
+
+
+def local_path_for(root: str | os.PathLike[str], key: str) -> Path:
+    """Map a remote key to a path under ``root``, refusing anything that would escape it.
+
+    Parameters
+    ----------
+    root
+        The local destination folder.
+    key
+        Key relative to the remote root.
+
+    Returns
+    -------
+    pathlib.Path
+        ``root / key``, guaranteed to be inside ``root``.
+
+    Raises
+    ------
+    UnsafeKeyError
+
+    Examples
+    --------
+    >>> str(local_path_for("/data", "sub-01/anat/T1w.nii.gz"))
+    '/data/sub-01/anat/T1w.nii.gz'
+    """
+    check_key(key)
+    base = Path(os.path.abspath(root))
+    target = Path(os.path.abspath(base / key))
+    if os.path.commonpath([base, target]) != str(base):
+        msg = f"key would land outside {base}: {key!r}"
+        raise UnsafeKeyError(msg)
+    return target
+
+
+def normalized(key: str) -> str:
+    """The NFC, case-folded form two keys share if they would collide on some filesystems."""
+    return unicodedata.normalize("NFC", key).casefold()

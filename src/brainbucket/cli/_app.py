@@ -1,0 +1,162 @@
+"""The Typer application, shared options, output helpers and the error → exit-code boundary.
+
+The CLI is the only place that prints. Library errors become one line on stderr plus a hint,
+and the process exits with the error's documented code; no traceback unless ``--debug``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+
+from .._exceptions import BrainbucketError
+from ..store import Store, open_store, split_object_url
+
+__all__ = [
+    "AnonOpt",
+    "EndpointOpt",
+    "JsonOpt",
+    "ProfileOpt",
+    "app",
+    "console",
+    "emit_json",
+    "err_console",
+    "main",
+    "open_for_cli",
+    "open_object_for_cli",
+]
+
+app = typer.Typer(
+    name="brainbucket",
+    help="Share neuroimaging studies on S3-compatible object storage.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+ProfileOpt = Annotated[
+    str | None,
+    typer.Option("--profile", help="AWS profile (as written by `aws configure --profile NAME`).", show_default=False),
+]
+AnonOpt = Annotated[bool, typer.Option("--anon", help="Unsigned requests, for public data.")]
+EndpointOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--endpoint-url",
+        help="S3 endpoint (else BRAINBUCKET_ENDPOINT_URL, else the AWS config's endpoint_url).",
+        show_default=False,
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+
+EXIT_INTERNAL = 70
+EXIT_INTERRUPTED = 130
+
+_state: dict[str, Any] = {"debug": bool(os.environ.get("BRAINBUCKET_DEBUG"))}
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
+) -> None:
+    if debug:
+        _state["debug"] = True
+
+
+def open_for_cli(
+    url: str, profile: str | None = None, anon: bool = False, endpoint_url: str | None = None
+) -> Store:
+    """``open_store`` with the CLI's common options."""
+    return open_store(url, profile=profile, anon=anon, endpoint_url=endpoint_url)
+
+
+def open_object_for_cli(
+    url: str, profile: str | None = None, anon: bool = False, endpoint_url: str | None = None
+) -> tuple[Store, str]:
+    return split_object_url(url, profile=profile, anon=anon, endpoint_url=endpoint_url)
+
+
+def emit_json(obj: Any) -> None:
+    """Write one JSON document (or JSON line) to stdout."""
+    sys.stdout.write(json.dumps(obj, default=str, ensure_ascii=False) + "\n")
+
+
+def human_size(n: float) -> str:
+    """Examples
+    --------
+    >>> human_size(1536)
+    '1.5 KiB'
+    """
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} PiB"
+
+
+def _report(exc: BrainbucketError) -> int:
+    err_console.print(f"[bold red]error:[/] {exc.message}", markup=True, highlight=False)
+    if exc.hint:
+        err_console.print(f"[dim]hint:[/] {exc.hint}", markup=True, highlight=False)
+    return exc.exit_code
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (never raises)."""
+    from . import _register  # noqa: F401 - registers every command group
+
+    try:
+        app(args=argv, standalone_mode=False, prog_name="brainbucket")
+    except BrainbucketError as exc:
+        if _state["debug"]:
+            err_console.print_exception()
+        return _report(exc)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code or 0)
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        return EXIT_INTERRUPTED
+    except click.ClickException as exc:
+        exc.show()
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("interrupted: no partial file was left under a real name; re-run to resume")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:
+        if _state["debug"]:
+            err_console.print_exception()
+        else:
+            err_console.print(
+                f"[bold red]internal error:[/] {type(exc).__name__}: {exc}", markup=True
+            )
+            err_console.print("[dim]hint:[/] re-run with --debug for the traceback and report it", markup=True)
+        return EXIT_INTERNAL
+    return 0
+
+
+def main() -> None:
+    """Console entry point.
+
+    Leaves through ``os._exit`` after flushing: the Rust data-path library occasionally aborts
+    during interpreter shutdown *after* all work is done, which would turn success into exit
+    134.
+    """
+    code = run(sys.argv[1:])
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        pass
+    os._exit(code)

@@ -1,0 +1,275 @@
+"""The Store protocol: a few abstract verbs per backend, everything else built on them once.
+
+Paths handed to a store are relative to its root (the URL's prefix or folder), ``/``-separated.
+Backends translate every backend error into brainbucket's exceptions before it leaves them.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import os
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from .._exceptions import ObjectNotFoundError, UsageError
+from .._hashing import VerifiedWriter
+from .._types import DiskUsage, Entry, FolderInfo, ObjectInfo, PutResult, VersionInfo
+from .._url import StoreURL
+
+__all__ = ["Store", "join_path"]
+
+Progress = Callable[[int], None]
+
+
+def join_path(*parts: str) -> str:
+    """Join store paths with ``/``, dropping empty parts and doubled separators."""
+    return "/".join(p.strip("/") for p in parts if p and p.strip("/"))
+
+
+class Store(abc.ABC):
+    """An object store rooted at a URL: S3 bucket/prefix or a local folder.
+
+    Subclasses implement the abstract verbs; listing semantics, walking, disk usage, verified
+    downloads and the async wrappers are shared.
+    """
+
+    url: StoreURL
+
+    # -- abstract verbs ---------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def _list(self, prefix: str, *, recursive: bool) -> Iterator[Entry]:
+        """Entries whose path starts with ``prefix`` (a folder path ending in ``/`` or "").
+
+        Non-recursive listing yields immediate children only (folders as FolderInfo). Entries
+        stream; nothing is held beyond one page.
+        """
+
+    @abc.abstractmethod
+    def info(self, path: str, *, version_id: str | None = None) -> ObjectInfo:
+        """Metadata of one object. Raises ObjectNotFoundError if absent."""
+
+    @abc.abstractmethod
+    def _open_stream(
+        self,
+        path: str,
+        *,
+        version_id: str | None = None,
+        start: int | None = None,
+        end: int | None = None,
+    ) -> tuple[ObjectInfo, Iterator[bytes]]:
+        """Start a read: metadata of the version being read, and its byte chunks.
+
+        ``start``/``end`` select the byte range ``[start, end)``.
+        """
+
+    @abc.abstractmethod
+    def write_bytes(
+        self,
+        path: str,
+        data: bytes,
+        *,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+        metadata: dict[str, str] | None = None,
+        content_type: str | None = None,
+    ) -> PutResult:
+        """Write a whole object, verified by the server (sha256).
+
+        ``if_match`` (an ETag) and ``if_none_match`` make the write conditional; a lost
+        condition raises ConflictError.
+        """
+
+    @abc.abstractmethod
+    def upload(
+        self,
+        src: str | os.PathLike[str],
+        path: str,
+        *,
+        sha256: str | None = None,
+        metadata: dict[str, str] | None = None,
+        progress: Progress | None = None,
+    ) -> PutResult:
+        """Upload a local file; the server verifies its checksum."""
+
+    @abc.abstractmethod
+    def delete(self, path: str, *, version_id: str | None = None) -> None:
+        """Delete one object (a missing object is not an error, as in S3)."""
+
+    @abc.abstractmethod
+    def presign(self, path: str, *, expires: timedelta | int = 3600) -> str:
+        """A URL anyone can GET until it expires."""
+
+    @abc.abstractmethod
+    def versions(self, path: str) -> list[VersionInfo]:
+        """Every version of one object, newest first."""
+
+    # -- shared behaviour -------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.url)!r})"
+
+    def ls(self, path: str = "", *, recursive: bool = False) -> Iterator[Entry]:
+        """List one level under ``path`` (folders and objects), or every object with ``recursive``.
+
+        Listing a path that is an object yields that object, like ``aws s3 ls`` does.
+
+        Raises
+        ------
+        ObjectNotFoundError
+            If ``path`` is neither a folder nor an object.
+        BucketNotFoundError
+            If the bucket does not exist.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp()); (d / "sub-01").mkdir()
+        >>> _ = (d / "sub-01" / "a.txt").write_text("x")
+        >>> from brainbucket import open_store
+        >>> [e.path for e in open_store(str(d)).ls()]
+        ['sub-01/']
+        """
+        path = path.strip("/")
+        prefix = f"{path}/" if path else ""
+        found = False
+        for entry in self._list(prefix, recursive=recursive):
+            found = True
+            yield entry
+        if not found and path:
+            # Maybe the path names one object rather than a folder.
+            yield self.info(path)
+
+    def walk(self, path: str = "") -> Iterator[ObjectInfo]:
+        """Every object under ``path``, streamed with bounded memory."""
+        for entry in self.ls(path, recursive=True):
+            if isinstance(entry, ObjectInfo):
+                yield entry
+
+    def du(self, path: str = "") -> tuple[list[DiskUsage], DiskUsage]:
+        """Bytes and object counts per immediate child of ``path``, and the total.
+
+        One streamed recursive listing; memory grows with the number of children, not keys.
+        """
+        path = path.strip("/")
+        base = f"{path}/" if path else ""
+        children: dict[str, list[int]] = {}
+        total = [0, 0]
+        for obj in self.walk(path):
+            rel = obj.path[len(base) :] if obj.path.startswith(base) else obj.path
+            head, sep, _ = rel.partition("/")
+            name = base + head + ("/" if sep else "")
+            acc = children.setdefault(name, [0, 0])
+            acc[0] += obj.size
+            acc[1] += 1
+            total[0] += obj.size
+            total[1] += 1
+        rows = [DiskUsage(name, s, c) for name, (s, c) in sorted(children.items())]
+        return rows, DiskUsage(base or "", total[0], total[1])
+
+    def tree(self, path: str = "", *, depth: int = 2) -> Iterator[tuple[int, Entry]]:
+        """Depth-first ``(level, entry)`` pairs down to ``depth`` folder levels."""
+        if depth < 1:
+            msg = "depth must be at least 1"
+            raise UsageError(msg)
+
+        def visit(p: str, level: int) -> Iterator[tuple[int, Entry]]:
+            for entry in self.ls(p):
+                yield level, entry
+                if isinstance(entry, FolderInfo) and level + 1 < depth:
+                    yield from visit(entry.path, level + 1)
+
+        yield from visit(path, 0)
+
+    def exists(self, path: str) -> bool:
+        try:
+            self.info(path)
+        except ObjectNotFoundError:
+            return False
+        return True
+
+    def iter_bytes(self, path: str, *, version_id: str | None = None) -> Iterator[bytes]:
+        """Stream an object's bytes in chunks."""
+        _, chunks = self._open_stream(path, version_id=version_id)
+        yield from chunks
+
+    def read_bytes(
+        self,
+        path: str,
+        *,
+        version_id: str | None = None,
+        start: int | None = None,
+        end: int | None = None,
+    ) -> bytes:
+        """Read an object (or the byte range ``[start, end)``) into memory."""
+        _, chunks = self._open_stream(path, version_id=version_id, start=start, end=end)
+        return b"".join(chunks)
+
+    def download(
+        self,
+        path: str,
+        dest: str | os.PathLike[str],
+        *,
+        version_id: str | None = None,
+        expected_size: int | None = None,
+        expected_sha256: str | None = None,
+        progress: Progress | None = None,
+    ) -> str:
+        """Download to ``dest`` through a verified temporary file; returns ``sha256:<hex>``.
+
+        The bytes go to a private temporary file beside ``dest``; size and digest are checked
+        (against the expected values, else against the object's own size); only then is the
+        file renamed into place.
+
+        Raises
+        ------
+        IntegrityError
+            If the bytes do not match; ``dest`` is left as it was.
+        """
+        meta, chunks = self._open_stream(path, version_id=version_id)
+        size = expected_size if expected_size is not None else meta.size
+        with VerifiedWriter(
+            dest, expected_size=size, expected_sha256=expected_sha256, what=self.describe(path)
+        ) as w:
+            for chunk in chunks:
+                w.write(chunk)
+                if progress is not None:
+                    progress(len(chunk))
+            return w.commit()
+
+    def delete_many(self, paths: Iterable[str]) -> list[tuple[str, str]]:
+        """Delete many objects; returns ``(path, error)`` for those that failed."""
+        failed: list[tuple[str, str]] = []
+        for p in paths:
+            try:
+                self.delete(p)
+            except Exception as exc:  # reported per item, the rest still go
+                failed.append((p, str(exc)))
+        return failed
+
+    def describe(self, path: str = "") -> str:
+        """The full URL of ``path`` in this store, for messages."""
+        return str(self.url.join(path)) if path else str(self.url)
+
+    # -- async wrappers: backends with a native async data path override these -------------
+
+    async def adownload(self, path: str, dest: str | os.PathLike[str], **kwargs: Any) -> str:
+        return await asyncio.to_thread(self.download, path, dest, **kwargs)
+
+    async def aupload(self, src: str | os.PathLike[str], path: str, **kwargs: Any) -> PutResult:
+        return await asyncio.to_thread(self.upload, src, path, **kwargs)
+
+    async def adelete(self, path: str) -> None:
+        await asyncio.to_thread(self.delete, path)
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections; the store is unusable afterwards."""
+
+
+def mtime_of(path: Path) -> datetime:
+    from datetime import timezone
+
+    return datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)

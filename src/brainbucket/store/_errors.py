@@ -1,0 +1,117 @@
+"""Translate botocore and obstore errors into brainbucket's tree, at the store boundary."""
+
+from __future__ import annotations
+
+import re
+
+import botocore.exceptions
+
+from .._exceptions import (
+    AccessDeniedError,
+    BrainbucketError,
+    BucketNotFoundError,
+    BucketOwnedByOthersError,
+    ConflictError,
+    CredentialsError,
+    EndpointError,
+    IntegrityError,
+    InvalidCredentialsError,
+    NoCredentialsError,
+    ObjectNotFoundError,
+    ServerError,
+)
+
+__all__ = ["translate"]
+
+_CODE_RE = re.compile(r"<Code>([^<]+)</Code>")
+_STATUS_RE = re.compile(r"status code: (\d{3})|\b(\d{3}) (?:Not Found|Forbidden|Precondition)")
+
+_BAD_CREDS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken"}
+
+
+def _from_code(code: str, status: int, what: str, anon: bool) -> BrainbucketError:
+    if code == "NoSuchBucket":
+        return BucketNotFoundError(f"{what}: no such bucket")
+    if code in ("NoSuchKey", "NotFound", "NoSuchVersion", "404") or (status == 404 and not code):
+        return ObjectNotFoundError(f"{what}: no such key")
+    if status == 404:
+        return ObjectNotFoundError(f"{what}: not found ({code})")
+    if code in _BAD_CREDS:
+        return InvalidCredentialsError(f"{what}: the server rejected the credentials ({code})")
+    if code in ("AccessDenied", "AllAccessDisabled", "403") or status == 403:
+        if anon:
+            return NoCredentialsError(
+                f"{what}: private — credentials required",
+                hint="pass --profile NAME or set AWS_PROFILE (it was read anonymously)",
+            )
+        return AccessDeniedError(f"{what}: access denied")
+    if code in ("PreconditionFailed", "ConditionalRequestConflict") or status in (409, 412):
+        if code == "BucketAlreadyExists":
+            return BucketOwnedByOthersError(f"{what}: the bucket name is taken")
+        return ConflictError(f"{what}: changed by someone else meanwhile ({code or status})")
+    if code in ("BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch"):
+        return IntegrityError(f"{what}: the server received different bytes than were sent")
+    if code in ("SlowDown", "ServiceUnavailable", "InternalError") or status >= 500:
+        return ServerError(f"{what}: server error ({code or status}) after retries")
+    return BrainbucketError(f"{what}: request failed ({code or status})")
+
+
+def translate(exc: BaseException, what: str, *, anon: bool = False) -> BrainbucketError:
+    """Map a third-party exception to the most specific brainbucket error.
+
+    Parameters
+    ----------
+    exc
+        The botocore/obstore (or OS) exception.
+    what
+        The URL being worked on, for the message (never contains secrets).
+    anon
+        Whether the request was unsigned: a 403 then means "private, credentials required".
+    """
+    if isinstance(exc, BrainbucketError):
+        return exc
+    if isinstance(exc, botocore.exceptions.ClientError):
+        err = exc.response.get("Error", {})
+        code = str(err.get("Code", ""))
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        return _from_code(code, status, what, anon)
+    if isinstance(exc, botocore.exceptions.NoCredentialsError | botocore.exceptions.PartialCredentialsError):
+        return NoCredentialsError(f"{what}: no AWS credentials found")
+    if isinstance(exc, botocore.exceptions.ProfileNotFound):
+        return CredentialsError(f"{what}: {exc}")
+    if isinstance(
+        exc,
+        botocore.exceptions.EndpointConnectionError
+        | botocore.exceptions.ConnectTimeoutError
+        | botocore.exceptions.ConnectionClosedError,
+    ):
+        return EndpointError(f"{what}: cannot reach the endpoint")
+    if isinstance(exc, botocore.exceptions.ReadTimeoutError):
+        return ServerError(f"{what}: the server stopped answering (read timeout)")
+    return _translate_obstore(exc, what, anon)
+
+
+def _translate_obstore(exc: BaseException, what: str, anon: bool) -> BrainbucketError:
+    name = type(exc).__name__
+    text = str(exc)
+    m = _CODE_RE.search(text)
+    code = m.group(1) if m else ""
+    sm = _STATUS_RE.search(text)
+    status = int(sm.group(1) or sm.group(2)) if sm else 0
+    if name == "NotFoundError" or isinstance(exc, FileNotFoundError):
+        return _from_code(code or "NoSuchKey", 404, what, anon)
+    if name in ("AlreadyExistsError", "PreconditionError"):
+        return ConflictError(f"{what}: changed by someone else meanwhile")
+    if name in ("PermissionDeniedError", "UnauthenticatedError"):
+        return _from_code(code or "AccessDenied", 403, what, anon)
+    if code or status:
+        return _from_code(code, status, what, anon)
+    lowered = text.lower()
+    if any(
+        s in lowered
+        for s in ("connection refused", "error sending request", "dns error", "tcp connect", "connect error")
+    ):
+        return EndpointError(f"{what}: cannot reach the endpoint")
+    if "timed out" in lowered or "timeout" in lowered:
+        return ServerError(f"{what}: the server stopped answering (timeout)")
+    return BrainbucketError(f"{what}: {name}: {text.splitlines()[0][:200] if text else name}")

@@ -1,0 +1,194 @@
+"""Endpoints and credentials: boto3 for the control plane, obstore for bulk data.
+
+The credential chain is boto3's (environment, ``--profile``, config files), always through a
+private ``boto3.session.Session`` — never the global default session. obstore gets its
+credentials from that same session: left alone it ignores ``AWS_PROFILE`` and falls through to
+instance metadata.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import boto3
+import botocore
+import botocore.exceptions
+from botocore.config import Config as BotoConfig
+
+from .._exceptions import CredentialsError, NoCredentialsError
+
+__all__ = ["S3Settings", "Session"]
+
+_DEFAULT_REGION = "us-east-1"
+
+
+def _retries() -> int:
+    raw = os.environ.get("BRAINBUCKET_RETRIES", "").strip()
+    return int(raw) if raw.isdigit() else 5
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    """How to reach an S3 endpoint.
+
+    Attributes
+    ----------
+    endpoint_url
+        Explicit endpoint (``--endpoint-url``); else ``BRAINBUCKET_ENDPOINT_URL``; else the
+        AWS config's ``endpoint_url``; else AWS itself.
+    profile
+        AWS profile name (``--profile``); else the chain's default (``AWS_PROFILE``...).
+    anon
+        Unsigned requests, for public data.
+    region
+        Region; else the profile's, else ``us-east-1``.
+    """
+
+    endpoint_url: str | None = None
+    profile: str | None = None
+    anon: bool = False
+    region: str | None = None
+
+    def __repr__(self) -> str:  # keys never live here, but keep the repr short anyway
+        return (
+            f"S3Settings(endpoint_url={self.endpoint_url!r}, profile={self.profile!r}, "
+            f"anon={self.anon!r})"
+        )
+
+
+@dataclass
+class Session:
+    """A boto3 session, its S3 client and the matching obstore settings, created lazily."""
+
+    settings: S3Settings
+    _boto: Any = field(default=None, repr=False)
+    _client: Any = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def boto(self) -> boto3.session.Session:
+        if self._boto is None:
+            try:
+                self._boto = boto3.session.Session(profile_name=self.settings.profile)
+            except botocore.exceptions.ProfileNotFound as exc:
+                msg = f"AWS profile {self.settings.profile!r} not found"
+                raise CredentialsError(
+                    msg,
+                    hint=f"create it with `aws configure --profile {self.settings.profile}`",
+                ) from exc
+        return self._boto
+
+    @property
+    def region(self) -> str:
+        return self.settings.region or self.boto.region_name or _DEFAULT_REGION
+
+    def _resolved_endpoint(self) -> str | None:
+        if self.settings.endpoint_url:
+            return self.settings.endpoint_url
+        env = os.environ.get("BRAINBUCKET_ENDPOINT_URL")
+        if env:
+            return env
+        return None  # botocore itself reads endpoint_url from the AWS config
+
+    @property
+    def client(self) -> Any:
+        """The boto3 S3 client (control plane)."""
+        with self._lock:
+            if self._client is None:
+                endpoint = self._resolved_endpoint()
+                cfg = BotoConfig(
+                    signature_version=botocore.UNSIGNED if self.settings.anon else "s3v4",
+                    s3={"addressing_style": "path" if self._custom_endpoint(endpoint) else "auto"},
+                    retries={"mode": "standard", "total_max_attempts": _retries() + 1},
+                    connect_timeout=10,
+                    read_timeout=60,
+                    max_pool_connections=64,
+                    request_checksum_calculation="when_required",
+                    response_checksum_validation="when_required",
+                )
+                try:
+                    self._client = self.boto.client(
+                        "s3", endpoint_url=endpoint, region_name=self.region, config=cfg
+                    )
+                except botocore.exceptions.ProfileNotFound as exc:
+                    msg = f"AWS profile {self.settings.profile!r} not found"
+                    raise CredentialsError(msg) from exc
+                except ValueError as exc:
+                    from .._exceptions import InvalidURLError
+
+                    msg = f"invalid endpoint URL {endpoint!r}"
+                    raise InvalidURLError(msg, hint="use http(s)://host:port") from exc
+            return self._client
+
+    def _custom_endpoint(self, endpoint: str | None) -> bool:
+        if endpoint:
+            return "amazonaws.com" not in endpoint
+        # An endpoint_url from the AWS config file is read by botocore; detect it the same way.
+        configured = self.boto._session.get_scoped_config().get("endpoint_url")
+        s3_section = self.boto._session.get_scoped_config().get("s3")
+        if isinstance(s3_section, dict):
+            configured = s3_section.get("endpoint_url") or configured
+        return bool(configured) and "amazonaws.com" not in str(configured)
+
+    @property
+    def endpoint_url(self) -> str:
+        """The endpoint actually used (as the boto3 client resolved it)."""
+        return str(self.client.meta.endpoint_url)
+
+    def credentials(self) -> Any | None:
+        if self.settings.anon:
+            return None
+        return self.boto.get_credentials()
+
+    def access_key_id(self) -> str | None:
+        creds = self.credentials()
+        return None if creds is None else creds.get_frozen_credentials().access_key
+
+    def credential_source(self) -> str:
+        """Where the credentials came from (``env``, ``shared-credentials-file``...)."""
+        if self.settings.anon:
+            return "anonymous (unsigned)"
+        creds = self.credentials()
+        return "none found" if creds is None else str(getattr(creds, "method", "unknown"))
+
+    def obstore_kwargs(self, bucket: str) -> dict[str, Any]:
+        """Keyword arguments for ``obstore.store.S3Store`` matching this session."""
+        endpoint = self.endpoint_url
+        kwargs: dict[str, Any] = {
+            "region": self.region,
+            "endpoint": endpoint,
+            "virtual_hosted_style_request": not self._custom_endpoint(
+                self._resolved_endpoint() or endpoint
+            ),
+            "client_options": {
+                "allow_http": endpoint.startswith("http://"),
+                "connect_timeout": timedelta(seconds=10),
+                "timeout": timedelta(seconds=300),
+                "pool_max_idle_per_host": "256",
+            },
+            "retry_config": {
+                "max_retries": _retries(),
+                "backoff": {
+                    "init_backoff": timedelta(milliseconds=100),
+                    "max_backoff": timedelta(seconds=8),
+                    "base": 2.0,
+                },
+                "retry_timeout": timedelta(seconds=120),
+            },
+        }
+        if self.settings.anon:
+            kwargs["skip_signature"] = True
+        else:
+            if self.credentials() is None:
+                msg = "no AWS credentials found"
+                raise NoCredentialsError(msg)
+            from obstore.auth.boto3 import Boto3CredentialProvider
+
+            kwargs["credential_provider"] = Boto3CredentialProvider(self.boto)
+            # obstore then sends x-amz-checksum-sha256, which the server verifies.
+            kwargs["checksum_algorithm"] = "sha256"
+        return kwargs
