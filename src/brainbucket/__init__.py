@@ -19,6 +19,7 @@ from ._exceptions import (
     IntegrityError,
     InvalidCredentialsError,
     InvalidURLError,
+    ManifestError,
     NoCredentialsError,
     NotFoundError,
     ObjectNotFoundError,
@@ -28,6 +29,7 @@ from ._exceptions import (
     ServerError,
     UnsafeKeyError,
     UsageError,
+    ValidationError,
 )
 from ._types import DiskUsage, FolderInfo, ObjectInfo, PutResult, VersionInfo
 from ._url import StoreURL, parse_url
@@ -50,6 +52,7 @@ __all__ = [
     "InvalidCredentialsError",
     "InvalidURLError",
     "LocalServer",
+    "ManifestError",
     "LocalStore",
     "NoCredentialsError",
     "NotFoundError",
@@ -65,6 +68,7 @@ __all__ = [
     "StoreURL",
     "UnsafeKeyError",
     "UsageError",
+    "ValidationError",
     "VersionInfo",
     "__version__",
     "open_store",

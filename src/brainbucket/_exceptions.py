@@ -19,10 +19,12 @@ does not know brainbucket::
     ├── ConflictError                                        exit 7
     │   └── BucketOwnedByOthersError                         exit 7
     ├── IntegrityError(ValueError)                           exit 8
+    │   └── ManifestError                                    exit 8
     ├── ServerError(OSError)                                 exit 10
     ├── OfflineError(ConnectionError)                        exit 11
     ├── PartialFailureError                                  exit 12
-    └── ServeError(RuntimeError)                             exit 13
+    ├── ServeError(RuntimeError)                             exit 13
+    └── ValidationError(ValueError)                          exit 14
 
 The exit code is the one the command-line tool ends with; the README documents them. Each
 class carries a ``hint`` — the next thing a user should try — that the CLI prints after the
@@ -42,6 +44,7 @@ __all__ = [
     "IntegrityError",
     "InvalidCredentialsError",
     "InvalidURLError",
+    "ManifestError",
     "NoCredentialsError",
     "NotFoundError",
     "ObjectNotFoundError",
@@ -51,6 +54,7 @@ __all__ = [
     "ServerError",
     "UnsafeKeyError",
     "UsageError",
+    "ValidationError",
 ]
 
 
@@ -172,6 +176,12 @@ class IntegrityError(BrainbucketError, ValueError):
     default_hint = "nothing unverified was kept; re-run to fetch it again, or check the source"
 
 
+class ManifestError(IntegrityError):
+    """A manifest, pointer or catalog object is truncated, malformed or inconsistent."""
+
+    default_hint = "the dataset's metadata is damaged; re-run the upload sync to rewrite it"
+
+
 class ServerError(BrainbucketError, OSError):
     """The server kept failing (5xx, throttling) after retries."""
 
@@ -214,3 +224,10 @@ class ServeError(BrainbucketError, RuntimeError):
     """The embedded S3 server could not be started or stopped."""
 
     exit_code = 13
+
+
+class ValidationError(BrainbucketError, ValueError):
+    """A dataset breaks naming or layout rules (e.g. BIDS) and the operation requires validity."""
+
+    exit_code = 14
+    default_hint = "see `brainbucket validate DIR` for each problem, or pass --force"

@@ -3,4 +3,13 @@
 One line per command group: adding a feature means adding its module here.
 """
 
-from . import _browse, _serve  # noqa: F401
+from . import (  # noqa: F401
+    _access,
+    _assembly,
+    _bids,
+    _browse,
+    _hcp,
+    _mirror,
+    _serve,
+    _sync,
+)

@@ -1,0 +1,3 @@
+"""publish, unpublish, access, share, doctor."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""assembly upload|load|list|show|versions."""
+
+from __future__ import annotations

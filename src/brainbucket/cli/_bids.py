@@ -1,0 +1,3 @@
+"""validate and BIDS queries."""
+
+from __future__ import annotations

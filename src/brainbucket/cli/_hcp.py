@@ -1,0 +1,3 @@
+"""hcp ls|fetch."""
+
+from __future__ import annotations

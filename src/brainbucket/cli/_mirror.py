@@ -1,0 +1,3 @@
+"""get and mirror status|verify|gc."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""sync, status, verify (issue: incremental verified sync)."""
+
+from __future__ import annotations
