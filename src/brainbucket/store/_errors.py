@@ -107,6 +107,14 @@ def _translate_obstore(exc: BaseException, what: str, anon: bool) -> Brainbucket
     if code or status:
         return _from_code(code, status, what, anon)
     lowered = text.lower()
+    if any(s in lowered for s in ("body error", "incompletebody", "unexpectedeof")):
+        # The answer started and then broke off, on every retry: the connection or the server
+        # is failing. Nothing partial was kept (downloads verify before renaming).
+        return ServerError(
+            f"{what}: the connection broke off in the middle of a transfer, after retries",
+            hint="the network or the server keeps dropping connections; re-run later "
+            "(verified files are kept, nothing partial is)",
+        )
     if any(
         s in lowered
         for s in ("connection refused", "error sending request", "dns error", "tcp connect", "connect error")
