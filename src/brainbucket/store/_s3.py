@@ -9,7 +9,9 @@ go through boto3, where the ecosystem's credential chain and behaviour are expec
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,13 +20,20 @@ from typing import Any
 import obstore
 from obstore.store import S3Store as _ObStore
 
-from .._exceptions import BrainbucketError, UsageError
-from .._hashing import CHUNK, VerifiedWriter, b64_to_digest, digest_to_b64, sha256_bytes, sha256_file
+from .._exceptions import BrainbucketError, ConflictError, EndpointError, ServerError, UsageError
+from .._hashing import (
+    CHUNK,
+    VerifiedWriter,
+    b64_to_digest,
+    digest_to_b64,
+    sha256_bytes,
+    sha256_file,
+)
 from .._types import Entry, FolderInfo, ObjectInfo, PutResult, VersionInfo
 from .._url import StoreURL
 from ._base import Progress, Store
 from ._errors import translate
-from ._session import S3Settings, Session
+from ._session import S3Settings, Session, _retries, backoff_delay
 
 __all__ = ["S3Store"]
 
@@ -102,23 +111,50 @@ class S3Store(Store):
 
     def _list(self, prefix: str, *, recursive: bool) -> Iterator[Entry]:
         full = self.key(prefix)
-        try:
-            if recursive:
-                stream = obstore.list(self.obs, prefix=full or None, chunk_size=1000)
-                for batch in stream:
-                    for meta in batch:
-                        yield self._meta_to_info(meta)
-                return
-            result = obstore.list_with_delimiter(self.obs, prefix=full or None)
-        except BrainbucketError:
-            raise
-        except Exception as exc:
-            raise self._err(exc, prefix) from exc
+        if recursive:
+            yield from self._list_recursive(full, prefix)
+            return
+        attempt = 0
+        while True:
+            try:
+                result = obstore.list_with_delimiter(self.obs, prefix=full or None)
+                break
+            except BrainbucketError:
+                raise
+            except Exception as exc:
+                attempt = self._retry_or_raise(exc, prefix, attempt)
         entries: list[Entry] = [FolderInfo(self._rel(p) + "/") for p in result["common_prefixes"]]
         entries += [self._meta_to_info(m) for m in result["objects"]]
         entries.sort(key=lambda e: e.path)
         yield from entries
 
+    def _list_recursive(self, full: str, prefix: str) -> Iterator[ObjectInfo]:
+        # The data path retries failed requests, but not a listing page whose body breaks off
+        # midway. Keys come in order, so a retry resumes after the last key already yielded:
+        # nothing is listed twice or skipped.
+        attempt = 0
+        last: str | None = None
+        while True:
+            try:
+                stream = obstore.list(self.obs, prefix=full or None, offset=last, chunk_size=1000)
+                for batch in stream:
+                    for meta in batch:
+                        last = meta["path"]
+                        yield self._meta_to_info(meta)
+                return
+            except BrainbucketError:
+                raise
+            except Exception as exc:
+                attempt = self._retry_or_raise(exc, prefix, attempt)
+
+    def _retry_or_raise(self, exc: BaseException, path: str, attempt: int) -> int:
+        """Sleep and return the next attempt number if ``exc`` is transient, else raise."""
+        err = self._err(exc, path)
+        if not isinstance(err, ServerError | EndpointError) or attempt >= _retries():
+            raise err from exc
+        attempt += 1
+        time.sleep(backoff_delay(attempt))
+        return attempt
     def info(self, path: str, *, version_id: str | None = None) -> ObjectInfo:
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": self.key(path)}
         if version_id:
@@ -238,6 +274,7 @@ class S3Store(Store):
             mode = "create"
         elif if_match is not None:
             mode = {"e_tag": f'"{if_match.strip(chr(34))}"'}
+        digest = sha256_bytes(data)
         try:
             r = obstore.put(
                 self.obs,
@@ -250,10 +287,31 @@ class S3Store(Store):
         except BrainbucketError:
             raise
         except Exception as exc:
-            raise self._err(exc, path) from exc
-        return PutResult(
-            path.strip("/"), len(data), sha256_bytes(data), _etag(r["e_tag"]), r.get("version")
-        )
+            err = self._err(exc, path)
+            if mode is not None and isinstance(err, ConflictError):
+                # A conditional write whose answer was lost is retried, and the retry then
+                # meets our own first write. If the object holds exactly these bytes, the
+                # write is done, whoever made it.
+                landed = self._holds(path, data, digest)
+                if landed is not None:
+                    return PutResult(
+                        path.strip("/"), len(data), digest, landed.etag, landed.version_id
+                    )
+            raise err from exc
+        return PutResult(path.strip("/"), len(data), digest, _etag(r["e_tag"]), r.get("version"))
+
+    def _holds(self, path: str, data: bytes, digest: str) -> ObjectInfo | None:
+        """The object's info if it holds exactly ``data`` now, else ``None``."""
+        try:
+            info = self.info(path)
+        except BrainbucketError:
+            return None
+        if info.size != len(data):
+            return None
+        if info.sha256 is not None:
+            return info if info.sha256 == digest else None
+        # Single-part uploads: the ETag is the MD5 of the content.
+        return info if info.etag == hashlib.md5(data, usedforsecurity=False).hexdigest() else None
 
     def upload(
         self,
