@@ -115,7 +115,7 @@ class VerifiedWriter:
         self.what = what or str(dest)
         self.dest.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = self.dest.with_name(f".{self.dest.name}.{secrets.token_hex(4)}{TMP_SUFFIX}")
-        self._f = open(self.tmp, "wb")  # noqa: SIM115 - closed in commit/abort
+        self._f = open(self.tmp, "wb")
         self._h = hashlib.sha256()
         self.size = 0
         self._done = False
