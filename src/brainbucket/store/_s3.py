@@ -67,6 +67,10 @@ MULTIPART_THRESHOLD = 64 * 1024 * 1024
 PART_SIZE = 16 * 1024 * 1024
 
 
+def _is_invalid_path(exc: BaseException) -> bool:
+    return type(exc).__name__ == "InvalidPathError"
+
+
 def _etag(raw: str | None) -> str | None:
     return raw.strip('"') if raw else None
 
@@ -150,6 +154,11 @@ class S3Store(Store):
             except BrainbucketError:
                 raise
             except Exception as exc:
+                if _is_invalid_path(exc):
+                    yield from sorted(
+                        self._list_raw(full, None, delimiter=True), key=lambda e: e.path
+                    )
+                    return
                 attempt = self._retry_or_raise(exc, prefix, attempt)
         entries: list[Entry] = [FolderInfo(self._rel(p) + "/") for p in result["common_prefixes"]]
         entries += [self._meta_to_info(m) for m in result["objects"]]
@@ -173,7 +182,37 @@ class S3Store(Store):
             except BrainbucketError:
                 raise
             except Exception as exc:
+                if _is_invalid_path(exc):
+                    yield from self._list_raw(full, last, delimiter=False)  # type: ignore[misc]
+                    return
                 attempt = self._retry_or_raise(exc, prefix, attempt)
+
+    def _list_raw(self, full: str, start_after: str | None, *, delimiter: bool) -> Iterator[Entry]:
+        """List through the control plane, which takes any key the server holds.
+
+        The data path refuses to list a prefix holding a key it cannot represent (a control
+        character, an empty or ``..`` segment), failing the whole listing. Such keys are
+        untrusted input: list them as they are, so the layers above can refuse them by name
+        (``local_path_for``) while every other object stays reachable.
+        """
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": f"{full}/" if full else ""}
+        if start_after:
+            kwargs["StartAfter"] = start_after
+        if delimiter:
+            kwargs["Delimiter"] = "/"
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(**kwargs):
+                for p in page.get("CommonPrefixes", []):
+                    yield FolderInfo(self._rel(p["Prefix"].rstrip("/")) + "/")
+                for o in page.get("Contents", []):
+                    yield ObjectInfo(
+                        path=self._rel(o["Key"]),
+                        size=int(o.get("Size", 0)),
+                        last_modified=o.get("LastModified"),
+                        etag=_etag(o.get("ETag")),
+                    )
+        except Exception as exc:
+            raise self._err(exc, full) from exc
 
     def _retry_or_raise(self, exc: BaseException, path: str, attempt: int) -> int:
         """Sleep and return the next attempt number if ``exc`` is transient, else raise."""
