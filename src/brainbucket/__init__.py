@@ -33,6 +33,7 @@ from ._exceptions import (
 )
 from ._types import DiskUsage, FolderInfo, ObjectInfo, PutResult, VersionInfo
 from ._url import StoreURL, parse_url
+from .manifest import Manifest, read_manifest, write_manifest
 from .server import LocalServer
 from .store import LocalStore, S3Store, Store, open_store
 
@@ -52,8 +53,9 @@ __all__ = [
     "InvalidCredentialsError",
     "InvalidURLError",
     "LocalServer",
-    "ManifestError",
     "LocalStore",
+    "Manifest",
+    "ManifestError",
     "NoCredentialsError",
     "NotFoundError",
     "ObjectInfo",
@@ -73,4 +75,6 @@ __all__ = [
     "__version__",
     "open_store",
     "parse_url",
+    "read_manifest",
+    "write_manifest",
 ]
