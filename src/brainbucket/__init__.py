@@ -36,6 +36,7 @@ from ._url import StoreURL, parse_url
 from .manifest import Manifest, read_manifest, write_manifest
 from .server import LocalServer
 from .store import LocalStore, S3Store, Store, open_store
+from .sync import Plan, SyncResult, VerifyReport, plan, sync, verify
 
 __version__ = "0.1.0"
 
@@ -62,19 +63,25 @@ __all__ = [
     "ObjectNotFoundError",
     "OfflineError",
     "PartialFailureError",
+    "Plan",
     "PutResult",
     "S3Store",
     "ServeError",
     "ServerError",
     "Store",
     "StoreURL",
+    "SyncResult",
     "UnsafeKeyError",
     "UsageError",
     "ValidationError",
+    "VerifyReport",
     "VersionInfo",
     "__version__",
     "open_store",
     "parse_url",
+    "plan",
     "read_manifest",
+    "sync",
+    "verify",
     "write_manifest",
 ]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
-from .._exceptions import ConflictError, ObjectNotFoundError
+from .._config import Config
+from .._exceptions import ConflictError, ManifestError, ObjectNotFoundError
 from .._hashing import hex_of, sha256_bytes
 from ..store import Store
 from ._entry import Entry
@@ -50,20 +54,36 @@ def read_pointer(store: Store) -> tuple[str, str] | None:
     return decode_pointer(blob, store.describe(HEAD_PATH)), etag
 
 
-def _read_blob(store: Store, path: str, digest: str) -> bytes:
+def _cache_dir() -> Path:
+    return Config().cache_dir / "manifests"
+
+
+def _read_blob(store: Store, path: str, digest: str, cache: Path | None) -> bytes:
+    """A content-addressed object, from the local cache when it holds it (immutable, so any
+    copy that still hashes to its name is good)."""
+    cached = cache / digest.partition(":")[2] if cache is not None else None
+    if cached is not None:
+        with contextlib.suppress(OSError):
+            blob = cached.read_bytes()
+            if sha256_bytes(blob) == digest:
+                return blob
     what = store.describe(path)
     try:
         blob = store.read_bytes(path)
     except ObjectNotFoundError as exc:
-        from .._exceptions import ManifestError
-
         msg = f"{what}: part of the manifest is missing"
         raise ManifestError(msg) from exc
     check_digest(blob, digest, what)
+    if cached is not None:
+        with contextlib.suppress(OSError):
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(blob)
+            os.replace(tmp, cached)
     return blob
 
 
-def read_manifest(store: Store, prefix: str | None = None) -> Manifest | None:
+def read_manifest(store: Store, prefix: str | None = None, *, cache: bool = True) -> Manifest | None:
     """Read the dataset's current manifest, or ``None`` if it has none.
 
     One GET of the pointer, one of the root; shards are fetched when first needed. With
@@ -76,6 +96,9 @@ def read_manifest(store: Store, prefix: str | None = None) -> Manifest | None:
         The dataset's store (its root is the dataset root).
     prefix
         Keep only paths starting with this (e.g. ``"sub-01/"``).
+    cache
+        Keep roots and shards (immutable, named by their digest) in the local cache, so a
+        later read of an unchanged dataset fetches only the pointer.
 
     Raises
     ------
@@ -98,14 +121,13 @@ def read_manifest(store: Store, prefix: str | None = None) -> Manifest | None:
         return None
     root, etag = pointer
     rpath = root_path(root)
-    refs = decode_root(_read_blob(store, rpath, root), store.describe(rpath))
+    folder = _cache_dir() if cache else None
+    refs = decode_root(_read_blob(store, rpath, root, folder), store.describe(rpath))
 
     def load(ref: ShardRef) -> dict[str, Entry]:
         spath = shard_path(ref.sha256)
-        shard = decode_shard(_read_blob(store, spath, ref.sha256), store.describe(spath))
+        shard = decode_shard(_read_blob(store, spath, ref.sha256, folder), store.describe(spath))
         if len(shard) != ref.count:
-            from .._exceptions import ManifestError
-
             msg = f"{store.describe(spath)}: holds {len(shard)} entries, the root says {ref.count}"
             raise ManifestError(msg)
         return shard

@@ -5,6 +5,7 @@ from __future__ import annotations
 import heapq
 import threading
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
 
 from .._hashing import sha256_bytes
 from ._entry import Entry
@@ -96,10 +97,23 @@ class Manifest(MutableMapping[str, Entry]):
                     shard = self._shards[name] = {}
             return shard
 
-    def load(self, prefix: str = "") -> None:
-        """Fetch every shard that may hold paths under ``prefix`` (all of them by default)."""
-        for name in [n for n in self._refs if shard_may_hold(n, prefix)]:
-            self._shard(name)
+    def load(self, prefix: str = "", *, jobs: int = 16) -> None:
+        """Fetch every shard that may hold paths under ``prefix`` (all of them by default),
+        several at once."""
+        with self._lock:
+            names = [n for n in self._refs if n not in self._shards and shard_may_hold(n, prefix)]
+        if len(names) <= 1:
+            for name in names:
+                self._shard(name)
+            return
+        loader = self._loader
+        assert loader is not None
+        # Fetch outside the lock (in parallel), then install.
+        with ThreadPoolExecutor(min(jobs, len(names))) as pool:
+            shards = list(pool.map(lambda n: loader(self._refs[n]), names))
+        with self._lock:
+            for name, shard in zip(names, shards, strict=True):
+                self._shards.setdefault(name, shard)
 
     # -- mapping ----------------------------------------------------------------------------
 
@@ -156,7 +170,8 @@ class Manifest(MutableMapping[str, Entry]):
 
     def entries(self, prefix: str = "") -> Iterator[Entry]:
         """Entries whose path starts with ``prefix``, in path order, loading only their shards."""
-        names = [n for n in self.shards_for(prefix)]
+        names = self.shards_for(prefix)
+        self.load(prefix)
         iters = []
         for name in names:
             shard = self._shard(name) or {}
