@@ -146,7 +146,12 @@ def _require_bucket(store: Store) -> None:
 
 
 def _remote_state(store: Store, *, must_exist: bool) -> tuple[Manifest | None, dict[str, Any]]:
-    manifest = read_manifest(store)
+    try:
+        manifest = read_manifest(store)
+    except BucketNotFoundError as exc:
+        bucket = getattr(store, "bucket", "BUCKET")
+        msg = f"s3://{bucket}: no such bucket"
+        raise BucketNotFoundError(msg, hint=f"create it with `brainbucket mb s3://{bucket}`") from exc
     if manifest is not None:
         return manifest, manifest  # type: ignore[return-value]
     _require_bucket(store)
