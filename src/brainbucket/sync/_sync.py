@@ -153,6 +153,7 @@ def _remote_state(store: Store, *, must_exist: bool) -> tuple[Manifest | None, d
         msg = f"s3://{bucket}: no such bucket"
         raise BucketNotFoundError(msg, hint=f"create it with `brainbucket mb s3://{bucket}`") from exc
     if manifest is not None:
+        manifest.load()  # every shard is compared: fetch those not cached, in parallel
         return manifest, manifest  # type: ignore[return-value]
     _require_bucket(store)
     listing = _remote_listing(store)
