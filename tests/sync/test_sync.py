@@ -50,7 +50,7 @@ def _same_tree(a: Path, b: Path) -> None:
     files_a = sorted(p.relative_to(a).as_posix() for p in a.rglob("*") if p.is_file() and ".brainbucket" not in p.parts)
     files_b = sorted(p.relative_to(b).as_posix() for p in b.rglob("*") if p.is_file() and ".brainbucket" not in p.parts)
     assert files_a == files_b
-    match, mismatch, errors = filecmp.cmpfiles(a, b, files_a, shallow=False)
+    _match, mismatch, errors = filecmp.cmpfiles(a, b, files_a, shallow=False)
     assert (mismatch, errors) == ([], [])
 
 
