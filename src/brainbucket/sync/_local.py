@@ -5,15 +5,14 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import os
+import re
 import stat as st_mod
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .._exceptions import UnsafeKeyError
 from .._hashing import CHUNK, TMP_SUFFIX, format_sha256
-from .._paths import check_key
 from ..manifest import META_DIR
 
 __all__ = ["Filters", "LocalFile", "Scan", "hash_files", "scan"]
@@ -72,6 +71,27 @@ class Filters:
         return bool(self.rules) or self.select is not None
 
 
+# What a local file name may hold but an object key may not (see ``_paths.check_key``); the
+# filesystem already excludes ``/``, NUL, empty, ``.`` and ``..`` names. One regex per name
+# instead of a per-character check per path: this runs for every file on every sync.
+_BAD_NAME = re.compile(r"[\x00-\x1f\x7f\\]")
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def _key_problem(name: str, top: bool) -> str | None:
+    if _BAD_NAME.search(name):
+        return "has a control character or backslash"
+    if len(name.encode("utf-8", "surrogatepass")) > 255:
+        return "has a component longer than 255 bytes"
+    if top and _DRIVE.match(name):
+        return "looks like a drive path"
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid UTF-8"
+    return None
+
+
 def _hidden(name: str, top: bool) -> bool:
     return name.endswith(TMP_SUFFIX) or (top and name == META_DIR)
 
@@ -116,6 +136,11 @@ def scan(root: Path, *, filters: Filters, follow_symlinks: bool = True) -> Scan:
                     out.errors.append((rel, f"cannot stat: {exc.strerror or exc}"))
                     continue
                 if st_mod.S_ISDIR(s.st_mode):
+                    problem = _key_problem(name, not prefix)
+                    if problem is not None:
+                        shown = rel.encode("utf-8", "backslashreplace").decode()
+                        out.errors.append((shown + "/", f"folder name cannot be part of an object key: it {problem}"))
+                        continue
                     ident = (s.st_dev, s.st_ino)
                     if ident in ancestors:
                         out.errors.append((rel + "/", "symlink loop (links back to an enclosing folder)"))
@@ -124,12 +149,10 @@ def scan(root: Path, *, filters: Filters, follow_symlinks: bool = True) -> Scan:
                     continue
                 if not st_mod.S_ISREG(s.st_mode):
                     continue  # sockets, fifos, devices: not data
-                try:
-                    check_key(rel)
-                    rel.encode("utf-8")
-                except (UnsafeKeyError, UnicodeEncodeError) as exc:
+                problem = _key_problem(name, not prefix)
+                if problem is not None:
                     shown = rel.encode("utf-8", "backslashreplace").decode()
-                    out.errors.append((shown, f"name cannot be an object key: {exc}"))
+                    out.errors.append((shown, f"name cannot be an object key: it {problem}"))
                     continue
                 if filters.active and not filters(rel):
                     continue
