@@ -110,3 +110,28 @@ def test_bad_inputs_exit_codes(bucket: str, tmp_path: Path, capsys: pytest.Captu
     assert open_store(f"s3://{bucket}").read_bytes("a.txt") == b"a"  # the rest still synced
     assert run(["sync", str(src), f"s3://{bucket}/b", "--no-follow-symlinks", "-q"]) == 0
     assert run(["verify", str(tmp_path / "src")]) == 3
+
+
+def test_unreadable_file_is_reported_rest_goes_on(bucket: str, tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    src = _tree(tmp_path / "src", {"ok/a.txt": b"fine", "secret/b.txt": b"locked"})
+    (src / "secret" / "b.txt").chmod(0)
+    cmd = [sys.executable, "-m", "brainbucket", "sync", str(src), f"s3://{bucket}"]
+    if os.geteuid() == 0:
+        # root reads anything; without these two capabilities it obeys file modes like anyone.
+        setpriv = shutil.which("setpriv")
+        assert setpriv, "running as root needs setpriv (util-linux) to drop DAC capabilities"
+        caps = "-dac_override,-dac_read_search"
+        cmd = [setpriv, f"--bounding-set={caps}", f"--inh-caps={caps}", *cmd]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 12, proc.stderr
+    assert "secret/b.txt" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    store = open_store(f"s3://{bucket}")
+    assert store.read_bytes("ok/a.txt") == b"fine"
+    assert not store.exists("secret/b.txt")
+    assert sorted(read_manifest(store)) == ["ok/a.txt"]  # type: ignore[arg-type]
