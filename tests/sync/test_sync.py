@@ -296,3 +296,20 @@ def test_no_orphaned_multipart_uploads(bucket: str, tmp_path: Path) -> None:
     down = tmp_path / "down"
     sync(url, down, multipart_threshold=5 * 1024 * 1024)
     _same_tree(src, down)
+
+
+def test_remembered_state_is_dropped_when_the_dataset_moves(bucket: str, tmp_path: Path) -> None:
+    url = f"s3://{bucket}"
+    a = _tree(tmp_path / "a", {"sub-01/x.txt": b"from a", "README": b"r"})
+    b = _tree(tmp_path / "b", {"sub-01/x.txt": b"from b", "README": b"r"})
+    sync(a, url)
+    assert sync(a, url).transferred == 0  # unchanged: known without reading shards
+    sync(b, url)  # someone else changes the file (same size) in the dataset
+    again = sync(a, url)  # a's folder did not change, but the dataset did
+    assert [x.path for x in again.plan.transfers] == ["sub-01/x.txt"]
+    assert open_store(url).read_bytes("sub-01/x.txt") == b"from a"
+    down = tmp_path / "down"
+    sync(url, down)
+    sync(b, url)
+    assert sync(url, down).transferred == 1
+    assert (down / "sub-01/x.txt").read_bytes() == b"from b"

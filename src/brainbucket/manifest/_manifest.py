@@ -200,6 +200,16 @@ class Manifest(MutableMapping[str, Entry]):
             iters.append(iter([shard[p] for p in items]))
         yield from heapq.merge(*iters, key=lambda e: e.path)
 
+    def flat(self) -> dict[str, Entry]:
+        """Every entry in one plain dict (loads every shard). The entries are shared, not
+        copied: only the dict's own slots cost memory."""
+        self.load()
+        out: dict[str, Entry] = {}
+        with self._lock:
+            for shard in self._shards.values():
+                out.update(shard)
+        return out
+
     def shards_for(self, prefix: str) -> list[str]:
         """Names of the shards that may hold paths under ``prefix``."""
         with self._lock:

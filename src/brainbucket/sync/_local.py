@@ -92,8 +92,11 @@ def _key_problem(name: str, top: bool) -> str | None:
     return None
 
 
-def _hidden(name: str, top: bool) -> bool:
-    return name.endswith(TMP_SUFFIX) or (top and name == META_DIR)
+def _check_name(name: str, top: bool) -> str | None:
+    # Fast path for the common case: short ASCII names without control characters.
+    if name.isascii() and len(name) <= 255 and not _BAD_NAME.search(name):
+        return "looks like a drive path" if top and _DRIVE.match(name) else None
+    return _key_problem(name, top)
 
 
 def scan(root: Path, *, filters: Filters, follow_symlinks: bool = True) -> Scan:
@@ -104,13 +107,17 @@ def scan(root: Path, *, filters: Filters, follow_symlinks: bool = True) -> Scan:
     and names that cannot be object keys are reported; the walk goes on.
     """
     out = Scan()
+    files = out.files
+    keep = filters if filters.active else None
     root_st = os.stat(root)
+    S_ISDIR, S_ISREG = st_mod.S_ISDIR, st_mod.S_ISREG
     # (folder path, its dataset prefix, (dev, inode) of it and its ancestors)
     stack: list[tuple[str, str, frozenset[tuple[int, int]]]] = [
         (str(root), "", frozenset({(root_st.st_dev, root_st.st_ino)}))
     ]
     while stack:
         folder, prefix, ancestors = stack.pop()
+        top = not prefix
         try:
             it = os.scandir(folder)
         except OSError as exc:
@@ -119,15 +126,16 @@ def scan(root: Path, *, filters: Filters, follow_symlinks: bool = True) -> Scan:
         with it:
             for de in it:
                 name = de.name
-                if _hidden(name, not prefix):
+                if name.endswith(TMP_SUFFIX) or (top and name == META_DIR):
                     continue
                 rel = prefix + name
+                is_link = False
                 try:
                     is_link = de.is_symlink()
                     if is_link and not follow_symlinks:
                         out.skipped_symlinks += 1
                         continue
-                    s = de.stat(follow_symlinks=True)
+                    s = de.stat()
                 except FileNotFoundError:
                     if is_link:
                         out.errors.append((rel, "broken symlink"))
@@ -135,28 +143,21 @@ def scan(root: Path, *, filters: Filters, follow_symlinks: bool = True) -> Scan:
                 except OSError as exc:
                     out.errors.append((rel, f"cannot stat: {exc.strerror or exc}"))
                     continue
-                if st_mod.S_ISDIR(s.st_mode):
-                    problem = _key_problem(name, not prefix)
-                    if problem is not None:
-                        shown = rel.encode("utf-8", "backslashreplace").decode()
-                        out.errors.append((shown + "/", f"folder name cannot be part of an object key: it {problem}"))
-                        continue
+                problem = _check_name(name, top)
+                if problem is not None:
+                    shown = rel.encode("utf-8", "backslashreplace").decode()
+                    out.errors.append((shown, f"name cannot be part of an object key: it {problem}"))
+                    continue
+                mode = s.st_mode
+                if S_ISDIR(mode):
                     ident = (s.st_dev, s.st_ino)
                     if ident in ancestors:
                         out.errors.append((rel + "/", "symlink loop (links back to an enclosing folder)"))
                         continue
                     stack.append((de.path, rel + "/", ancestors | {ident}))
-                    continue
-                if not st_mod.S_ISREG(s.st_mode):
-                    continue  # sockets, fifos, devices: not data
-                problem = _key_problem(name, not prefix)
-                if problem is not None:
-                    shown = rel.encode("utf-8", "backslashreplace").decode()
-                    out.errors.append((shown, f"name cannot be an object key: it {problem}"))
-                    continue
-                if filters.active and not filters(rel):
-                    continue
-                out.files[rel] = LocalFile(rel, de.path, s.st_size, s.st_mtime_ns, s.st_ino)
+                elif S_ISREG(mode) and (keep is None or keep(rel)):
+                    # sockets, fifos and devices are not data and are passed over
+                    files[rel] = LocalFile(rel, de.path, s.st_size, s.st_mtime_ns, s.st_ino)
     return out
 
 
