@@ -313,3 +313,21 @@ def test_remembered_state_is_dropped_when_the_dataset_moves(bucket: str, tmp_pat
     sync(b, url)
     assert sync(url, down).transferred == 1
     assert (down / "sub-01/x.txt").read_bytes() == b"from b"
+
+
+def test_stale_temporary_files_of_killed_downloads_are_removed(bucket: str, tmp_path: Path) -> None:
+    url = f"s3://{bucket}"
+    sync(_tree(tmp_path / "src", {"a.txt": b"a"}), url)
+    down = tmp_path / "down"
+    down.mkdir()
+    old = down / ".a.txt.deadbeef.bbpart"
+    fresh = down / ".a.txt.cafecafe.bbpart"
+    kept = down / ".big.bin.resume.bbpart"
+    for p in (old, fresh, kept):
+        p.write_bytes(b"partial")
+    os.utime(old, (1, 1))
+    os.utime(kept, (1, 1))
+    sync(url, down)
+    assert not old.exists()
+    assert fresh.exists()  # may belong to a download running right now
+    assert kept.exists()  # resumable: the next download of that file continues it

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import hashlib
 import os
 import re
 import stat as st_mod
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -99,12 +101,26 @@ def _check_name(name: str, top: bool) -> str | None:
     return _key_problem(name, top)
 
 
-def scan(root: Path, *, filters: Filters, follow_symlinks: bool = True) -> Scan:
+def _remove_if_stale(path: str) -> None:
+    # A temporary file untouched this long belongs to a download that was killed: no writer
+    # leaves its own file alone for an hour. Resumable partials are kept (they are resumed).
+    with contextlib.suppress(OSError):
+        if time.time() - os.stat(path, follow_symlinks=False).st_mtime > STALE_SECONDS:
+            os.unlink(path)
+
+
+STALE_SECONDS = 3600
+
+
+def scan(
+    root: Path, *, filters: Filters, follow_symlinks: bool = True, clean_stale: bool = False
+) -> Scan:
     """Walk ``root`` and return its files (those the filters keep).
 
     Symlinks are followed unless ``follow_symlinks`` is false (then skipped); a link back to
     an enclosing folder is reported as a loop, a dangling link as broken. Unreadable folders
-    and names that cannot be object keys are reported; the walk goes on.
+    and names that cannot be object keys are reported; the walk goes on. With
+    ``clean_stale``, temporary files of killed downloads older than an hour are removed.
     """
     out = Scan()
     files = out.files
@@ -126,7 +142,11 @@ def scan(root: Path, *, filters: Filters, follow_symlinks: bool = True) -> Scan:
         with it:
             for de in it:
                 name = de.name
-                if name.endswith(TMP_SUFFIX) or (top and name == META_DIR):
+                if name.endswith(TMP_SUFFIX):
+                    if clean_stale and not name.endswith(".resume" + TMP_SUFFIX):
+                        _remove_if_stale(de.path)
+                    continue
+                if top and name == META_DIR:
                     continue
                 rel = prefix + name
                 is_link = False

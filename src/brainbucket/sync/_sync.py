@@ -193,7 +193,11 @@ def _gather(
         if isinstance(store, LocalStore):
             Path(d.prefix).mkdir(parents=True, exist_ok=True)
     manifest, remote = _remote_state(store, must_exist=direction == "download")
-    local = scan(root, filters=filters, follow_symlinks=follow_symlinks) if root.is_dir() else Scan()
+    local = (
+        scan(root, filters=filters, follow_symlinks=follow_symlinks,
+             clean_stale=direction == "download")
+        if root.is_dir() else Scan()
+    )
     cache = StatCache(state_dir / "hashes.sqlite", _remote_id(store))
     known = cache.load(root)
     # Rows of this (folder, dataset) pair were all consistent with the manifest the last
