@@ -9,7 +9,7 @@ from typing import Any
 
 import botocore.config
 
-from .._exceptions import BrainbucketError, UsageError
+from .._exceptions import BrainbucketError, BucketNotFoundError, UsageError
 from .._url import StoreURL, parse_url
 from ..store import S3Store, open_store
 from ..store._errors import translate
@@ -159,7 +159,10 @@ def doctor(
         except Exception as exc:
             err = translate(exc, f"s3://{store.bucket}", anon=store.anon)
             if isinstance(err, FileNotFoundError):
+                # HEAD answers carry no error code: a 404 on a bucket means no such bucket.
                 report.bucket_exists = False
+                msg = f"s3://{store.bucket}: no such bucket"
+                raise BucketNotFoundError(msg) from exc
             raise err from exc
         report.bucket_exists = True
         return "the bucket exists and these credentials may use it"
