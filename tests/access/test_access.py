@@ -85,7 +85,9 @@ def test_publish_keeps_other_statements(bucket: str) -> None:
     publish(f"s3://{bucket}/one")  # twice: no duplicate statements
     publish(f"s3://{bucket}/two")
     sids = [s["Sid"] for s in _policy(bucket)["Statement"]]
-    assert sids[0] == "SomeoneElses" and len(sids) == 5 and len(set(sids)) == 5
+    assert sids[0] == "SomeoneElses"
+    assert len(sids) == 5
+    assert len(set(sids)) == 5
     unpublish(f"s3://{bucket}/one")
     assert len(_policy(bucket)["Statement"]) == 3
     unpublish(f"s3://{bucket}/two")
@@ -130,7 +132,7 @@ def test_share_refuses_bad_requests(bucket: str) -> None:
     with pytest.raises(ObjectNotFoundError):
         share(f"s3://{bucket}/missing.txt")
     for bad in ("0s", "8d", "soon", "-1h"):
-        with pytest.raises(UsageError, match="duration|between"):
+        with pytest.raises(UsageError, match=r"duration|between"):
             share(f"s3://{bucket}/x", bad)
     with pytest.raises(UsageError, match="one object"):
         share(f"s3://{bucket}/folder/")
@@ -144,7 +146,8 @@ def test_doctor_reports_who_and_what(bucket: str, s3_server, s3_env: dict[str, s
     assert report.endpoint == s3_server.endpoint_url
     assert report.credential_source == "env"
     assert report.access_key_id == s3_env["AWS_ACCESS_KEY_ID"]
-    assert report.identity and report.identity.endswith("admin")
+    assert report.identity
+    assert report.identity.endswith("admin")
     assert (report.bucket_exists, report.versioned, report.public) == (True, True, False)
     text = json.dumps(report.to_dict())
     assert s3_env["AWS_SECRET_ACCESS_KEY"] not in text
@@ -173,6 +176,9 @@ def test_doctor_with_wrong_secret(bucket: str, monkeypatch: pytest.MonkeyPatch, 
 
 def test_demo_uploads_publishes_and_loads_anonymously(bucket: str, tmp_path: Path) -> None:
     result = demo(f"s3://{bucket}/demo", cache_dir=tmp_path / "c")
-    assert result.equal and result.loaded_anonymously and result.access.public
-    assert result.record.version_id and result.loaded_path.is_file()
+    assert result.equal
+    assert result.loaded_anonymously
+    assert result.access.public
+    assert result.record.version_id
+    assert result.loaded_path.is_file()
     assert str(tmp_path / "c") in str(result.loaded_path)

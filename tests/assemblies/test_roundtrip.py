@@ -28,7 +28,8 @@ def test_xarray_round_trip_keeps_values_and_coords(bucket: str, cache: Path, ass
     assert rec.class_name == "DataArray"
     assert rec.version_id  # buckets made by the fixture are versioned
     assert rec.location == f"s3://{bucket}/assy/{rec.path}"
-    assert rec.sha256 and rec.sha256.startswith("sha256:")
+    assert rec.sha256
+    assert rec.sha256.startswith("sha256:")
     loaded = load_assembly("lab.Study2024.public", rec.version_id, rec.sha1, store=url)
     assert isinstance(loaded, xr.DataArray)
     np.testing.assert_array_equal(loaded.values, assembly.values)
@@ -158,7 +159,8 @@ def test_unversioned_bucket_keeps_every_version_under_its_own_key(
     url = f"s3://{name}/data"
     v1 = upload_data_assembly(assembly, "lab.unversioned", store=url)
     v2 = upload_data_assembly(assembly * 3, "lab.unversioned", store=url)
-    assert v1.version_id is None and v2.version_id is None
+    assert v1.version_id is None
+    assert v2.version_id is None
     assert v1.path != v2.path
     assert load_assembly("lab.unversioned", sha1=v1.sha1, store=url).identical(assembly)
     assert load_assembly("lab.unversioned", store=url).identical(assembly * 3)

@@ -162,7 +162,7 @@ def publish(
     doc["Statement"] += public_statements(store.bucket, prefix)
     doc.setdefault("Version", "2012-10-17")
     _put_policy(store, doc)
-    return is_public(url, profile=profile, endpoint_url=endpoint_url)
+    return _status(store, prefix, doc)
 
 
 def unpublish(
@@ -188,7 +188,7 @@ def unpublish(
     if len(kept) != len(doc["Statement"]):
         doc["Statement"] = kept
         _put_policy(store, doc)
-    return is_public(url, profile=profile, endpoint_url=endpoint_url)
+    return _status(store, prefix, doc)
 
 
 def _anon_client(store: S3Store) -> Any:
@@ -250,13 +250,18 @@ def is_public(
     False
     """
     store, prefix = _bucket_store(url, profile=profile, endpoint_url=endpoint_url)
-    listable, readable, _ = anonymous_probe(store, prefix)
-    statements: list[str] = []
+    doc: dict[str, Any] | None = None
     if not store.anon:
         try:
             doc = _get_policy(store)
         except PermissionError:
-            doc = {"Statement": []}
-        sids = set(_sids(prefix))
-        statements = [s["Sid"] for s in doc["Statement"] if s.get("Sid") in sids]
-    return AccessStatus(str(parse_url(url) if not isinstance(url, StoreURL) else url), readable, listable, statements)
+            doc = None  # may not read the policy: the anonymous probe still answers
+    return _status(store, prefix, doc)
+
+
+def _status(store: S3Store, prefix: str, doc: dict[str, Any] | None) -> AccessStatus:
+    listable, readable, _ = anonymous_probe(store, prefix)
+    sids = set(_sids(prefix))
+    statements = [s["Sid"] for s in (doc or {}).get("Statement", []) if s.get("Sid") in sids]
+    url = f"s3://{store.bucket}/{prefix}" if prefix else f"s3://{store.bucket}"
+    return AccessStatus(url, readable, listable, statements)

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from .._exceptions import BrainbucketError
 from ..access import AccessStatus, doctor, is_public, publish, share, unpublish
 from ._app import AnonOpt, EndpointOpt, JsonOpt, ProfileOpt, app, console, emit_json
 
@@ -109,4 +110,6 @@ def doctor_cmd(
             mark = "[green]ok[/]  " if c.ok else "[bold red]FAIL[/]"
             console.print(f"  {mark} {escape(c.request)}: {escape(c.detail)}")
     if not report.ok:
-        raise typer.Exit(1)
+        first = report.failed[0]
+        msg = f"{len(report.failed)} of {len(report.checks)} requests failed; first: {first.request}: {first.detail}"
+        raise BrainbucketError(msg, hint="the report above says which credentials and endpoint were used")
