@@ -108,8 +108,8 @@ class Catalog:
         if sha1 is not None:
             matches = [r for r in records if r.sha1 == sha1]
             if not matches:
-                known = ", ".join(r.sha1 for r in records)
-                msg = f"no version of {identifier!r} has sha1 {sha1}; known sha1s: {known}"
+                shas = ", ".join(r.sha1 for r in records)
+                msg = f"no version of {identifier!r} has sha1 {sha1}; known sha1s: {shas}"
                 raise IntegrityError(msg, hint="check the sha1 you were given")
             return matches[-1]
         return records[-1]
