@@ -14,7 +14,6 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
 import botocore
 from botocore.config import Config as BotoConfig
 
@@ -199,7 +198,9 @@ def _anon_client(store: S3Store) -> Any:
         connect_timeout=10,
         read_timeout=30,
     )
-    return boto3.session.Session().client(
+    # The store's own session has the service model loaded already: a second client from it
+    # costs a fraction of a fresh session's. UNSIGNED means its credentials are never used.
+    return store.session.boto.client(
         "s3", endpoint_url=store.session.endpoint_url, region_name=store.session.region, config=cfg
     )
 
