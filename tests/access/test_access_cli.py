@@ -11,7 +11,9 @@ from brainbucket import open_store
 from brainbucket.cli import run
 
 
-def test_publish_access_unpublish(bucket: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_publish_access_unpublish(
+    bucket: str, capsys: pytest.CaptureFixture[str], as_identity
+) -> None:
     url = f"s3://{bucket}/pub"
     assert run(["access", url]) == 0
     assert "private" in capsys.readouterr().out
@@ -20,8 +22,17 @@ def test_publish_access_unpublish(bucket: str, capsys: pytest.CaptureFixture[str
     assert run(["access", url, "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
     assert (status["public"], status["listable"], len(status["statements"])) == (True, True, 2)
+    as_identity(None)  # a stranger asks: the answer needs no credentials
+    assert run(["access", url, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["public"] is True
+    as_identity("admin")
     assert run(["unpublish", url, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["public"] is False
+    as_identity(None)
+    assert run(["access", url]) == 0
+    assert "private" in capsys.readouterr().out
+    assert run(["publish", url]) == 5  # changing the policy needs credentials
+    assert "credentials" in capsys.readouterr().err
 
 
 def test_share_prints_a_working_link(bucket: str, capsys: pytest.CaptureFixture[str]) -> None:
