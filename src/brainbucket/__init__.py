@@ -36,8 +36,10 @@ from ._exceptions import (
 from ._types import DiskUsage, FolderInfo, ObjectInfo, PutResult, VersionInfo
 from ._url import StoreURL, parse_url
 from .assemblies import AssemblyRecord, load_assembly, load_from_s3, upload_data_assembly
+from .manifest import Manifest, read_manifest, write_manifest
 from .server import LocalServer
 from .store import LocalStore, S3Store, Store, open_store
+from .sync import Plan, SyncResult, VerifyReport, plan, sync, verify
 
 __version__ = "0.1.0"
 
@@ -58,6 +60,7 @@ __all__ = [
     "InvalidURLError",
     "LocalServer",
     "LocalStore",
+    "Manifest",
     "ManifestError",
     "NoCredentialsError",
     "NotFoundError",
@@ -65,15 +68,18 @@ __all__ = [
     "ObjectNotFoundError",
     "OfflineError",
     "PartialFailureError",
+    "Plan",
     "PutResult",
     "S3Store",
     "ServeError",
     "ServerError",
     "Store",
     "StoreURL",
+    "SyncResult",
     "UnsafeKeyError",
     "UsageError",
     "ValidationError",
+    "VerifyReport",
     "VersionInfo",
     "__version__",
     "access",
@@ -82,5 +88,10 @@ __all__ = [
     "load_from_s3",
     "open_store",
     "parse_url",
+    "plan",
+    "read_manifest",
+    "sync",
     "upload_data_assembly",
+    "verify",
+    "write_manifest",
 ]

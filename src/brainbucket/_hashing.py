@@ -27,6 +27,7 @@ __all__ = [
 # hundred transfers in flight stay well under the memory budget.
 CHUNK = 1 << 20
 TMP_SUFFIX = ".bbpart"
+_MAX_NAME_BYTES = 255
 
 
 def format_sha256(hexdigest: str) -> str:
@@ -73,6 +74,20 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return format_sha256(h.hexdigest())
 
 
+def _tmp_name(name: str) -> str:
+    """A private temporary name beside ``name``, within the 255-byte limit of one component.
+
+    A final name near that limit is legal, but the temporary name adds a prefix and suffix;
+    then a digest of the name stands in for it.
+    """
+    token = secrets.token_hex(4)
+    tmp = f".{name}.{token}{TMP_SUFFIX}"
+    if len(tmp.encode("utf-8", "surrogateescape")) > _MAX_NAME_BYTES:
+        short = hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+        tmp = f".{short}.{token}{TMP_SUFFIX}"
+    return tmp
+
+
 class VerifiedWriter:
     """Write to a private temporary file beside ``dest``; verify; then rename into place.
 
@@ -87,6 +102,9 @@ class VerifiedWriter:
         Final path.
     expected_size, expected_sha256
         Checked in :meth:`commit`; ``None`` skips that check.
+    expected_md5
+        Hex MD5 checked in :meth:`commit` (a plain S3 ETag, when no sha256 is known);
+        computed only when given.
     what
         Name used in error messages (e.g. the remote key).
 
@@ -108,21 +126,26 @@ class VerifiedWriter:
         expected_size: int | None = None,
         expected_sha256: str | None = None,
         what: str | None = None,
+        expected_md5: str | None = None,
     ) -> None:
         self.dest = Path(dest)
         self.expected_size = expected_size
         self.expected_sha256 = hex_of(expected_sha256) if expected_sha256 else None
         self.what = what or str(dest)
         self.dest.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = self.dest.with_name(f".{self.dest.name}.{secrets.token_hex(4)}{TMP_SUFFIX}")
-        self._f = open(self.tmp, "wb")  # noqa: SIM115 - closed in commit/abort
+        self.tmp = self.dest.with_name(_tmp_name(self.dest.name))
+        self._f = open(self.tmp, "wb")
         self._h = hashlib.sha256()
+        self.expected_md5 = expected_md5.lower() if expected_md5 else None
+        self._md5 = hashlib.md5(usedforsecurity=False) if expected_md5 else None
         self.size = 0
         self._done = False
 
     def write(self, chunk: bytes | memoryview) -> None:
         self._f.write(chunk)
         self._h.update(chunk)
+        if self._md5 is not None:
+            self._md5.update(chunk)
         self.size += len(chunk)
 
     @property
@@ -150,6 +173,9 @@ class VerifiedWriter:
                     f"{self.what}: sha256 {digest[:16]}… does not match the expected "
                     f"{self.expected_sha256[:16]}…"
                 )
+                raise IntegrityError(msg)
+            if self._md5 is not None and self._md5.hexdigest() != self.expected_md5:
+                msg = f"{self.what}: MD5 does not match the server's ETag {self.expected_md5}"
                 raise IntegrityError(msg)
             os.replace(self.tmp, self.dest)
         except BaseException:
