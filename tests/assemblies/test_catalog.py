@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -165,3 +166,42 @@ def test_csv_without_brainio_columns_is_refused(tmp_path: Path) -> None:
     src.write_text("name,value\na,1\n")
     with pytest.raises(ManifestError, match="missing columns"):
         import_brainio_csv(open_store(tmp_path / "s"), src)
+
+
+@pytest.mark.slow  # three interpreters start and import the stack: ~5 s idle, far more on a busy machine
+def test_concurrent_uploads_from_separate_processes(
+    bucket: str, tmp_path: Path, assembly, s3_env: dict[str, str]
+) -> None:
+    """Two `brainbucket assembly upload` processes race on one catalog; both versions stay."""
+    import os
+    import subprocess
+    import sys
+
+    from brainbucket.assemblies._netcdf import write_netcdf
+
+    store = f"s3://{bucket}/procs"
+    files = [write_netcdf(assembly + i, tmp_path / f"v{i}.nc") for i in range(3)]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[2] / "src"), env.get("PYTHONPATH", "")])
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "brainbucket", "assembly", "upload", str(f), "lab.procs", "--store", store, "--json"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for f in files
+    ]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [o[1] for o in outs]
+    uploaded = {json.loads(o[0])["version_id"] for o in outs}
+    catalog = read_catalog(open_store(store))
+    assert {r.version_id for r in catalog.versions("lab.procs")} == uploaded
+    assert len(uploaded) == 3
+
+
+def test_missing_bucket_is_named(s3_env: dict[str, str], cache: Path, assembly) -> None:
+    from brainbucket import BucketNotFoundError
+
+    with pytest.raises(BucketNotFoundError):
+        upload_data_assembly(assembly, "lab.nobucket", store="s3://no-such-bucket-for-assy/x")
+    with pytest.raises(BucketNotFoundError):
+        load_from_s3("lab.nobucket", store="s3://no-such-bucket-for-assy/x")
