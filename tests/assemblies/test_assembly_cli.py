@@ -28,8 +28,9 @@ def test_upload_load_list_show_versions(
     v2 = _json(capsys)
 
     assert run(["assembly", "load", "lab.cli", "--version-id", v1["version_id"], "--sha1", v1["sha1"], "--store", store]) == 0
-    out = capsys.readouterr().out.strip().splitlines()
-    assert Path(out[-1]).read_bytes() == nc.read_bytes()
+    captured = capsys.readouterr()
+    assert Path(captured.out.strip()).read_bytes() == nc.read_bytes()  # stdout: the path only
+    assert v1["version_id"] in captured.err
     assert run(["assembly", "load", "lab.cli", "--store", store, "--json"]) == 0
     got = _json(capsys)
     assert (got["version_id"], got["from_cache"]) == (v2["version_id"], False)

@@ -19,7 +19,17 @@ from ..assemblies import (
     upload_data_assembly,
 )
 from ..assemblies._upload import resolve_store_url
-from ._app import AnonOpt, EndpointOpt, JsonOpt, ProfileOpt, app, console, emit_json, human_size
+from ._app import (
+    AnonOpt,
+    EndpointOpt,
+    JsonOpt,
+    ProfileOpt,
+    app,
+    console,
+    emit_json,
+    err_console,
+    human_size,
+)
 
 assembly_app = typer.Typer(
     help="Versioned data assemblies under an identifier, with a catalog in the bucket.",
@@ -99,7 +109,8 @@ def load_cmd(
         return
     which = "newest version" if version_id is None and sha1 is None else "version"
     source = "from the cache" if got.from_cache else "downloaded and verified (sha1, sha256)"
-    console.print(f"{escape(got.record.short)} ({which}, {source})", style="dim", highlight=False)
+    # The path alone goes to stdout, so `$(brainbucket assembly load ...)` is the path.
+    err_console.print(f"{escape(got.record.short)} ({which}, {source})", style="dim", highlight=False)
     typer.echo(str(got.path))
 
 
