@@ -108,7 +108,7 @@ def load_cmd(
         emit_json(got.to_dict())
         return
     which = "newest version" if version_id is None and sha1 is None else "version"
-    source = "from the cache" if got.from_cache else "downloaded and verified (sha1, sha256)"
+    source = "from the cache" if got.from_cache else "downloaded; sha1 and sha256 verified"
     # The path alone goes to stdout, so `$(brainbucket assembly load ...)` is the path.
     err_console.print(f"{escape(got.record.short)} ({which}, {source})", style="dim", highlight=False)
     typer.echo(str(got.path))
