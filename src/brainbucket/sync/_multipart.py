@@ -71,8 +71,13 @@ def upload_multipart(
     state_dir: Path,
     part_size: int,
     progress: Progress,
+    stop: threading.Event | None = None,
 ) -> PutResult:
-    """Upload ``src`` to ``path`` in parts, resuming a previous attempt when it still fits."""
+    """Upload ``src`` to ``path`` in parts, resuming a previous attempt when it still fits.
+
+    Setting ``stop`` (on Ctrl-C) ends the upload after the parts in flight; its state is
+    kept, so the next run continues from there.
+    """
     key = store.key(path)
     st = os.stat(src)
     state_path = _state_file(state_dir, store, path, src)
@@ -127,6 +132,9 @@ def upload_multipart(
         n = 0
         # Parts are read in order so the whole-file digest is computed in the same pass.
         while chunk := f.read(part_size):
+            if stop is not None and stop.is_set():
+                msg = f"{src}: upload interrupted; re-run to continue from the finished parts"
+                raise InterruptedError(msg)
             n += 1
             whole.update(chunk)
             if n in done:
