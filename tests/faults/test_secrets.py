@@ -195,3 +195,14 @@ def test_secret_inside_an_endpoint_url_is_not_echoed(
     assert run(["ls", root_url, "--endpoint-url", endpoint.format(s=secrets[0])]) != 0
     out = capsys.readouterr()
     _assert_clean(out.out + out.err, secrets, "an endpoint URL holding a secret")
+
+
+def test_debug_of_one_run_does_not_leak_into_the_next(
+    root_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["--debug", "cat", f"{root_url}/missing"]) == 3
+    assert "Traceback" in capsys.readouterr().err
+    assert run(["cat", f"{root_url}/missing"]) == 3
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.startswith("error:")
