@@ -31,6 +31,19 @@ def fault_bucket(s3_server: LocalServer) -> str:
     return name
 
 
+@pytest.fixture(scope="session")
+def plain_bucket(s3_server: LocalServer) -> str:
+    """A bucket without versioning: overwriting an object leaves no older copy to fall back on."""
+    name = f"plain-{uuid.uuid4().hex[:8]}"
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in s3_server.env().items():
+            mp.setenv(k, v)
+        store = open_store(f"s3://{name}")
+        assert isinstance(store, S3Store)
+        store.create_bucket(versioning=False)
+    return name
+
+
 @pytest.fixture
 def root_url(fault_bucket: str, s3_env: dict[str, str]) -> str:
     """``s3://BUCKET/PREFIX`` private to this test (the environment is set for the admin)."""
