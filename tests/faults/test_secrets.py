@@ -160,6 +160,7 @@ def test_metadata_state_and_caches(secrets: list[str], root_url: str, tmp_path: 
             _assert_clean(p.read_bytes(), secrets, str(p))
 
 
+@pytest.mark.slow
 def test_subprocess_cli_with_secret_in_environment(
     secrets: list[str], root_url: str, tmp_path: Path
 ) -> None:

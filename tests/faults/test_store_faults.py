@@ -318,6 +318,7 @@ def big_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_multipart_upload_survives_part_faults(
     faulty_store: S3Store, direct_store: S3Store, proxy: FaultProxy, big_file: Path, tmp_path: Path
 ) -> None:

@@ -32,7 +32,7 @@ HOLD = 120.0  # longer than any test: the child is killed while it waits
 
 UPLOAD_KILL_POINTS = {
     # name: (fault, slow)
-    "first-data-put": (Fault("stall", method="PUT", path=r"/sub-0\d/", nth=1, seconds=HOLD), False),
+    "first-data-put": (Fault("stall", method="PUT", path=r"/sub-0\d/", nth=1, seconds=HOLD), True),
     "multipart-part-2": (Fault("stall", method="PUT", path="partNumber=2", seconds=HOLD), True),
     "multipart-created-answer-lost": (
         Fault("hold", method="POST", path=r"\?uploads", seconds=HOLD),
@@ -96,6 +96,7 @@ def test_upload_killed_then_rerun(
     _upload_kill(point, proxy, root_url, tmp_path)
 
 
+@pytest.mark.slow
 def test_second_upload_killed_after_pointer_moved(
     proxy: FaultProxy, root_url: str, tmp_path: Path
 ) -> None:
@@ -137,7 +138,7 @@ def uploaded(root_url: str, tmp_path: Path) -> Path:
 
 
 DOWNLOAD_KILL_POINTS = {
-    "first-data-get": (Fault("stall", method="GET", path=r"/sub-0\d/", nth=1, seconds=HOLD), False),
+    "first-data-get": (Fault("stall", method="GET", path=r"/sub-0\d/", nth=1, seconds=HOLD), True),
     "big-file-midway": (
         Fault("cut", method="GET", path="desc-big", after_bytes=3 * 1024 * 1024, seconds=HOLD),
         False,
@@ -196,6 +197,7 @@ def test_download_killed_at_random_time(
     assert verify(dest).ok
 
 
+@pytest.mark.slow
 def test_download_rerun_after_kill_leaves_only_hidden_temporaries(
     uploaded: Path, proxy: FaultProxy, root_url: str, tmp_path: Path
 ) -> None:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from brainbucket import InvalidURLError, StoreURL, UnsafeKeyError, parse_url
 from brainbucket._paths import check_key, local_path_for
 
-SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Text biased towards the characters that make keys dangerous.
 _tricky = st.sampled_from(
