@@ -27,7 +27,11 @@ safe_segment = st.text(
     min_size=1,
     max_size=30,
 ).filter(lambda s: s not in (".", "..") and len(s.encode()) <= 255)
-safe_key = st.lists(safe_segment, min_size=1, max_size=6).map("/".join)
+safe_key = (
+    st.lists(safe_segment, min_size=1, max_size=6)
+    .map("/".join)
+    .filter(lambda k: not (len(k) > 1 and k[1] == ":" and k[0].isalpha()))  # "C:..." is refused
+)
 
 ROOT = Path(tempfile.mkdtemp(prefix="bbprop-")).resolve()
 
