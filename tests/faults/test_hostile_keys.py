@@ -230,3 +230,20 @@ def test_errors_about_hostile_keys_are_printable(hostile_bucket: S3Store) -> Non
         hostile_bucket.info("missing\x1b[2J\n.txt")
     assert "\x1b" not in str(info.value)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("command", [["ls", "-r"], ["ls"], ["tree", "--depth", "3"], ["du"]])
+def test_cli_text_output_escapes_control_characters(
+    command: list[str],
+    hostile_bucket: S3Store,
+    root_url: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A key holding an escape sequence must not reach the terminal as one."""
+    assert run([*command, root_url]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out
+    assert "\x7f" not in out
+    if command == ["ls", "-r"]:
+        assert "escape\\x1b[2J" in out
+        assert "plain/ok file+1.txt" in out
