@@ -14,9 +14,11 @@ from typing import Annotated, Any
 import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from .._exceptions import BrainbucketError
 from ..store import Store, open_store, split_object_url
+from ..store._errors import printable
 
 __all__ = [
     "AnonOpt",
@@ -105,9 +107,11 @@ def human_size(n: float) -> str:
 
 
 def _report(exc: BrainbucketError) -> int:
-    err_console.print(f"[bold red]error:[/] {exc.message}", markup=True, highlight=False)
+    # Messages quote keys, which are untrusted: no markup, no control characters.
+    message = escape(printable(exc.message))
+    err_console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
     if exc.hint:
-        err_console.print(f"[dim]hint:[/] {exc.hint}", markup=True, highlight=False)
+        err_console.print(f"[dim]hint:[/] {escape(exc.hint)}", markup=True, highlight=False)
     return exc.exit_code
 
 
