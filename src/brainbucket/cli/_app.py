@@ -63,6 +63,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON out
 
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
+_INTERRUPTED = "interrupted: no partial file was left under a real name; re-run to resume"
 
 _state: dict[str, Any] = {"debug": bool(os.environ.get("BRAINBUCKET_DEBUG"))}
 
@@ -124,7 +125,13 @@ def run(argv: list[str] | None = None) -> int:
     _state["debug"] = bool(os.environ.get("BRAINBUCKET_DEBUG"))
 
     try:
-        app(args=argv, standalone_mode=False, prog_name="brainbucket")
+        # Outside standalone mode the command-line library turns Ctrl-C (and any explicit
+        # exit) into a returned code instead of raising: it must not become a silent 0.
+        code = app(args=argv, standalone_mode=False, prog_name="brainbucket")
+        if isinstance(code, int) and not isinstance(code, bool) and code != 0:
+            if code == EXIT_INTERRUPTED:
+                err_console.print(_INTERRUPTED)
+            return code
     except BrainbucketError as exc:
         if _state["debug"]:
             err_console.print_exception()
@@ -138,7 +145,7 @@ def run(argv: list[str] | None = None) -> int:
         exc.show()
         return int(exc.exit_code)
     except KeyboardInterrupt:
-        err_console.print("interrupted: no partial file was left under a real name; re-run to resume")
+        err_console.print(_INTERRUPTED)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
