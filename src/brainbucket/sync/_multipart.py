@@ -162,10 +162,25 @@ def upload_multipart(
         raise store._err(exc, path) from exc
     with contextlib.suppress(FileNotFoundError):
         state_path.unlink()
+    _abort_others(store, key, upload_id)
     return PutResult(
         path, st.st_size, format_sha256(whole.hexdigest()),
         str(r.get("ETag", "")).strip('"') or None, r.get("VersionId"),
     )
+
+
+def _abort_others(store: S3Store, key: str, upload_id: str) -> None:
+    """Abort unfinished uploads of ``key`` other than ours, now that ours is complete.
+
+    A process killed after the server created an upload but before it recorded the upload
+    id leaves an upload no state knows about; this is the moment it is surely useless.
+    """
+    with contextlib.suppress(Exception):
+        r = store.client.list_multipart_uploads(Bucket=store.bucket, Prefix=key)
+        for u in r.get("Uploads", []):
+            if u.get("Key") == key and u.get("UploadId") != upload_id:
+                with contextlib.suppress(BrainbucketError):
+                    store.abort_multipart(key, u["UploadId"])
 
 
 def abort_stale(store: S3Store, state_dir: Path, *, keep: set[str] = frozenset()) -> int:  # type: ignore[assignment]

@@ -106,7 +106,11 @@ def needs_hash(local: LocalFile, remote: RemoteFile | None) -> tuple[bool, bool]
         return False, False
     if remote.sha256:
         return local.sha256 is None, False
-    return False, plain_md5(remote.etag) is not None and local.md5 is None
+    if plain_md5(remote.etag) is not None:
+        return False, local.md5 is None
+    # No digest on the remote side (a multipart object): judged by size, but its sha256 is
+    # still needed to record it when the manifest is first written.
+    return local.sha256 is None, False
 
 
 def _sorted(actions: Iterable[Action]) -> list[Action]:

@@ -127,7 +127,10 @@ def _local_root(url: StoreURL) -> Path:
 def _remote_listing(store: Store, jobs: int = 8) -> dict[str, ObjectInfo]:
     """Every object under the store root (without ``.brainbucket/``), listing top folders in
     parallel: S3 pages come 1,000 keys at a time, one after the other."""
-    top = list(store.ls(""))
+    try:
+        top = list(store.ls(""))
+    except ObjectNotFoundError:  # a prefix nothing was written under yet
+        top = []
     out: dict[str, ObjectInfo] = {}
     folders = [e.path for e in top if e.is_dir and e.path.rstrip("/") != META_DIR]
     for e in top:
