@@ -58,8 +58,11 @@ class Filters:
 
     rules: tuple[tuple[str, str], ...] = ()
     select: Callable[[str], bool] | None = None
+    prefixes: tuple[str, ...] = ()
 
     def __call__(self, path: str) -> bool:
+        if self.prefixes and not path.startswith(self.prefixes):
+            return False
         keep = True
         for kind, pattern in self.rules:
             if fnmatch.fnmatchcase(path, pattern):
@@ -70,7 +73,7 @@ class Filters:
 
     @property
     def active(self) -> bool:
-        return bool(self.rules) or self.select is not None
+        return bool(self.rules) or self.select is not None or bool(self.prefixes)
 
 
 # What a local file name may hold but an object key may not (see ``_paths.check_key``); the
