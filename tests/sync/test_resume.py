@@ -135,7 +135,7 @@ def test_ctrl_c_exits_130_and_rerun_finishes(bucket: str, tmp_path: Path) -> Non
     while time.monotonic() < deadline and not any(p.is_file() for p in down.rglob("f*.txt")):
         time.sleep(0.01)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    _out, err = proc.communicate(timeout=60)
     landed = [p for p in down.rglob("*") if p.is_file() and ".brainbucket" not in p.parts]
     if proc.returncode == 0:  # pragma: no cover - it finished before the signal arrived
         pytest.fail("the download finished before it could be interrupted; make it larger")
