@@ -33,6 +33,7 @@ from ._exceptions import (
 )
 from ._types import DiskUsage, FolderInfo, ObjectInfo, PutResult, VersionInfo
 from ._url import StoreURL, parse_url
+from . import hcp
 from .server import LocalServer
 from .store import LocalStore, S3Store, Store, open_store
 
@@ -71,6 +72,7 @@ __all__ = [
     "ValidationError",
     "VersionInfo",
     "__version__",
+    "hcp",
     "open_store",
     "parse_url",
 ]
