@@ -106,14 +106,21 @@ class Record:
         return cls(bucket, release, dict(raw["files"]))
 
     def save(self, derivative: Path) -> None:
-        """Write atomically (temporary file, then rename)."""
+        """Write atomically (temporary file, then rename); an unchanged record is not rewritten."""
         doc = {
             "format": RECORD_FORMAT,
             "bucket": self.bucket,
             "release": self.release,
             "files": dict(sorted(self.files.items())),
         }
-        _write_atomic(derivative / RECORD_NAME, json.dumps(doc, indent=1) + "\n")
+        text = json.dumps(doc, indent=1) + "\n"
+        path = derivative / RECORD_NAME
+        try:
+            if path.read_text(encoding="utf-8") == text:
+                return
+        except (FileNotFoundError, UnicodeDecodeError):
+            pass
+        _write_atomic(path, text)
 
 
 def _write_atomic(path: Path, text: str) -> None:

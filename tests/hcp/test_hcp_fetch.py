@@ -1,0 +1,198 @@
+"""Fetching HCP subjects from the replica into a BIDS derivatives tree."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+from hcp_replica import DWI_SUBJECT, NO_DWI_SUBJECT, SUBJECT_7T, Replica
+
+from brainbucket import IntegrityError, ObjectNotFoundError, UsageError, hcp, open_store
+from brainbucket.hcp import HCP, RECORD_NAME, execute_fetch, plan_fetch
+
+KINDS = ("dwi", "dwi7t", "anat")
+
+
+def _dwi(root: Path, sub: str, ses: str = "01") -> Path:
+    return root / "derivatives/hcp" / f"sub-{sub}/ses-{ses}/dwi"
+
+
+def _files(root: Path) -> dict[str, int]:
+    """Every file (with its mtime) under root, temporary ones included."""
+    return {p.relative_to(root).as_posix(): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def fetched(hcp_env: dict[str, str], tmp_path: Path) -> tuple[Path, hcp.FetchResult]:
+    root = tmp_path / "hcp"
+    result = hcp.fetch([DWI_SUBJECT, NO_DWI_SUBJECT, SUBJECT_7T], root, kinds=KINDS, profile="hcp")
+    return root, result
+
+
+def test_fetch_builds_a_bids_derivatives_tree(
+    fetched: tuple[Path, hcp.FetchResult], hcp_replica: Replica, bids_problems
+) -> None:
+    root, result = fetched
+    sel = result.plan.selection
+    assert sel.skipped == {NO_DWI_SUBJECT: "no diffusion data (dwi, dwi7t)"}
+    assert not (root / f"derivatives/hcp/sub-{NO_DWI_SUBJECT}").exists()
+    assert len(result.downloaded) == len(sel.files) > 0
+    # Every downloaded file holds exactly the object's bytes.
+    for f, path in result.downloaded:
+        assert path.read_bytes() == hcp_replica.objects[f.key]
+    deriv = root / "derivatives/hcp"
+    assert bids_problems(deriv) == []
+    assert bids_problems(root) == []
+    desc = json.loads((deriv / "dataset_description.json").read_text())
+    assert desc["DatasetType"] == "derivative"
+    assert {g["Name"] for g in desc["GeneratedBy"]} >= {"brainbucket"}
+    root_desc = json.loads((root / "dataset_description.json").read_text())
+    assert root_desc["DatasetType"] == "raw"
+    assert (_dwi(root, SUBJECT_7T, "7T") / f"sub-{SUBJECT_7T}_ses-7T_dwi.bval").exists()
+    assert (_dwi(root, SUBJECT_7T) / f"sub-{SUBJECT_7T}_ses-01_dwi.bval").exists()
+    anat = deriv / f"sub-{DWI_SUBJECT}/ses-01/anat"
+    assert sorted(p.name for p in anat.iterdir()) == [
+        f"sub-{DWI_SUBJECT}_ses-01_desc-aparcaseg_dseg.nii.gz",
+        f"sub-{DWI_SUBJECT}_ses-01_desc-preproc_T1w.nii.gz",
+        f"sub-{DWI_SUBJECT}_ses-01_res-1pt25_desc-restore_T1w.nii.gz",
+    ]
+    assert not [p for p in root.rglob("*.bbpart")]
+
+
+def test_fetched_dwi_loads_and_matches_its_gradients(fetched: tuple[Path, hcp.FetchResult]) -> None:
+    root, _ = fetched
+    d = _dwi(root, DWI_SUBJECT)
+    img = nib.load(d / f"sub-{DWI_SUBJECT}_ses-01_dwi.nii.gz")
+    bvals = np.loadtxt(d / f"sub-{DWI_SUBJECT}_ses-01_dwi.bval")
+    bvecs = np.loadtxt(d / f"sub-{DWI_SUBJECT}_ses-01_dwi.bvec")
+    assert img.ndim == 4
+    assert img.shape[3] == bvals.shape[0] == bvecs.shape[1]
+    assert bvecs.shape[0] == 3
+    t1 = nib.load(root / f"derivatives/hcp/sub-{DWI_SUBJECT}/ses-01/anat/sub-{DWI_SUBJECT}_ses-01_desc-preproc_T1w.nii.gz")
+    assert t1.ndim == 3
+
+
+def test_record_lists_key_path_size_and_checksums(fetched: tuple[Path, hcp.FetchResult]) -> None:
+    root, result = fetched
+    deriv = root / "derivatives/hcp"
+    rec = json.loads((deriv / RECORD_NAME).read_text())
+    assert rec["bucket"] == "hcp-openaccess"
+    assert rec["release"] == "HCP_1200"
+    assert set(rec["files"]) == {f.target for f in result.plan.selection.files}
+    for target, entry in rec["files"].items():
+        data = (deriv / target).read_bytes()
+        assert entry["size"] == len(data)
+        assert entry["md5"] == hashlib.md5(data).hexdigest() == entry["etag"]
+        assert entry["sha256"] == "sha256:" + hashlib.sha256(data).hexdigest()
+        assert entry["key"].startswith("HCP_1200/")
+    assert hcp.verify(root) == []
+
+
+def test_refetch_is_a_no_op(fetched: tuple[Path, hcp.FetchResult], hcp_env: dict[str, str]) -> None:
+    root, first = fetched
+    before = _files(root)
+    again = hcp.fetch([DWI_SUBJECT, NO_DWI_SUBJECT, SUBJECT_7T], root, kinds=KINDS, profile="hcp")
+    assert again.plan.downloads == []
+    assert len(again.plan.up_to_date) == len(first.downloaded)
+    assert again.downloaded == []
+    assert _files(root) == before
+
+
+def test_resume_after_interruption(fetched: tuple[Path, hcp.FetchResult], hcp_env: dict[str, str]) -> None:
+    """A lost record and a missing file: only the missing file travels again."""
+    root, first = fetched
+    deriv = root / "derivatives/hcp"
+    (deriv / RECORD_NAME).unlink()
+    lost = first.downloaded[0][1]
+    lost.unlink()
+    # A leftover temporary file from a crash is not taken for the real one.
+    (lost.parent / f".{lost.name}.dead.bbpart").write_bytes(b"partial")
+    plan = plan_fetch(HCP(profile="hcp"), [DWI_SUBJECT, SUBJECT_7T], root, kinds=KINDS)
+    assert [p for _, p in plan.downloads] == [lost]
+    assert len(plan.adopted) == len(first.downloaded) - 1
+    result = execute_fetch(plan)
+    assert [p for _, p in result.downloaded] == [lost]
+    assert hcp.verify(root) == []
+
+
+def test_changed_local_file_is_fetched_again(
+    fetched: tuple[Path, hcp.FetchResult], hcp_env: dict[str, str], hcp_replica: Replica
+) -> None:
+    root, first = fetched
+    f, path = next((f, p) for f, p in first.downloaded if p.name.endswith("_dwi.bval"))
+    original = path.read_bytes()
+    path.write_bytes(b"x" * len(original))  # same size, other bytes
+    problems = hcp.verify(root)
+    assert problems == [(path.relative_to(root / "derivatives/hcp").as_posix(), "sha256 differs from the record")]
+    again = hcp.fetch([DWI_SUBJECT], root, kinds="dwi", profile="hcp")
+    assert [p for _, p in again.downloaded] == [path]
+    assert path.read_bytes() == original == hcp_replica.objects[f.key]
+    assert hcp.verify(root) == []
+
+
+def test_dry_run_writes_nothing(hcp_env: dict[str, str], tmp_path: Path) -> None:
+    result = hcp.fetch([DWI_SUBJECT], tmp_path / "out", kinds="dwi", dry_run=True)
+    assert len(result.plan.downloads) == 5
+    assert result.plan.download_size == result.plan.total_size > 0
+    assert not (tmp_path / "out").exists()
+
+
+def test_object_changed_after_listing_is_refused(
+    s3_server, bucket: str, replica_bodies, tmp_path: Path, hcp_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bytes must match the listed ETag (MD5): no unverified byte lands under a real name."""
+    ours = {k: v for k, v in replica_bodies.items() if k.startswith(f"HCP_1200/{DWI_SUBJECT}/T1w/Diffusion/")}
+    admin = s3_server.env()
+    with monkeypatch.context() as mp:
+        for k, v in admin.items():
+            mp.setenv(k, v)
+        store = open_store(f"s3://{bucket}")
+        for key, (body, _) in ours.items():
+            store.write_bytes(key, body)
+    client = HCP(bucket=bucket, profile="hcp")
+    plan = plan_fetch(client, [DWI_SUBJECT], tmp_path / "out", kinds="dwi")
+    bvals_key = f"HCP_1200/{DWI_SUBJECT}/T1w/Diffusion/bvals"
+    plan.downloads = [(f, p) for f, p in plan.downloads if f.key == bvals_key]
+    body = ours[bvals_key][0]
+    with monkeypatch.context() as mp:
+        for k, v in admin.items():
+            mp.setenv(k, v)
+        open_store(f"s3://{bucket}").write_bytes(bvals_key, bytes(reversed(body)))  # same size
+    with pytest.raises(IntegrityError, match=r"MD5 \w+ does not match the ETag"):
+        execute_fetch(plan)
+    target = plan.downloads[0][1]
+    assert not target.exists()
+    assert not list(target.parent.glob("*.bbpart"))
+    rec = json.loads((tmp_path / "out/derivatives/hcp" / RECORD_NAME).read_text())
+    assert rec["files"] == {}
+
+
+def test_another_release_into_the_same_tree_is_refused(
+    fetched: tuple[Path, hcp.FetchResult], hcp_env: dict[str, str]
+) -> None:
+    root, _ = fetched
+    with pytest.raises(UsageError, match="holds hcp-openaccess/HCP_1200"):
+        hcp.fetch([DWI_SUBJECT], root, release="HCP_Retest", profile="hcp")
+
+
+def test_bad_pipeline_name(hcp_env: dict[str, str], tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="invalid pipeline name"):
+        hcp.fetch([DWI_SUBJECT], tmp_path, pipeline="../up", profile="hcp")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_verify_without_record(tmp_path: Path) -> None:
+    with pytest.raises(ObjectNotFoundError, match="no HCP fetch record"):
+        hcp.verify(tmp_path)
+
+
+def test_verify_reports_missing_files(fetched: tuple[Path, hcp.FetchResult]) -> None:
+    root, first = fetched
+    _, path = first.downloaded[-1]
+    os.unlink(path)
+    assert hcp.verify(root) == [(path.relative_to(root / "derivatives/hcp").as_posix(), "missing")]
