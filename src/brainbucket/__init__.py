@@ -8,6 +8,7 @@ Examples
 2
 """
 
+from . import hcp
 from ._exceptions import (
     AccessDeniedError,
     BrainbucketError,
@@ -33,7 +34,6 @@ from ._exceptions import (
 )
 from ._types import DiskUsage, FolderInfo, ObjectInfo, PutResult, VersionInfo
 from ._url import StoreURL, parse_url
-from . import hcp
 from .server import LocalServer
 from .store import LocalStore, S3Store, Store, open_store
 

@@ -50,7 +50,7 @@ def test_fetch_builds_a_bids_derivatives_tree(
     assert bids_problems(root) == []
     desc = json.loads((deriv / "dataset_description.json").read_text())
     assert desc["DatasetType"] == "derivative"
-    assert {g["Name"] for g in desc["GeneratedBy"]} >= {"brainbucket"}
+    assert [g["Name"] for g in desc["GeneratedBy"]] == ["hcp", "brainbucket"]
     root_desc = json.loads((root / "dataset_description.json").read_text())
     assert root_desc["DatasetType"] == "raw"
     assert (_dwi(root, SUBJECT_7T, "7T") / f"sub-{SUBJECT_7T}_ses-7T_dwi.bval").exists()
@@ -196,3 +196,22 @@ def test_verify_reports_missing_files(fetched: tuple[Path, hcp.FetchResult]) -> 
     _, path = first.downloaded[-1]
     os.unlink(path)
     assert hcp.verify(root) == [(path.relative_to(root / "derivatives/hcp").as_posix(), "missing")]
+
+
+def test_pybids_finds_one_diffusion_series_per_session(fetched: tuple[Path, hcp.FetchResult]) -> None:
+    """How pyAFQ reads the tree: through a pybids layout of the derivative."""
+    from bids import BIDSLayout
+
+    root, _ = fetched
+    layout = BIDSLayout(root, derivatives=True, validate=False)
+    deriv = layout.derivatives.get_pipeline("hcp")
+    dwi = deriv.get(subject=SUBJECT_7T, session="01", suffix="dwi", extension=".nii.gz")
+    assert [Path(f.path).name for f in dwi] == [f"sub-{SUBJECT_7T}_ses-01_dwi.nii.gz"]
+    assert sorted(deriv.get_sessions(subject=SUBJECT_7T)) == ["01", "7T"]
+    bval = deriv.get_bval(dwi[0].path)
+    assert Path(bval).name == f"sub-{SUBJECT_7T}_ses-01_dwi.bval"
+    seg = deriv.get(subject=DWI_SUBJECT, suffix="dseg", desc="aparcaseg", extension=".nii.gz")
+    assert len(seg) == 1
+    # Selected by pipeline name from the whole dataset, as pyAFQ does.
+    scoped = layout.get(scope="hcp", subject=DWI_SUBJECT, session="01", suffix="dwi", extension=".nii.gz")
+    assert len(scoped) == 1

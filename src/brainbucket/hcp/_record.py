@@ -131,7 +131,11 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def write_descriptions(root: Path, derivative: Path, *, bucket: str, release: str) -> None:
-    """``dataset_description.json`` at the root and in the derivative, unless already there."""
+    """``dataset_description.json`` at the root and in the derivative, unless already there.
+
+    The derivative's first ``GeneratedBy`` entry is named after its folder (the pipeline), so
+    tools that select derivatives by pipeline name (pybids' ``scope=``) find it.
+    """
     from .. import __version__
 
     raw = {
@@ -147,7 +151,7 @@ def write_descriptions(root: Path, derivative: Path, *, bucket: str, release: st
         "DatasetType": "derivative",
         "GeneratedBy": [
             {
-                "Name": "HCP Pipelines",
+                "Name": derivative.name,
                 "Description": "HCP minimal preprocessing pipelines",
                 "CodeURL": "https://github.com/Washington-University/HCPpipelines",
             },
