@@ -11,6 +11,7 @@ import csv
 import gzip
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -26,14 +27,16 @@ def _tiny(key: str) -> bytes:
 
 
 def replica_objects(corpus: Path, nifti: dict[str, Path]) -> dict[str, tuple[bytes, dict[str, str]]]:
-    """key → (body, metadata) for the replica's subjects."""
+    """key → (body, metadata): every key of the replica's subjects, one key of every other."""
     out: dict[str, tuple[bytes, dict[str, str]]] = {}
+    seen: set[str] = set()
     with open(corpus / "hcp1200_sc_manifest.tsv", newline="") as f:
         for row in csv.DictReader(f, delimiter="\t"):
             subject = row["s3_key"].split("/")[1]
-            if subject in SUBJECTS:
+            if subject in SUBJECTS or subject not in seen:
                 meta = {"hcp-size": row["size"], "hcp-md5": row["md5"]}
                 out[row["s3_key"]] = (_tiny(row["s3_key"]), meta)
+                seen.add(subject)
     for s in SUBJECTS:
         for rel in (*ANAT, *OTHER_T1W):
             key = f"HCP_1200/{s}/{rel.format(s=s)}"
@@ -57,8 +60,8 @@ def populate(bucket: str, objects: dict[str, tuple[bytes, dict[str, str]]]) -> N
     store = open_store(f"s3://{bucket}")
     assert isinstance(store, S3Store)
     store.create_bucket(versioning=False)
-    for key, (body, meta) in objects.items():
-        store.write_bytes(key, body, metadata=meta or None)
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(lambda kv: store.write_bytes(kv[0], kv[1][0], metadata=kv[1][1] or None), objects.items()))
 
 
 def _nifti() -> dict[str, Path]:
@@ -93,7 +96,8 @@ def hcp_replica(
         for k, v in s3_server.env().items():
             mp.setenv(k, v)
         populate(BUCKET, replica_bodies)
-    return Replica(BUCKET, {k: body for k, (body, _) in replica_bodies.items()})
+    ids = sorted({k.split("/")[1] for k in replica_bodies})
+    return Replica(BUCKET, {k: body for k, (body, _) in replica_bodies.items()}, ids)
 
 
 @pytest.fixture(scope="session")

@@ -24,10 +24,11 @@ MNI = (
 
 @dataclass
 class Replica:
-    """What the replica holds: key → body."""
+    """What the replica holds: key → body, and every subject id of HCP_1200."""
 
     bucket: str
     objects: dict[str, bytes]
+    subject_ids: list[str]
 
     def keys(self, subject: str, folder: str = "") -> list[str]:
         prefix = f"HCP_1200/{subject}/{folder}"

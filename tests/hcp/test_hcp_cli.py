@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hcp_replica import DWI_SUBJECT, NO_DWI_SUBJECT, PLAIN_SUBJECT, SUBJECTS
+from hcp_replica import DWI_SUBJECT, NO_DWI_SUBJECT, PLAIN_SUBJECT, Replica
 
 from brainbucket.cli import run
 
@@ -18,17 +18,17 @@ def _fetch_args(root: Path, *extra: str) -> list[str]:
     return ["hcp", "fetch", DWI_SUBJECT, PLAIN_SUBJECT, "--to", str(root), "--profile", "hcp", *extra]
 
 
-def test_ls_lists_subjects(hcp_env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+def test_ls_lists_subjects(hcp_env: dict[str, str], hcp_replica: Replica, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["hcp", "ls"]) == 0
     out, err = capsys.readouterr()
-    assert out.split() == sorted(SUBJECTS)
-    assert f"{len(SUBJECTS)} subjects in HCP_1200" in err
+    assert out.split() == hcp_replica.subject_ids
+    assert "1113 subjects in HCP_1200" in err
 
 
-def test_ls_json(hcp_env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+def test_ls_json(hcp_env: dict[str, str], hcp_replica: Replica, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["hcp", "ls", "--release", "HCP_1200", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc == {"release": "HCP_1200", "count": len(SUBJECTS), "subjects": sorted(SUBJECTS)}
+    assert doc == {"release": "HCP_1200", "count": 1113, "subjects": hcp_replica.subject_ids}
 
 
 def test_ls_subjects_shows_sizes_and_skips(hcp_env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:

@@ -32,7 +32,7 @@ from ._layout import (
     normalize_subject,
 )
 
-__all__ = ["HCP", "HCPFile", "Selection"]
+__all__ = ["HCP", "HCPFile", "Selection", "close_ids"]
 
 # Listings are small requests dominated by latency; this many in flight hides it.
 _LIST_WORKERS = 16
@@ -151,6 +151,31 @@ def _resolve_profile(profile: str | None, anon: bool) -> str | None:
         return None
     msg = f"no HCP credentials: AWS profile {DEFAULT_PROFILE!r} not found and no keys in the environment"
     raise NoCredentialsError(msg, hint=hint.format(p=DEFAULT_PROFILE))
+
+
+def close_ids(subject: str, known: Iterable[str], n: int = 3) -> list[str]:
+    """Ids a typo of ``subject`` may have meant: fewest differing digits, then nearest number.
+
+    Plain string similarity ranks six-digit ids poorly (``100207`` is closer to ``110007``
+    than to ``100206`` for it), so same-length ids differing in one or two digits come first;
+    difflib covers the rest (a dropped or extra digit).
+
+    Examples
+    --------
+    >>> close_ids("100207", ["100206", "110007", "100307", "996782"])
+    ['100206', '100307', '110007']
+    """
+    ids = sorted(set(known))
+    same_len = [k for k in ids if len(k) == len(subject)]
+    ranked = sorted(
+        (sum(a != b for a, b in zip(subject, k, strict=True)), abs(int(k) - int(subject)), k)
+        for k in same_len
+        if k.isdigit() and subject.isdigit()
+    )
+    near = [k for dist, _, k in ranked if dist <= 2]
+    if len(near) < n:
+        near += [k for k in difflib.get_close_matches(subject, ids, n=n, cutoff=0.6) if k not in near]
+    return near[:n]
 
 
 class HCP:
@@ -346,7 +371,7 @@ class HCP:
         if not unknown:
             return
         first = unknown[0]
-        close = difflib.get_close_matches(first, sorted(known), n=3, cutoff=0.6)
+        close = close_ids(first, known)
         more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
         msg = f"subject {first}{more} is not in {self.release}"
         hint = f"close matches: {', '.join(close)}; " if close else ""
