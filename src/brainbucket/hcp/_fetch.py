@@ -1,37 +1,28 @@
 """Fetch selected HCP files into a BIDS derivatives tree: plan, then download verified.
 
-Every file streams into a private temporary file beside its target while its MD5 (checked
-against the single-part ETag) and sha256 (kept in the record) are computed; only a file whose
-size and MD5 match is renamed into place. Re-running skips what the record (or, without one,
-a local MD5 equal to the ETag) shows is already there, so an interrupted fetch resumes.
+Downloads run on the sync executor: each file streams into a private temporary file beside
+its target while its MD5 (checked against the single-part ETag) and sha256 (kept in the
+record) are computed; only a file whose size and MD5 match is renamed into place, and large
+files resume by byte range. Re-running skips what the record (or, without one, a local MD5
+equal to the ETag) shows is already there, so an interrupted fetch resumes.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import os
-from collections.abc import Callable, Coroutine, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import obstore
-
-from .._config import get_config
-from .._exceptions import BrainbucketError, IntegrityError, PartialFailureError
-from .._hashing import CHUNK, VerifiedWriter
+from .._exceptions import BrainbucketError, PartialFailureError
 from .._paths import local_path_for
-from ..store._errors import translate
+from ..sync import Action, Callbacks, Download, execute
 from ._layout import DEFAULT_KINDS
 from ._record import Record, check_pipeline, file_digests, is_plain_md5, write_descriptions
 from ._select import HCP, HCPFile, Selection
 
 __all__ = ["FetchPlan", "FetchResult", "execute_fetch", "plan_fetch"]
-
-T = TypeVar("T")
-
 
 @dataclass
 class FetchPlan:
@@ -110,7 +101,7 @@ class FetchResult:
         }
 
 
-def _record_entry(f: HCPFile, path: Path, md5: str, sha256: str) -> dict[str, Any]:
+def _record_entry(f: HCPFile, path: Path, md5: str | None, sha256: str) -> dict[str, Any]:
     st = path.stat()
     return {
         "key": f.key,
@@ -174,44 +165,21 @@ def plan_fetch(
     return plan
 
 
-async def _download(
-    hcp: HCP,
-    f: HCPFile,
-    path: Path,
-    sem: asyncio.Semaphore,
-    progress: Callable[[int], None] | None,
-) -> dict[str, Any]:
-    store = hcp.store
-    what = store.describe(f.key)
-    async with sem:
-        try:
-            res = await obstore.get_async(store.obs, f.key)
-            md5 = hashlib.md5(usedforsecurity=False)
-            with VerifiedWriter(path, expected_size=f.size, what=what) as w:
-                async for chunk in res.stream(min_chunk_size=CHUNK):
-                    w.write(chunk)
-                    md5.update(chunk)
-                    if progress is not None:
-                        progress(len(chunk))
-                if is_plain_md5(f.etag) and md5.hexdigest() != f.etag:
-                    msg = f"{what}: MD5 {md5.hexdigest()} does not match the ETag {f.etag}"
-                    raise IntegrityError(msg)
-                sha = w.commit()
-        except BrainbucketError:
-            raise
-        except Exception as exc:
-            raise translate(exc, what, anon=hcp.anon) from exc
-    return _record_entry(f, path, md5.hexdigest(), sha)
+class _Subscriber(Callbacks):
+    """Forward the executor's byte counts to a plain ``progress(nbytes)`` callback."""
 
+    def __init__(self, progress: Callable[[int], None] | None) -> None:
+        self.progress = progress
 
-def _run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine whether or not the caller already has an event loop (notebooks do)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+        self.finished: list[Download] = []
+
+    def on_progress(self, action: Action, nbytes: int) -> None:
+        if self.progress is not None:
+            self.progress(nbytes)
+
+    def on_done(self, action: Action, error: BrainbucketError | None) -> None:
+        if error is None and isinstance(action, Download):
+            self.finished.append(action)
 
 
 def execute_fetch(
@@ -245,40 +213,47 @@ def execute_fetch(
     record.files.update(plan.adopted)
     write_descriptions(plan.root, plan.derivative, bucket=hcp.bucket, release=hcp.release)
     result = FetchResult(plan)
-    failures: list[tuple[HCPFile, BaseException]] = []
-
-    async def one(f: HCPFile, path: Path, sem: asyncio.Semaphore) -> None:
-        try:
-            entry = await _download(hcp, f, path, sem, progress)
-        except BrainbucketError as exc:
-            failures.append((f, exc))
-            return
-        record.files[f.target] = entry
-        result.downloaded.append((f, path))
-        result.bytes += f.size
-        if on_done is not None:
-            on_done(f, path)
-
-    async def main() -> None:
-        sem = asyncio.Semaphore(max(1, jobs or get_config().jobs))
-        await asyncio.gather(*(one(f, p, sem) for f, p in plan.downloads))
-
+    by_dest = {path: f for f, path in plan.downloads}
+    actions = [
+        Download(f.key, path, f.size, etag=f.etag, reason="new" if not path.exists() else "changed")
+        for f, path in plan.downloads
+    ]
+    subscriber = _Subscriber(progress)
+    failed: list[tuple[Download, BrainbucketError]] = []
+    recorded: set[str] = set()
     try:
         with hcp._access():
-            _run(main())
-            if failures and len(failures) == len(plan.downloads):
-                kinds = {type(e) for _, e in failures}
-                if len(kinds) == 1:
-                    raise failures[0][1]
+            run = execute(actions, hcp.store, jobs=jobs, callbacks=subscriber)
+            for action, digest in run.done:
+                if not isinstance(action, Download) or not isinstance(digest, str):
+                    continue
+                f = by_dest[action.dest]
+                # The executor compared the bytes with a plain-MD5 ETag; a multipart one is no MD5.
+                md5 = f.etag if is_plain_md5(f.etag) else None
+                record.files[f.target] = _record_entry(f, action.dest, md5, digest)
+                recorded.add(f.target)
+                result.downloaded.append((f, action.dest))
+                result.bytes += f.size
+                if on_done is not None:
+                    on_done(f, action.dest)
+            failed = [(a, e) for a, e in run.failed if isinstance(a, Download)]
+            if failed and len(failed) == len(actions) and len({type(e) for _, e in failed}) == 1:
+                raise failed[0][1]
     finally:
-        # Whatever was verified stays recorded, so a re-run resumes after it.
+        # Whatever was verified stays recorded, so a re-run resumes after it (after an
+        # interruption, files finished so far are hashed here: the executor's digests are lost).
+        for action in subscriber.finished:
+            f = by_dest[action.dest]
+            if f.target not in recorded:
+                md5, sha = file_digests(action.dest)
+                record.files[f.target] = _record_entry(f, action.dest, md5, sha)
         record.save(plan.derivative)
-    if failures:
-        f0, e0 = failures[0]
-        msg = f"{len(failures)} of {len(plan.downloads)} files failed (first: {f0.key}: {e0})"
+    if failed:
+        a0, e0 = failed[0]
+        msg = f"{len(failed)} of {len(actions)} files failed (first: {a0.path}: {e0})"
         raise PartialFailureError(
             msg,
-            failures=[(f.key, str(e)) for f, e in failures],
+            failures=[(a.path, str(e)) for a, e in failed],
             hint="re-run the same command to retry the failed files only",
         )
     return result
