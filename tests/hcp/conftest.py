@@ -26,7 +26,9 @@ def _tiny(key: str) -> bytes:
     return f"replica of s3://{BUCKET}/{key}\n".encode()
 
 
-def replica_objects(corpus: Path, nifti: dict[str, Path]) -> dict[str, tuple[bytes, dict[str, str]]]:
+def replica_objects(
+    corpus: Path, nifti: dict[str, Path]
+) -> dict[str, tuple[bytes, dict[str, str]]]:
     """key → (body, metadata): every key of the replica's subjects, one key of every other."""
     out: dict[str, tuple[bytes, dict[str, str]]] = {}
     seen: set[str] = set()
@@ -61,7 +63,12 @@ def populate(bucket: str, objects: dict[str, tuple[bytes, dict[str, str]]]) -> N
     assert isinstance(store, S3Store)
     store.create_bucket(versioning=False)
     with ThreadPoolExecutor(max_workers=16) as pool:
-        list(pool.map(lambda kv: store.write_bytes(kv[0], kv[1][0], metadata=kv[1][1] or None), objects.items()))
+        list(
+            pool.map(
+                lambda kv: store.write_bytes(kv[0], kv[1][0], metadata=kv[1][1] or None),
+                objects.items(),
+            )
+        )
 
 
 def _nifti() -> dict[str, Path]:
@@ -101,7 +108,9 @@ def hcp_replica(
 
 
 @pytest.fixture(scope="session")
-def aws_files(s3_server: LocalServer, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def aws_files(
+    s3_server: LocalServer, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Path]:
     """AWS config and credentials files: profile ``hcp`` (read-only keys), ``wrong`` (bad keys)."""
     home = tmp_path_factory.mktemp("hcp-aws")
     ro = s3_server.identity("readonly")
@@ -139,7 +148,9 @@ def hcp_env(
 
 
 @pytest.fixture
-def no_profile_env(hcp_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def no_profile_env(
+    hcp_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An HCP user who has not run `aws configure` yet."""
     (tmp_path / "empty").write_text("")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "empty"))
@@ -156,7 +167,10 @@ def _bids_problems(root: Path) -> list[str]:
     s = schema.load_schema()
     regexes = []
     for group in (s.rules.files.common, s.rules.files.raw, s.rules.files.deriv):
-        regexes += [re.compile(r"(?:.*/)?" + r["regex"]) for r in rules.regexify_filename_rules(group, s, level=2)]
+        regexes += [
+            re.compile(r"(?:.*/)?" + r["regex"])
+            for r in rules.regexify_filename_rules(group, s, level=2)
+        ]
     bad = []
     for path in sorted(root.rglob("*")):
         rel = "/" + path.relative_to(root).as_posix()

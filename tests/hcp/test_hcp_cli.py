@@ -15,23 +15,39 @@ from brainbucket.cli import run
 
 
 def _fetch_args(root: Path, *extra: str) -> list[str]:
-    return ["hcp", "fetch", DWI_SUBJECT, PLAIN_SUBJECT, "--to", str(root), "--profile", "hcp", *extra]
+    return [
+        "hcp",
+        "fetch",
+        DWI_SUBJECT,
+        PLAIN_SUBJECT,
+        "--to",
+        str(root),
+        "--profile",
+        "hcp",
+        *extra,
+    ]
 
 
-def test_ls_lists_subjects(hcp_env: dict[str, str], hcp_replica: Replica, capsys: pytest.CaptureFixture[str]) -> None:
+def test_ls_lists_subjects(
+    hcp_env: dict[str, str], hcp_replica: Replica, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert run(["hcp", "ls"]) == 0
     out, err = capsys.readouterr()
     assert out.split() == hcp_replica.subject_ids
     assert "1113 subjects in HCP_1200" in err
 
 
-def test_ls_json(hcp_env: dict[str, str], hcp_replica: Replica, capsys: pytest.CaptureFixture[str]) -> None:
+def test_ls_json(
+    hcp_env: dict[str, str], hcp_replica: Replica, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert run(["hcp", "ls", "--release", "HCP_1200", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc == {"release": "HCP_1200", "count": 1113, "subjects": hcp_replica.subject_ids}
 
 
-def test_ls_subjects_shows_sizes_and_skips(hcp_env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+def test_ls_subjects_shows_sizes_and_skips(
+    hcp_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
     assert run(["hcp", "ls", DWI_SUBJECT, NO_DWI_SUBJECT, "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["subjects"] == [DWI_SUBJECT]
@@ -74,7 +90,9 @@ def test_fetch_with_yes_then_verify(
     assert run(_fetch_args(root, "--confirm-above", "1K", "--yes", "--kinds", "dwi,anat")) == 0
     out = capsys.readouterr().out
     assert "fetched 16 files" in out
-    assert (root / "derivatives/hcp/sub-100307/ses-01/anat/sub-100307_ses-01_desc-aparcaseg_dseg.nii.gz").exists()
+    assert (
+        root / "derivatives/hcp/sub-100307/ses-01/anat/sub-100307_ses-01_desc-aparcaseg_dseg.nii.gz"
+    ).exists()
     assert run(["hcp", "verify", str(root)]) == 0
     assert "all fetched files match" in capsys.readouterr().out
     # A second run has nothing to do, so it needs no confirmation.
@@ -125,7 +143,11 @@ def test_wrong_keys_exit_code(hcp_env: dict[str, str], capsys: pytest.CaptureFix
     ],
 )
 def test_bad_options_are_usage_errors(
-    hcp_env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+    hcp_env: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    message: str,
 ) -> None:
     assert run(["hcp", "fetch", DWI_SUBJECT, "--to", str(tmp_path / "x"), *args]) == 2
     err = capsys.readouterr().err
@@ -140,9 +162,7 @@ def test_kinds_lists_the_mapping(capsys: pytest.CaptureFixture[str]) -> None:
     assert "T1w/Diffusion_7T/data.nii.gz  →  sub-<id>/ses-7T/dwi/sub-<id>_ses-7T_dwi.nii.gz" in out
 
 
-def test_fetch_in_a_subprocess_exits_cleanly(
-    hcp_env: dict[str, str], tmp_path: Path
-) -> None:
+def test_fetch_in_a_subprocess_exits_cleanly(hcp_env: dict[str, str], tmp_path: Path) -> None:
     root = tmp_path / "hcp"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
     proc = subprocess.run(

@@ -24,7 +24,9 @@ def _dwi(root: Path, sub: str, ses: str = "01") -> Path:
 
 def _files(root: Path) -> dict[str, int]:
     """Every file (with its mtime) under root, temporary ones included."""
-    return {p.relative_to(root).as_posix(): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()
+    }
 
 
 @pytest.fixture
@@ -73,7 +75,10 @@ def test_fetched_dwi_loads_and_matches_its_gradients(fetched: tuple[Path, hcp.Fe
     assert img.ndim == 4
     assert img.shape[3] == bvals.shape[0] == bvecs.shape[1]
     assert bvecs.shape[0] == 3
-    t1 = nib.load(root / f"derivatives/hcp/sub-{DWI_SUBJECT}/ses-01/anat/sub-{DWI_SUBJECT}_ses-01_desc-preproc_T1w.nii.gz")
+    t1 = nib.load(
+        root
+        / f"derivatives/hcp/sub-{DWI_SUBJECT}/ses-01/anat/sub-{DWI_SUBJECT}_ses-01_desc-preproc_T1w.nii.gz"
+    )
     assert t1.ndim == 3
 
 
@@ -103,7 +108,9 @@ def test_refetch_is_a_no_op(fetched: tuple[Path, hcp.FetchResult], hcp_env: dict
     assert _files(root) == before
 
 
-def test_resume_after_interruption(fetched: tuple[Path, hcp.FetchResult], hcp_env: dict[str, str]) -> None:
+def test_resume_after_interruption(
+    fetched: tuple[Path, hcp.FetchResult], hcp_env: dict[str, str]
+) -> None:
     """A lost record and a missing file: only the missing file travels again."""
     root, first = fetched
     deriv = root / "derivatives/hcp"
@@ -128,7 +135,9 @@ def test_changed_local_file_is_fetched_again(
     original = path.read_bytes()
     path.write_bytes(b"x" * len(original))  # same size, other bytes
     problems = hcp.verify(root)
-    assert problems == [(path.relative_to(root / "derivatives/hcp").as_posix(), "sha256 differs from the record")]
+    assert problems == [
+        (path.relative_to(root / "derivatives/hcp").as_posix(), "sha256 differs from the record")
+    ]
     again = hcp.fetch([DWI_SUBJECT], root, kinds="dwi", profile="hcp")
     assert [p for _, p in again.downloaded] == [path]
     assert path.read_bytes() == original == hcp_replica.objects[f.key]
@@ -143,10 +152,19 @@ def test_dry_run_writes_nothing(hcp_env: dict[str, str], tmp_path: Path) -> None
 
 
 def test_object_changed_after_listing_is_refused(
-    s3_server, bucket: str, replica_bodies, tmp_path: Path, hcp_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    s3_server,
+    bucket: str,
+    replica_bodies,
+    tmp_path: Path,
+    hcp_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The bytes must match the listed ETag (MD5): no unverified byte lands under a real name."""
-    ours = {k: v for k, v in replica_bodies.items() if k.startswith(f"HCP_1200/{DWI_SUBJECT}/T1w/Diffusion/")}
+    ours = {
+        k: v
+        for k, v in replica_bodies.items()
+        if k.startswith(f"HCP_1200/{DWI_SUBJECT}/T1w/Diffusion/")
+    }
     admin = s3_server.env()
     with monkeypatch.context() as mp:
         for k, v in admin.items():
@@ -198,7 +216,9 @@ def test_verify_reports_missing_files(fetched: tuple[Path, hcp.FetchResult]) -> 
     assert hcp.verify(root) == [(path.relative_to(root / "derivatives/hcp").as_posix(), "missing")]
 
 
-def test_pybids_finds_one_diffusion_series_per_session(fetched: tuple[Path, hcp.FetchResult]) -> None:
+def test_pybids_finds_one_diffusion_series_per_session(
+    fetched: tuple[Path, hcp.FetchResult],
+) -> None:
     """How pyAFQ reads the tree: through a pybids layout of the derivative."""
     from bids import BIDSLayout
 
@@ -213,7 +233,9 @@ def test_pybids_finds_one_diffusion_series_per_session(fetched: tuple[Path, hcp.
     seg = deriv.get(subject=DWI_SUBJECT, suffix="dseg", desc="aparcaseg", extension=".nii.gz")
     assert len(seg) == 1
     # Selected by pipeline name from the whole dataset, as pyAFQ does.
-    scoped = layout.get(scope="hcp", subject=DWI_SUBJECT, session="01", suffix="dwi", extension=".nii.gz")
+    scoped = layout.get(
+        scope="hcp", subject=DWI_SUBJECT, session="01", suffix="dwi", extension=".nii.gz"
+    )
     assert len(scoped) == 1
 
 
@@ -232,7 +254,9 @@ def test_interrupted_fetch_keeps_what_finished(hcp_env: dict[str, str], tmp_path
         execute_fetch(plan, jobs=1, progress=on_bytes)
     rec = json.loads((tmp_path / "derivatives/hcp" / RECORD_NAME).read_text())
     done = [p for _, p in plan.downloads[:2]]
-    assert sorted(rec["files"]) == sorted(p.relative_to(tmp_path / "derivatives/hcp").as_posix() for p in done)
+    assert sorted(rec["files"]) == sorted(
+        p.relative_to(tmp_path / "derivatives/hcp").as_posix() for p in done
+    )
     assert all(p.exists() for p in done)
     assert not plan.downloads[2][1].exists()
     assert not list(tmp_path.rglob("*.bbpart"))

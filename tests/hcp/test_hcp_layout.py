@@ -68,9 +68,17 @@ def test_bids_names_of_the_pyafq_files() -> None:
     def target(kind: str, rel: str) -> str:
         return bids_target("100206", KINDS[kind], f"HCP_1200/100206/{rel}", "HCP_1200/")
 
-    assert target("dwi", "T1w/Diffusion/data.nii.gz") == "sub-100206/ses-01/dwi/sub-100206_ses-01_dwi.nii.gz"
-    assert target("dwi", "T1w/Diffusion/bvecs") == "sub-100206/ses-01/dwi/sub-100206_ses-01_dwi.bvec"
-    assert target("dwi7t", "T1w/Diffusion_7T/bvals") == "sub-100206/ses-7T/dwi/sub-100206_ses-7T_dwi.bval"
+    assert (
+        target("dwi", "T1w/Diffusion/data.nii.gz")
+        == "sub-100206/ses-01/dwi/sub-100206_ses-01_dwi.nii.gz"
+    )
+    assert (
+        target("dwi", "T1w/Diffusion/bvecs") == "sub-100206/ses-01/dwi/sub-100206_ses-01_dwi.bvec"
+    )
+    assert (
+        target("dwi7t", "T1w/Diffusion_7T/bvals")
+        == "sub-100206/ses-7T/dwi/sub-100206_ses-7T_dwi.bval"
+    )
     assert target("anat", "T1w/aparc+aseg.nii.gz") == (
         "sub-100206/ses-01/anat/sub-100206_ses-01_desc-aparcaseg_dseg.nii.gz"
     )

@@ -41,9 +41,7 @@ app.add_typer(hcp_app, name="hcp")
 
 _KIND_HELP = "Comma-separated kinds: " + ", ".join(KINDS) + " (see `brainbucket hcp kinds`)."
 
-ReleaseOpt = Annotated[
-    str, typer.Option("--release", help=f"Release: {', '.join(RELEASES)}.")
-]
+ReleaseOpt = Annotated[str, typer.Option("--release", help=f"Release: {', '.join(RELEASES)}.")]
 BucketOpt = Annotated[str, typer.Option("--bucket", help="Bucket holding the HCP data.")]
 HcpProfileOpt = Annotated[
     str | None,
@@ -144,12 +142,19 @@ def fetch_cmd(
     pipeline: Annotated[str, typer.Option("--pipeline", help="Derivative folder name.")] = "hcp",
     release: ReleaseOpt = DEFAULT_RELEASE,
     bucket: BucketOpt = DEFAULT_BUCKET,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be fetched; write nothing.")] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before a large download.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be fetched; write nothing.")
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask before a large download.")
+    ] = False,
     confirm_above: Annotated[
-        str, typer.Option("--confirm-above", help="Ask before downloading more than this (e.g. 10G).")
+        str,
+        typer.Option("--confirm-above", help="Ask before downloading more than this (e.g. 10G)."),
     ] = "10G",
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Transfers in flight.")] = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, help="Transfers in flight.")
+    ] = None,
     profile: HcpProfileOpt = None,
     endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
@@ -213,13 +218,17 @@ def verify_cmd(
     """Re-hash every fetched file against the fetch record (exit 8 on any difference)."""
     problems = verify(dest, pipeline)
     if json_out:
-        emit_json({"ok": not problems, "problems": [{"path": p, "problem": w} for p, w in problems]})
+        emit_json(
+            {"ok": not problems, "problems": [{"path": p, "problem": w} for p, w in problems]}
+        )
     else:
         for p, w in problems:
             err_console.print(f"[red]{escape(p)}[/]: {escape(w)}")
     if problems:
         msg = f"{len(problems)} fetched files differ from the record (first: {problems[0][0]}: {problems[0][1]})"
-        raise IntegrityError(msg, hint="re-run `brainbucket hcp fetch` with the same arguments to repair them")
+        raise IntegrityError(
+            msg, hint="re-run `brainbucket hcp fetch` with the same arguments to repair them"
+        )
     if not json_out:
         console.print("all fetched files match the record")
 
@@ -230,8 +239,13 @@ def kinds_cmd(json_out: JsonOpt = False) -> None:
     if json_out:
         emit_json(
             [
-                {"name": k.name, "folder": k.folder, "files": k.files, "session": k.session,
-                 "description": k.description}
+                {
+                    "name": k.name,
+                    "folder": k.folder,
+                    "files": k.files,
+                    "session": k.session,
+                    "description": k.description,
+                }
                 for k in KINDS.values()
             ]
         )

@@ -96,9 +96,9 @@ def files(
     >>> sum(f.size for f in hcp.files("100206", "dwi", profile="hcp"))  # doctest: +SKIP
     1543672072
     """
-    return HCP(
-        release, bucket=bucket, profile=profile, anon=anon, endpoint_url=endpoint_url
-    ).files(subject, kinds)
+    return HCP(release, bucket=bucket, profile=profile, anon=anon, endpoint_url=endpoint_url).files(
+        subject, kinds
+    )
 
 
 def select(

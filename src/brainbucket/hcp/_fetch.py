@@ -24,6 +24,7 @@ from ._select import HCP, HCPFile, Selection
 
 __all__ = ["FetchPlan", "FetchResult", "execute_fetch", "plan_fetch"]
 
+
 @dataclass
 class FetchPlan:
     """What a fetch will do; :func:`execute_fetch` carries it out.
@@ -66,7 +67,9 @@ class FetchPlan:
             "root": str(self.root),
             "derivative": str(self.derivative),
             "download_size": self.download_size,
-            "downloads": [{"key": f.key, "path": str(p), "size": f.size} for f, p in self.downloads],
+            "downloads": [
+                {"key": f.key, "path": str(p), "size": f.size} for f, p in self.downloads
+            ],
             "up_to_date": [{"key": f.key, "path": str(p)} for f, p in self.up_to_date],
         }
 

@@ -129,7 +129,9 @@ KINDS: dict[str, Kind] = {
             description="T1w (ACPC, distortion corrected; 1.25 mm restored) and aparc+aseg",
         ),
         Kind("mni", "MNINonLinear/", description="everything under MNINonLinear/ (large)"),
-        Kind("unprocessed", "unprocessed/", description="everything under unprocessed/ (raw scans)"),
+        Kind(
+            "unprocessed", "unprocessed/", description="everything under unprocessed/ (raw scans)"
+        ),
     )
 }
 

@@ -170,9 +170,7 @@ def write_descriptions(root: Path, derivative: Path, *, bucket: str, release: st
             _write_atomic(path, json.dumps(doc, indent=2) + "\n")
 
 
-def verify(
-    dest: str | os.PathLike[str], pipeline: str = "hcp"
-) -> list[tuple[str, str]]:
+def verify(dest: str | os.PathLike[str], pipeline: str = "hcp") -> list[tuple[str, str]]:
     """Re-hash every file the fetch record lists; returns ``(path, problem)`` pairs.
 
     An empty list means every recorded file is present with its recorded size and sha256.

@@ -174,7 +174,9 @@ def close_ids(subject: str, known: Iterable[str], n: int = 3) -> list[str]:
     )
     near = [k for dist, _, k in ranked if dist <= 2]
     if len(near) < n:
-        near += [k for k in difflib.get_close_matches(subject, ids, n=n, cutoff=0.6) if k not in near]
+        near += [
+            k for k in difflib.get_close_matches(subject, ids, n=n, cutoff=0.6) if k not in near
+        ]
     return near[:n]
 
 
@@ -235,7 +237,8 @@ class HCP:
         except InvalidCredentialsError as exc:
             msg = f"{exc.message} — check {who}"
             raise InvalidCredentialsError(
-                msg, hint=f"run `aws configure --profile {self.profile or DEFAULT_PROFILE}` with your ConnectomeDB keys"
+                msg,
+                hint=f"run `aws configure --profile {self.profile or DEFAULT_PROFILE}` with your ConnectomeDB keys",
             ) from exc
         except CredentialsError:
             raise
@@ -259,9 +262,7 @@ class HCP:
         """
         with self._access():
             entries = list(self._ls(self.prefix))
-        ids = [
-            e.path.rstrip("/").rsplit("/", 1)[-1] for e in entries if isinstance(e, FolderInfo)
-        ]
+        ids = [e.path.rstrip("/").rsplit("/", 1)[-1] for e in entries if isinstance(e, FolderInfo)]
         return sorted(i for i in ids if i.isdigit())
 
     def _ls(self, folder: str, *, recursive: bool = False) -> Iterator[ObjectInfo | FolderInfo]:
@@ -277,7 +278,9 @@ class HCP:
             objs = [o for o in objs if o.path[len(folder) :] in kind.files]
         return objs
 
-    def files(self, subject: str | int, kinds: Iterable[str] | str = DEFAULT_KINDS) -> list[HCPFile]:
+    def files(
+        self, subject: str | int, kinds: Iterable[str] | str = DEFAULT_KINDS
+    ) -> list[HCPFile]:
         """The files of one subject for ``kinds``, with sizes and BIDS targets.
 
         Raises
