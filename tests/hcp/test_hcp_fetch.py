@@ -204,6 +204,13 @@ def test_bad_pipeline_name(hcp_env: dict[str, str], tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_destination_that_is_a_file(hcp_env: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "hcp").write_text("not a folder")
+    with pytest.raises(UsageError, match="exists and is not a folder"):
+        hcp.fetch([DWI_SUBJECT], tmp_path / "hcp", profile="hcp")
+    assert (tmp_path / "hcp").read_text() == "not a folder"
+
+
 def test_verify_without_record(tmp_path: Path) -> None:
     with pytest.raises(ObjectNotFoundError, match="no HCP fetch record"):
         hcp.verify(tmp_path)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._exceptions import BrainbucketError, PartialFailureError
+from .._exceptions import BrainbucketError, PartialFailureError, UsageError
 from .._paths import local_path_for
 from ..sync import Action, Callbacks, Download, execute
 from ._layout import DEFAULT_KINDS
@@ -148,6 +148,10 @@ def plan_fetch(
     """
     root = Path(os.path.abspath(dest))
     derivative = root / "derivatives" / check_pipeline(pipeline)
+    for folder in (root, root / "derivatives", derivative):
+        if folder.exists() and not folder.is_dir():
+            msg = f"{folder} exists and is not a folder"
+            raise UsageError(msg, hint="pass --to a new or existing folder (the BIDS dataset root)")
     record = Record.load(derivative, bucket=hcp.bucket, release=hcp.release)
     selection = hcp.select(subjects, kinds)
     plan = FetchPlan(hcp, selection, root, derivative)
