@@ -7,13 +7,14 @@ small_101D) so fetched results load with nibabel; its T1w is a real NIfTI (nibab
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import gzip
 import os
 import re
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import obstore
 import pytest
 from hcp_replica import ANAT, BUCKET, DWI_SUBJECT, MNI, OTHER_T1W, SUBJECTS, Replica
 
@@ -62,13 +63,16 @@ def populate(bucket: str, objects: dict[str, tuple[bytes, dict[str, str]]]) -> N
     store = open_store(f"s3://{bucket}")
     assert isinstance(store, S3Store)
     store.create_bucket(versioning=False)
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        list(
-            pool.map(
-                lambda kv: store.write_bytes(kv[0], kv[1][0], metadata=kv[1][1] or None),
-                objects.items(),
-            )
-        )
+    sem = asyncio.Semaphore(64)
+
+    async def put(key: str, body: bytes, meta: dict[str, str]) -> None:
+        async with sem:
+            await obstore.put_async(store.obs, key, body, attributes=meta or None)  # type: ignore[arg-type]
+
+    async def main() -> None:
+        await asyncio.gather(*(put(k, b, m) for k, (b, m) in objects.items()))
+
+    asyncio.run(main())
 
 
 def _nifti() -> dict[str, Path]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 
 import nibabel as nib
@@ -29,11 +31,44 @@ def _files(root: Path) -> dict[str, int]:
     }
 
 
-@pytest.fixture
-def fetched(hcp_env: dict[str, str], tmp_path: Path) -> tuple[Path, hcp.FetchResult]:
-    root = tmp_path / "hcp"
-    result = hcp.fetch([DWI_SUBJECT, NO_DWI_SUBJECT, SUBJECT_7T], root, kinds=KINDS, profile="hcp")
+@pytest.fixture(scope="module")
+def _fetched_once(
+    s3_server, hcp_replica: Replica, aws_files: tuple[Path, Path], tmp_path_factory
+) -> tuple[Path, hcp.FetchResult]:
+    """One fetch per module; each test gets its own copy of the tree (see ``fetched``)."""
+    root = tmp_path_factory.mktemp("fetched") / "hcp"
+    with pytest.MonkeyPatch.context() as mp:
+        for k in list(os.environ):
+            if k.startswith("AWS_"):
+                mp.delenv(k)
+        mp.setenv("AWS_CONFIG_FILE", str(aws_files[0]))
+        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", str(aws_files[1]))
+        mp.setenv("BRAINBUCKET_ENDPOINT_URL", s3_server.endpoint_url)
+        result = hcp.fetch(
+            [DWI_SUBJECT, NO_DWI_SUBJECT, SUBJECT_7T], root, kinds=KINDS, profile="hcp"
+        )
     return root, result
+
+
+@pytest.fixture
+def fetched(
+    _fetched_once: tuple[Path, hcp.FetchResult], hcp_env: dict[str, str], tmp_path: Path
+) -> tuple[Path, hcp.FetchResult]:
+    """A fresh copy of the fetched tree (mtimes kept, as the record expects) and its result."""
+    src, result = _fetched_once
+    root = tmp_path / "hcp"
+    shutil.copytree(src, root)  # copy2: data and nanosecond mtimes
+
+    def moved(pairs: list[tuple[hcp.HCPFile, Path]]) -> list[tuple[hcp.HCPFile, Path]]:
+        return [(f, root / p.relative_to(src)) for f, p in pairs]
+
+    plan = dataclasses.replace(
+        result.plan,
+        root=root,
+        derivative=root / result.plan.derivative.relative_to(src),
+        downloads=moved(result.plan.downloads),
+    )
+    return root, dataclasses.replace(result, plan=plan, downloaded=moved(result.downloaded))
 
 
 def test_fetch_builds_a_bids_derivatives_tree(
