@@ -179,6 +179,22 @@ def test_changed_local_file_is_fetched_again(
     assert hcp.verify(root) == []
 
 
+def test_callbacks_report_bytes_and_files(hcp_env: dict[str, str], tmp_path: Path) -> None:
+    seen: list[int] = []
+    done: list[tuple[str, Path]] = []
+    result = hcp.fetch(
+        [DWI_SUBJECT],
+        tmp_path,
+        kinds="anat",
+        profile="hcp",
+        progress=seen.append,
+        on_done=lambda f, p: done.append((f.key, p)),
+    )
+    assert sum(seen) == result.bytes == sum(f.size for f, _ in result.downloaded) > 0
+    assert sorted(done) == sorted((f.key, p) for f, p in result.downloaded)
+    assert len(done) == 3
+
+
 def test_dry_run_writes_nothing(hcp_env: dict[str, str], tmp_path: Path) -> None:
     result = hcp.fetch([DWI_SUBJECT], tmp_path / "out", kinds="dwi", dry_run=True)
     assert len(result.plan.downloads) == 5

@@ -173,11 +173,17 @@ def plan_fetch(
 
 
 class _Subscriber(Callbacks):
-    """Forward the executor's byte counts to a plain ``progress(nbytes)`` callback."""
+    """Forward the executor's events to plain callbacks, and remember what finished."""
 
-    def __init__(self, progress: Callable[[int], None] | None) -> None:
+    def __init__(
+        self,
+        files: dict[Path, HCPFile],
+        progress: Callable[[int], None] | None,
+        on_done: Callable[[HCPFile, Path], None] | None,
+    ) -> None:
+        self.files = files
         self.progress = progress
-
+        self.on_file = on_done
         self.finished: list[Download] = []
 
     def on_progress(self, action: Action, nbytes: int) -> None:
@@ -187,6 +193,8 @@ class _Subscriber(Callbacks):
     def on_done(self, action: Action, error: BrainbucketError | None) -> None:
         if error is None and isinstance(action, Download):
             self.finished.append(action)
+            if self.on_file is not None:
+                self.on_file(self.files[action.dest], action.dest)
 
 
 def execute_fetch(
@@ -225,7 +233,7 @@ def execute_fetch(
         Download(f.key, path, f.size, etag=f.etag, reason="new" if not path.exists() else "changed")
         for f, path in plan.downloads
     ]
-    subscriber = _Subscriber(progress)
+    subscriber = _Subscriber(by_dest, progress, on_done)
     failed: list[tuple[Download, BrainbucketError]] = []
     recorded: set[str] = set()
     try:
@@ -241,8 +249,6 @@ def execute_fetch(
                 recorded.add(f.target)
                 result.downloaded.append((f, action.dest))
                 result.bytes += f.size
-                if on_done is not None:
-                    on_done(f, action.dest)
             failed = [(a, e) for a, e in run.failed if isinstance(a, Download)]
             if failed and len(failed) == len(actions) and len({type(e) for _, e in failed}) == 1:
                 raise failed[0][1]
