@@ -166,7 +166,9 @@ def test_changed_local_file_is_fetched_again(
     fetched: tuple[Path, hcp.FetchResult], hcp_env: dict[str, str], hcp_replica: Replica
 ) -> None:
     root, first = fetched
-    f, path = next((f, p) for f, p in first.downloaded if p.name.endswith("_dwi.bval"))
+    f, path = next(
+        (f, p) for f, p in first.downloaded if p.name == f"sub-{DWI_SUBJECT}_ses-01_dwi.bval"
+    )
     original = path.read_bytes()
     path.write_bytes(b"x" * len(original))  # same size, other bytes
     problems = hcp.verify(root)
