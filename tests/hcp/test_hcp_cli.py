@@ -96,6 +96,8 @@ def test_fetch_with_yes_then_verify(
     assert run(["hcp", "verify", str(root)]) == 0
     assert "all fetched files match" in capsys.readouterr().out
     # A second run has nothing to do, so it needs no confirmation.
+    assert run(_fetch_args(root, "--confirm-above", "1K")) == 0
+    assert "nothing to fetch: all 16 files are present and verified" in capsys.readouterr().out
     assert run(_fetch_args(root, "--confirm-above", "1K", "--json")) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["downloaded"] == []

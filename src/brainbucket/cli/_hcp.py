@@ -197,11 +197,17 @@ def fetch_cmd(
             TimeRemainingColumn(),
             console=err_console,
             transient=True,
+            disable=not err_console.is_terminal,
         ) as bar:
             task = bar.add_task("fetch", total=need)
             result = execute_fetch(plan, jobs=jobs, progress=lambda n: bar.advance(task, n))
     if json_out:
         emit_json(result.to_dict())
+    elif not plan.downloads:
+        console.print(
+            f"nothing to fetch: all {len(plan.up_to_date)} files are present and verified"
+            f" in {escape(str(result.derivative))}"
+        )
     else:
         console.print(
             f"fetched {len(result.downloaded)} files ({human_size(result.bytes)}), verified;"
