@@ -325,3 +325,51 @@ def test_interrupted_fetch_keeps_what_finished(hcp_env: dict[str, str], tmp_path
     assert again.adopted == {}
     execute_fetch(again)
     assert hcp.verify(tmp_path) == []
+
+
+@pytest.mark.slow
+def test_large_file_resumes_by_range_after_interruption(
+    s3_server, bucket: str, tmp_path: Path, hcp_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 65 MiB data.nii.gz stopped after ~20 MiB continues from there, not from zero."""
+    big = os.urandom(65 << 20)
+    prefix = f"HCP_1200/{DWI_SUBJECT}/T1w/Diffusion/"
+    with monkeypatch.context() as mp:
+        for k, v in s3_server.env().items():
+            mp.setenv(k, v)
+        store = open_store(f"s3://{bucket}")
+        store.write_bytes(prefix + "data.nii.gz", big)
+        store.write_bytes(prefix + "bvals", b"0 1000\n")
+        store.write_bytes(prefix + "bvecs", b"0 1\n0 0\n0 0\n")
+    client = HCP(bucket=bucket, profile="hcp")
+    got = {"bytes": 0}
+
+    def stop_midway(n: int) -> None:
+        got["bytes"] += n
+        if got["bytes"] >= 20 << 20:
+            raise KeyboardInterrupt
+
+    plan = plan_fetch(client, [DWI_SUBJECT], tmp_path, kinds="dwi")
+    plan.downloads = [(f, p) for f, p in plan.downloads if f.key.endswith("data.nii.gz")]
+    with pytest.raises(KeyboardInterrupt):
+        execute_fetch(plan, jobs=1, progress=stop_midway)
+    target = plan.downloads[0][1]
+    assert not target.exists()
+    partial = list(target.parent.glob("*.bbpart"))
+    assert len(partial) == 1
+    kept = partial[0].stat().st_size
+    assert 0 < kept < len(big)
+    calls: list[int] = []
+    again = plan_fetch(client, [DWI_SUBJECT], tmp_path, kinds="dwi")
+    again.downloads = [(f, p) for f, p in again.downloads if f.key.endswith("data.nii.gz")]
+    result = execute_fetch(again, progress=calls.append)
+    # Resumed: the kept bytes are counted at once, then only the rest travels.
+    assert calls[0] == kept
+    assert sum(calls) == len(big)
+    assert [p for _, p in result.downloaded] == [target]
+    assert target.read_bytes() == big
+    data_entry = json.loads((tmp_path / "derivatives/hcp" / RECORD_NAME).read_text())["files"]
+    assert data_entry[f"sub-{DWI_SUBJECT}/ses-01/dwi/sub-{DWI_SUBJECT}_ses-01_dwi.nii.gz"][
+        "sha256"
+    ] == ("sha256:" + hashlib.sha256(big).hexdigest())
+    assert not list(tmp_path.rglob("*.bbpart"))
