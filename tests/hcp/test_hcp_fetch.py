@@ -94,11 +94,37 @@ def test_fetch_builds_a_bids_derivatives_tree(
     assert (_dwi(root, SUBJECT_7T) / f"sub-{SUBJECT_7T}_ses-01_dwi.bval").exists()
     anat = deriv / f"sub-{DWI_SUBJECT}/ses-01/anat"
     assert sorted(p.name for p in anat.iterdir()) == [
+        f"sub-{DWI_SUBJECT}_ses-01_desc-aparcaseg_dseg.json",
         f"sub-{DWI_SUBJECT}_ses-01_desc-aparcaseg_dseg.nii.gz",
+        f"sub-{DWI_SUBJECT}_ses-01_desc-preproc_T1w.json",
         f"sub-{DWI_SUBJECT}_ses-01_desc-preproc_T1w.nii.gz",
+        f"sub-{DWI_SUBJECT}_ses-01_res-1pt25_desc-restore_T1w.json",
         f"sub-{DWI_SUBJECT}_ses-01_res-1pt25_desc-restore_T1w.nii.gz",
     ]
     assert not [p for p in root.rglob("*.bbpart")]
+
+
+def test_sidecars_hold_the_metadata_bids_requires(fetched: tuple[Path, hcp.FetchResult]) -> None:
+    """Derivative images need SkullStripped (masks and segmentations excepted), res- needs
+    Resolution: the schema's own sidecar rules say so."""
+    from bidsschematools import schema
+
+    rules = schema.load_schema().rules.sidecars.derivatives.common_derivatives
+    assert rules.ImageDerivatives.fields["SkullStripped"] == "required"
+    assert "Resolution" in rules.ImageDerivativeResEntity.fields
+    root, _ = fetched
+    deriv = root / "derivatives/hcp"
+    images = [p for p in deriv.glob("sub-*/ses-*/*/*.nii.gz")]
+    assert len(images) > 5
+    for img in images:
+        meta = json.loads(img.with_name(img.name.removesuffix(".nii.gz") + ".json").read_text())
+        suffix = img.name.removesuffix(".nii.gz").rsplit("_", 1)[-1]
+        if suffix not in ("dseg", "mask"):
+            assert meta["SkullStripped"] is False, img.name
+        if "_res-" in img.name:
+            assert meta["Resolution"], img.name
+        if suffix == "mask":
+            assert meta["Type"] == "Brain"
 
 
 def test_fetched_dwi_loads_and_matches_its_gradients(fetched: tuple[Path, hcp.FetchResult]) -> None:

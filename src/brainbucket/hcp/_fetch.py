@@ -19,7 +19,14 @@ from .._exceptions import BrainbucketError, PartialFailureError, UsageError
 from .._paths import local_path_for
 from ..sync import Action, Callbacks, Download, execute
 from ._layout import DEFAULT_KINDS
-from ._record import Record, check_pipeline, file_digests, is_plain_md5, write_descriptions
+from ._record import (
+    Record,
+    check_pipeline,
+    file_digests,
+    is_plain_md5,
+    write_descriptions,
+    write_sidecars,
+)
 from ._select import HCP, HCPFile, Selection
 
 __all__ = ["FetchPlan", "FetchResult", "execute_fetch", "plan_fetch"]
@@ -261,6 +268,10 @@ def execute_fetch(
                 md5, sha = file_digests(action.dest)
                 record.files[f.target] = _record_entry(f, action.dest, md5, sha)
         record.save(plan.derivative)
+        write_sidecars(
+            plan.derivative,
+            [(f.target, f.key) for f in plan.selection.files if f.target in record.files],
+        )
     if failed:
         a0, e0 = failed[0]
         msg = f"{len(failed)} of {len(actions)} files failed (first: {a0.path}: {e0})"

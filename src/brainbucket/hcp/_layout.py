@@ -30,6 +30,7 @@ __all__ = [
     "check_kinds",
     "check_release",
     "normalize_subject",
+    "sidecar",
 ]
 
 DEFAULT_BUCKET = "hcp-openaccess"
@@ -134,6 +135,46 @@ KINDS: dict[str, Kind] = {
         ),
     )
 }
+
+
+# Sidecar metadata the BIDS schema requires (SkullStripped for derivative images, Resolution
+# with `res-`) or recommends (Type for masks, Description), by HCP file name.
+_SIDECARS: dict[str, dict[str, object]] = {
+    "data.nii.gz": {
+        "SkullStripped": False,
+        "Description": "HCP minimal preprocessing: diffusion data in T1w (ACPC) space",
+    },
+    "nodif_brain_mask.nii.gz": {
+        "Type": "Brain",
+        "Description": "HCP brain mask of the diffusion data",
+    },
+    "T1w_acpc_dc.nii.gz": {
+        "SkullStripped": False,
+        "Description": "HCP minimal preprocessing: T1w, ACPC aligned, readout distortion corrected",
+    },
+    "T1w_acpc_dc_restore_1.25.nii.gz": {
+        "SkullStripped": False,
+        "Resolution": "1.25 mm isotropic (the 3T diffusion grid)",
+        "Description": "HCP minimal preprocessing: bias-field corrected T1w on the diffusion grid",
+    },
+    "aparc+aseg.nii.gz": {
+        "Description": "FreeSurfer aparc+aseg segmentation; labels follow FreeSurferColorLUT",
+    },
+}
+
+
+def sidecar(target: str, key: str) -> tuple[str, dict[str, object]] | None:
+    """The JSON sidecar a mapped image gets: its path and metadata, or ``None``.
+
+    Examples
+    --------
+    >>> sidecar("sub-1/ses-01/anat/sub-1_ses-01_desc-preproc_T1w.nii.gz", "HCP_1200/1/T1w/T1w_acpc_dc.nii.gz")[0]
+    'sub-1/ses-01/anat/sub-1_ses-01_desc-preproc_T1w.json'
+    """
+    meta = _SIDECARS.get(key.rsplit("/", 1)[-1])
+    if meta is None or target.startswith("sourcedata/") or not target.endswith(".nii.gz"):
+        return None
+    return target.removesuffix(".nii.gz") + ".json", dict(meta)
 
 
 def check_release(release: str) -> str:

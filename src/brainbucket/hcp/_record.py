@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 from .._exceptions import ManifestError, UsageError
 from .._hashing import CHUNK, VerifiedWriter, format_sha256, hex_of
 from .._paths import local_path_for
+from ._layout import sidecar
 
 __all__ = [
     "RECORD_NAME",
@@ -27,6 +29,7 @@ __all__ = [
     "is_plain_md5",
     "verify",
     "write_descriptions",
+    "write_sidecars",
 ]
 
 RECORD_NAME = ".brainbucket-hcp.json"
@@ -168,6 +171,17 @@ def write_descriptions(root: Path, derivative: Path, *, bucket: str, release: st
         path = folder / "dataset_description.json"
         if not path.exists():
             _write_atomic(path, json.dumps(doc, indent=2) + "\n")
+
+
+def write_sidecars(derivative: Path, files: Iterable[tuple[str, str]]) -> None:
+    """JSON sidecars for mapped images (``(target, key)`` pairs), unless already there."""
+    for target, key in files:
+        found = sidecar(target, key)
+        if found is None:
+            continue
+        path = local_path_for(derivative, found[0])
+        if not path.exists():
+            _write_atomic(path, json.dumps(found[1], indent=2) + "\n")
 
 
 def verify(dest: str | os.PathLike[str], pipeline: str = "hcp") -> list[tuple[str, str]]:
