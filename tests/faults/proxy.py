@@ -8,7 +8,9 @@ response boundaries on keep-alive connections, and applies scheduled faults per 
 - ``reset``: read the request, then abort the connection with a TCP reset;
 - ``stall``: wait ``seconds`` before forwarding (the request still succeeds);
 - ``status``: answer ``status`` with an S3 XML error body (``code``) without asking the server;
-- ``cut``: forward the request, send the response head and ``after_bytes`` of its body, close;
+- ``cut``: forward the request, send the response head and ``after_bytes`` of its body, then
+  (after ``seconds``, if given: a stalled transfer) close;
+- ``hold``: forward the request (the server acts on it), then wait ``seconds`` before answering;
 - ``lose``: forward the request (the server acts on it), then close without answering — the
   client cannot tell whether its write happened.
 
@@ -35,7 +37,7 @@ from typing import BinaryIO
 
 __all__ = ["Fault", "FaultProxy", "Record"]
 
-_ACTIONS = ("pass", "drop", "reset", "stall", "status", "cut", "lose")
+_ACTIONS = ("pass", "drop", "reset", "stall", "status", "cut", "lose", "hold")
 _IO_TIMEOUT = 30.0
 
 
@@ -46,7 +48,7 @@ class Fault:
     Parameters
     ----------
     action
-        One of ``pass``, ``drop``, ``reset``, ``stall``, ``status``, ``cut``, ``lose``.
+        One of ``pass``, ``drop``, ``reset``, ``stall``, ``status``, ``cut``, ``lose``, ``hold``.
     method
         Only requests with this HTTP method (``GET``, ``PUT``, ``HEAD``...); any if ``None``.
     path
@@ -60,7 +62,8 @@ class Fault:
     status, code
         For ``status``: the HTTP status and the S3 error code in the XML body.
     seconds
-        For ``stall``: how long to wait.
+        For ``stall`` and ``hold``: how long to wait; for ``cut``: how long to stall before
+        closing.
     after_bytes
         For ``cut``: response body bytes forwarded before the connection is closed.
     """
@@ -253,6 +256,23 @@ class FaultProxy:
         with self._lock:
             self._faults.clear()
 
+    def wait_for(self, action: str, *, timeout: float = 60.0) -> Record:
+        """Block until a request got ``action``; returns its record.
+
+        Raises
+        ------
+        TimeoutError
+            If no such request arrived in time.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            hits = self.injected(action)
+            if hits:
+                return hits[0]
+            time.sleep(0.02)
+        msg = f"no request got {action!r} within {timeout} s"
+        raise TimeoutError(msg)
+
     def injected(self, action: str | None = None) -> list[Record]:
         """Requests that got a fault (or one kind of fault)."""
         with self._lock:
@@ -336,6 +356,10 @@ class FaultProxy:
                 rhead = _read_head(uf)
                 if action == "lose":
                     return
+                if action == "hold":
+                    assert fault is not None
+                    if self._stop.wait(fault.seconds):
+                        return
                 status_line, rhdrs = _headers(rhead)
                 status = int(status_line.split(" ", 2)[1])
                 no_body = method == "HEAD" or status in (204, 304) or 100 <= status < 200
@@ -351,6 +375,7 @@ class FaultProxy:
                                 sent += len(take)
                             if sent >= fault.after_bytes:
                                 break
+                    self._stop.wait(fault.seconds)
                     return  # closes both connections: the rest of the body never comes
                 client.sendall(rhead)
                 if not no_body:

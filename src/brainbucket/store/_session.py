@@ -167,7 +167,9 @@ class Session:
 
     def obstore_kwargs(self, bucket: str) -> dict[str, Any]:
         """Keyword arguments for ``obstore.store.S3Store`` matching this session."""
-        endpoint = self.endpoint_url
+        # Building the boto3 client costs ~0.3 s of model loading; only ask it for the endpoint
+        # when the endpoint comes from the AWS config file.
+        endpoint = self._resolved_endpoint() or self.endpoint_url
         kwargs: dict[str, Any] = {
             "region": self.region,
             "endpoint": endpoint,
