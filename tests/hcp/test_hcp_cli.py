@@ -179,3 +179,12 @@ def test_fetch_in_a_subprocess_exits_cleanly(hcp_env: dict[str, str], tmp_path: 
     assert proc.returncode == 0, proc.stderr
     assert "fetched 10 files" in proc.stdout
     assert "Traceback" not in proc.stderr
+
+
+def test_bad_arguments_are_reported_before_credentials(
+    no_profile_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["hcp", "fetch", "12345x", "--to", str(tmp_path / "x")]) == 2
+    assert "not an HCP subject id: '12345x'" in capsys.readouterr().err
+    assert run(["hcp", "ls", DWI_SUBJECT, "--kinds", "dwii"]) == 2
+    assert "did you mean dwi" in capsys.readouterr().err

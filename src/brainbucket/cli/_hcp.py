@@ -30,6 +30,8 @@ from ..hcp import (
     plan_fetch,
     verify,
 )
+from ..hcp._layout import check_kinds, normalize_subject
+from ..hcp._record import check_pipeline
 from ._app import EndpointOpt, JsonOpt, app, console, emit_json, err_console, human_size
 
 hcp_app = typer.Typer(
@@ -71,6 +73,14 @@ def parse_size(text: str) -> int:
         raise UsageError(msg, hint="use a number with an optional K, M, G or T suffix, e.g. 10G")
     power = " KMGT".index(m.group(2).upper() or " ")
     return int(float(m.group(1)) * 1024**power)
+
+
+def _check_args(subjects: list[str], kinds: str, pipeline: str = "hcp") -> None:
+    """Refuse malformed arguments before any credential or network work."""
+    for s in _split_ids(subjects):
+        normalize_subject(s)
+    check_kinds(kinds)
+    check_pipeline(pipeline)
 
 
 def _client(release: str, bucket: str, profile: str | None, endpoint_url: str | None) -> HCP:
@@ -116,6 +126,8 @@ def ls_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """List the release's subjects; with subject ids, their files, sizes and BIDS names."""
+    if subjects:
+        _check_args(subjects, kinds)
     client = _client(release, bucket, profile, endpoint_url)
     if not subjects:
         ids = client.subjects()
@@ -165,6 +177,7 @@ def fetch_cmd(
     the diffusion data asked for are reported and skipped.
     """
     threshold = parse_size(confirm_above)
+    _check_args(subjects, kinds, pipeline)
     client = _client(release, bucket, profile, endpoint_url)
     plan = plan_fetch(client, _split_ids(subjects), to, kinds=kinds, pipeline=pipeline)
     need = plan.download_size
