@@ -16,7 +16,16 @@ from pathlib import Path
 
 import obstore
 import pytest
-from hcp_replica import ANAT, BUCKET, DWI_SUBJECT, MNI, OTHER_T1W, SUBJECTS, Replica
+from hcp_replica import (
+    ANAT,
+    BUCKET,
+    DWI_SUBJECT,
+    MNI,
+    OTHER_T1W,
+    PLAIN_SUBJECT,
+    SUBJECTS,
+    Replica,
+)
 
 from brainbucket import open_store
 from brainbucket.server import LocalServer
@@ -46,6 +55,10 @@ def replica_objects(
             out[key] = (_tiny(key), {})
     for rel in MNI:
         key = f"HCP_1200/{DWI_SUBJECT}/{rel}"
+        out[key] = (_tiny(key), {})
+    # The older 900-subject release, under its own prefix, for one subject.
+    for name in ("data.nii.gz", "bvals", "bvecs"):
+        key = f"HCP/{PLAIN_SUBJECT}/T1w/Diffusion/{name}"
         out[key] = (_tiny(key), {})
     real = {
         "T1w/Diffusion/data.nii.gz": nifti["dwi"].read_bytes(),
@@ -107,7 +120,7 @@ def hcp_replica(
         for k, v in s3_server.env().items():
             mp.setenv(k, v)
         populate(BUCKET, replica_bodies)
-    ids = sorted({k.split("/")[1] for k in replica_bodies})
+    ids = sorted({k.split("/")[1] for k in replica_bodies if k.startswith("HCP_1200/")})
     return Replica(BUCKET, {k: body for k, (body, _) in replica_bodies.items()}, ids)
 
 

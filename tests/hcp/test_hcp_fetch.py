@@ -12,7 +12,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
-from hcp_replica import DWI_SUBJECT, NO_DWI_SUBJECT, SUBJECT_7T, Replica
+from hcp_replica import DWI_SUBJECT, NO_DWI_SUBJECT, PLAIN_SUBJECT, SUBJECT_7T, Replica
 
 from brainbucket import IntegrityError, ObjectNotFoundError, UsageError, hcp, open_store
 from brainbucket.hcp import HCP, RECORD_NAME, execute_fetch, plan_fetch
@@ -275,6 +275,22 @@ def test_another_release_into_the_same_tree_is_refused(
     root, _ = fetched
     with pytest.raises(UsageError, match="holds hcp-openaccess/HCP_1200"):
         hcp.fetch([DWI_SUBJECT], root, release="HCP_Retest", profile="hcp")
+
+
+def test_another_release_has_its_own_prefix(
+    hcp_env: dict[str, str], tmp_path: Path, hcp_replica: Replica
+) -> None:
+    assert hcp.subjects("HCP", profile="hcp") == [PLAIN_SUBJECT]
+    result = hcp.fetch([PLAIN_SUBJECT], tmp_path, kinds="dwi", release="HCP", profile="hcp")
+    assert sorted(f.key for f, _ in result.downloaded) == [
+        f"HCP/{PLAIN_SUBJECT}/T1w/Diffusion/{n}" for n in ("bvals", "bvecs", "data.nii.gz")
+    ]
+    for f, p in result.downloaded:
+        assert p.read_bytes() == hcp_replica.objects[f.key]
+    rec = json.loads((tmp_path / "derivatives/hcp" / RECORD_NAME).read_text())
+    assert rec["release"] == "HCP"
+    desc = json.loads((tmp_path / "derivatives/hcp/dataset_description.json").read_text())
+    assert desc["SourceDatasets"] == [{"URL": "s3://hcp-openaccess/HCP/"}]
 
 
 def test_bad_pipeline_name(hcp_env: dict[str, str], tmp_path: Path) -> None:
