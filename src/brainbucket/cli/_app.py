@@ -116,7 +116,14 @@ def run(argv: list[str] | None = None) -> int:
     from . import _register  # noqa: F401 - registers every command group
 
     try:
-        app(args=argv, standalone_mode=False, prog_name="brainbucket")
+        rv = app(args=argv, standalone_mode=False, prog_name="brainbucket")
+        # Typer turns Ctrl-C into an exit code returned here (not raised) when not standalone.
+        if isinstance(rv, int) and not isinstance(rv, bool) and rv:
+            if rv == EXIT_INTERRUPTED:
+                err_console.print(
+                    "interrupted: no partial file was left under a real name; re-run to resume"
+                )
+            return rv
     except BrainbucketError as exc:
         if _state["debug"]:
             err_console.print_exception()

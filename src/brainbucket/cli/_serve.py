@@ -158,4 +158,4 @@ def _fetch_subject(url: str, subject: str, dest: Path) -> int:
     from ..sync import sync
 
     prefix = subject.rstrip("/") + "/"
-    return sync(url, dest, select=lambda p: p.startswith(prefix)).transferred
+    return sync(url, dest, prefixes=[prefix]).transferred  # reads that subject's shard only
