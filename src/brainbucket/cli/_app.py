@@ -125,13 +125,12 @@ def run(argv: list[str] | None = None) -> int:
     _state["debug"] = bool(os.environ.get("BRAINBUCKET_DEBUG"))
 
     try:
-        # Outside standalone mode the command-line library turns Ctrl-C (and any explicit
-        # exit) into a returned code instead of raising: it must not become a silent 0.
-        code = app(args=argv, standalone_mode=False, prog_name="brainbucket")
-        if isinstance(code, int) and not isinstance(code, bool) and code != 0:
-            if code == EXIT_INTERRUPTED:
+        rv = app(args=argv, standalone_mode=False, prog_name="brainbucket")
+        # Typer turns Ctrl-C into an exit code returned here (not raised) when not standalone.
+        if isinstance(rv, int) and not isinstance(rv, bool) and rv:
+            if rv == EXIT_INTERRUPTED:
                 err_console.print(_INTERRUPTED)
-            return code
+            return rv
     except BrainbucketError as exc:
         if _state["debug"]:
             err_console.print_exception()
