@@ -7,6 +7,9 @@ these tests share one versioned bucket and give each test its own prefix instead
 from __future__ import annotations
 
 import uuid
+import json
+import os
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +19,10 @@ from brainbucket.server import LocalServer
 from brainbucket.store import S3Store
 
 from .proxy import FaultProxy
+
+# Where to append a line per test with the faults its proxy injected (for reports); read at
+# import, before the session clears BRAINBUCKET_* variables.
+_FAULT_LOG = os.environ.get("BRAINBUCKET_FAULT_LOG")
 
 
 @pytest.fixture(scope="session")
@@ -51,10 +58,14 @@ def root_url(fault_bucket: str, s3_env: dict[str, str]) -> str:
 
 
 @pytest.fixture
-def proxy(s3_server: LocalServer) -> Iterator[FaultProxy]:
+def proxy(s3_server: LocalServer, request: pytest.FixtureRequest) -> Iterator[FaultProxy]:
     """A fault proxy in front of the test server, stopped after the test."""
     with FaultProxy(s3_server.endpoint_url, lifetime=120) as p:
         yield p
+        if _FAULT_LOG:
+            counts = Counter(r.action for r in p.records)
+            with open(_FAULT_LOG, "a") as f:
+                f.write(json.dumps({"test": request.node.nodeid, **counts}) + "\n")
 
 
 @pytest.fixture
