@@ -6,9 +6,9 @@ these tests share one versioned bucket and give each test its own prefix instead
 
 from __future__ import annotations
 
-import uuid
 import json
 import os
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 
