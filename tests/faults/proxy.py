@@ -314,6 +314,8 @@ class FaultProxy:
 
     def _handle(self, client: socket.socket) -> None:
         upstream: socket.socket | None = None
+        cf: BinaryIO | None = None
+        uf: BinaryIO | None = None
         try:
             cf = client.makefile("rb")
             while not self._stop.is_set():
@@ -349,11 +351,22 @@ class FaultProxy:
                     assert fault is not None
                     if self._stop.wait(fault.seconds):
                         return
-                if upstream is None:
-                    upstream = socket.create_connection(self.upstream, timeout=_IO_TIMEOUT)
-                    uf = upstream.makefile("rb")
-                upstream.sendall(head + body)
-                rhead = _read_head(uf)
+                for _ in range(2):
+                    if upstream is None:
+                        upstream = socket.create_connection(self.upstream, timeout=_IO_TIMEOUT)
+                        uf = upstream.makefile("rb")
+                    upstream.sendall(head + body)
+                    try:
+                        rhead = _read_head(uf)
+                        break
+                    except _Closed:
+                        # The server closed an idle kept-alive connection just as the request
+                        # went out: not a fault of ours to inject; send it again on a new one.
+                        uf.close()
+                        upstream.close()
+                        upstream = None
+                else:
+                    return
                 if action == "lose":
                     return
                 if action == "hold":
@@ -388,9 +401,13 @@ class FaultProxy:
                 )
                 if closing or "close" in hdrs.get("connection", "").lower():
                     return
-        except (OSError, ValueError, ConnectionError):
+        except (OSError, ValueError, ConnectionError, _Closed):
             return
         finally:
+            for f in (cf, uf):
+                if f is not None:
+                    with contextlib.suppress(OSError):
+                        f.close()
             with contextlib.suppress(OSError):
                 client.close()
             if upstream is not None:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from brainbucket import hcp, open_store
+from brainbucket.server import LocalServer
 from brainbucket.store import S3Store
 
 from ._helpers import kill_after, kill_at, temporaries
@@ -27,13 +28,9 @@ SUBJECTS = ("100206", "100307")
 HOLD = 120.0
 
 
-@pytest.fixture
-def replica(s3_env: dict[str, str]) -> tuple[str, dict[str, bytes]]:
-    """``(bucket, key → body)`` of a two-subject HCP diffusion replica."""
+@pytest.fixture(scope="session")
+def _replica(s3_server: LocalServer) -> tuple[str, dict[str, bytes]]:
     bucket = f"hcpf-{uuid.uuid4().hex[:8]}"
-    store = open_store(f"s3://{bucket}")
-    assert isinstance(store, S3Store)
-    store.create_bucket()
     bodies: dict[str, bytes] = {}
     for s in SUBJECTS:
         base = f"HCP_1200/{s}/T1w/Diffusion/"
@@ -42,9 +39,23 @@ def replica(s3_env: dict[str, str]) -> tuple[str, dict[str, bytes]]:
         bodies[base + "bvecs"] = b"0 1 0 0\n0 0 1 0\n0 0 0 1\n"
         bodies[base + "nodif_brain_mask.nii.gz"] = os.urandom(20_000)
         bodies[base + "grad_dev.nii.gz"] = os.urandom(50_000)
-    for key, body in bodies.items():
-        store.write_bytes(key, body)
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in s3_server.env().items():
+            mp.setenv(k, v)
+        store = open_store(f"s3://{bucket}")
+        assert isinstance(store, S3Store)
+        store.create_bucket()
+        for key, body in bodies.items():
+            store.write_bytes(key, body)
     return bucket, bodies
+
+
+@pytest.fixture
+def replica(
+    _replica: tuple[str, dict[str, bytes]], s3_env: dict[str, str]
+) -> tuple[str, dict[str, bytes]]:
+    """``(bucket, key → body)`` of a two-subject HCP diffusion replica (read only)."""
+    return _replica
 
 
 def _check(dest: Path, bodies: dict[str, bytes]) -> None:
