@@ -54,6 +54,7 @@ class Run:
     peak_rss_mib: float
     exit_code: int
     output_tail: str
+    minflt: int = 0
 
 
 def run_measured(cmd: list[str], env: dict[str, str], cwd: Path, timeout: float = 3600) -> Run:
@@ -85,7 +86,15 @@ def run_measured(cmd: list[str], env: dict[str, str], cwd: Path, timeout: float 
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         tail = out.read()[-2000:].decode(errors="replace")
-    return Run(wall, ru.ru_utime, ru.ru_stime, sum(peak.values()) / 1024, proc.returncode, tail)
+    return Run(
+        wall,
+        ru.ru_utime,
+        ru.ru_stime,
+        sum(peak.values()) / 1024,
+        proc.returncode,
+        tail,
+        ru.ru_minflt,
+    )
 
 
 def _hwm_kib(pid: int) -> int:
