@@ -33,8 +33,10 @@ from ._exceptions import (
 )
 from ._types import DiskUsage, FolderInfo, ObjectInfo, PutResult, VersionInfo
 from ._url import StoreURL, parse_url
+from .manifest import Manifest, read_manifest, write_manifest
 from .server import LocalServer
 from .store import LocalStore, S3Store, Store, open_store
+from .sync import Plan, SyncResult, VerifyReport, plan, sync, verify
 
 __version__ = "0.1.0"
 
@@ -52,25 +54,34 @@ __all__ = [
     "InvalidCredentialsError",
     "InvalidURLError",
     "LocalServer",
-    "ManifestError",
     "LocalStore",
+    "Manifest",
+    "ManifestError",
     "NoCredentialsError",
     "NotFoundError",
     "ObjectInfo",
     "ObjectNotFoundError",
     "OfflineError",
     "PartialFailureError",
+    "Plan",
     "PutResult",
     "S3Store",
     "ServeError",
     "ServerError",
     "Store",
     "StoreURL",
+    "SyncResult",
     "UnsafeKeyError",
     "UsageError",
     "ValidationError",
+    "VerifyReport",
     "VersionInfo",
     "__version__",
     "open_store",
     "parse_url",
+    "plan",
+    "read_manifest",
+    "sync",
+    "verify",
+    "write_manifest",
 ]
