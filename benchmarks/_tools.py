@@ -102,9 +102,10 @@ class Tool:
 
     def _sync(self, local: str, remote: tuple[str, str], *, upload: bool) -> list[str]:
         bucket, prefix = remote
+        where = f"{bucket}/{prefix}" if prefix else bucket
         flags = PEER_FLAGS[self.name]
         if self.name == "aws":
-            url = f"s3://{bucket}/{prefix}"
+            url = f"s3://{where}/"
             pair = [local, url] if upload else [url, local]
             return [
                 self._exe("aws"), "s3", "sync", *pair, "--endpoint-url", self.endpoint,
@@ -112,23 +113,23 @@ class Tool:
             ]  # fmt: skip
         if self.name == "s5cmd":
             pair = (
-                [local.rstrip("/") + "/", f"s3://{bucket}/{prefix}/"]
+                [local.rstrip("/") + "/", f"s3://{where}/"]
                 if upload
-                else [f"s3://{bucket}/{prefix}/*", local.rstrip("/") + "/"]
+                else [f"s3://{where}/*", local.rstrip("/") + "/"]
             )
             return [
                 self._exe("s5cmd"), "--endpoint-url", self.endpoint, "--log", "error",
                 "sync", "--exclude", ".brainbucket/*", *flags, *pair,
             ]  # fmt: skip
         if self.name == "rclone":
-            url = f"bench:{bucket}/{prefix}"
+            url = f"bench:{where}"
             pair = [local, url] if upload else [url, local]
             return [
                 self._exe("rclone"), "sync", *pair, "-q", "--exclude", "/.brainbucket/**",
                 "--s3-no-check-bucket", *flags,
             ]  # fmt: skip
         if self.name == "brainbucket":
-            url = f"s3://{bucket}/{prefix}"
+            url = f"s3://{where}"
             pair = [local, url] if upload else [url, local]
             return [sys.executable, "-m", "brainbucket", "sync", *pair, "--quiet", *flags]
         msg = f"unknown tool {self.name!r}"

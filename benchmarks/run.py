@@ -42,7 +42,8 @@ from brainbucket.server import LocalServer  # noqa: E402
 
 ALL_TOOLS = ("aws", "s5cmd", "rclone", "brainbucket")
 ALL_WORKLOADS = ("bids", "small", "tree100k")
-PREFIX = "study"
+# Each tool syncs to the root of its own fresh bucket.
+PREFIX = ""
 
 
 def log(msg: str) -> None:
@@ -64,7 +65,7 @@ class Bench:
 
     @property
     def client(self):  # the harness's own control-plane client (admin)
-        return open_store(f"s3://{PREFIX}-ctl", endpoint_url=self.server.endpoint_url).client
+        return open_store("s3://harness", endpoint_url=self.server.endpoint_url).client
 
     def new_bucket(self, label: str) -> str:
         name = f"{label}-{secrets.token_hex(3)}".lower()
@@ -78,7 +79,9 @@ class Bench:
             self.client.delete_bucket(Bucket=name)
 
     def remote_stats(self, bucket: str) -> tuple[int, int]:
-        store = open_store(f"s3://{bucket}/{PREFIX}", endpoint_url=self.server.endpoint_url)
+        store = open_store(
+            f"s3://{bucket}/{PREFIX}".rstrip("/"), endpoint_url=self.server.endpoint_url
+        )
         files = size = 0
         for info in store.walk(""):
             if info.path.startswith(".brainbucket/"):
@@ -90,12 +93,13 @@ class Bench:
     def version_count(self, bucket: str) -> int:
         """Object versions (not counting brainbucket's own manifest files) under the prefix."""
         n = 0
+        top = f"{PREFIX}/" if PREFIX else ""
         pages = self.client.get_paginator("list_object_versions").paginate(
-            Bucket=bucket, Prefix=f"{PREFIX}/"
+            Bucket=bucket, Prefix=top
         )
         for page in pages:
             for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
-                if not v["Key"].startswith(f"{PREFIX}/.brainbucket/"):
+                if not v["Key"].startswith(f"{top}.brainbucket/"):
                     n += 1
         return n
 
