@@ -87,11 +87,11 @@ def main() -> int:
                 "PYTHONPATH": str(HERE.parent / "src"),
             }
             os.environ.update(env)
-            open_store("s3://dl").create_bucket(versioning=True)
+            open_store("s3://dlbench").create_bucket(versioning=True)
             up = [str(bin_ / "s5cmd"), "--endpoint-url", srv.endpoint_url, "--log", "error"]
-            subprocess.run([*up, "sync", f"{tree.path}/", "s3://dl/"], env=env, check=True)
+            subprocess.run([*up, "sync", f"{tree.path}/", "s3://dlbench/"], env=env, check=True)
             variants = {
-                "s5cmd": (lambda d: [*up, "sync", "s3://dl/*", f"{d}/"], {}),
+                "s5cmd": (lambda d: [*up, "sync", "s3://dlbench/*", f"{d}/"], {}),
                 "adownload untuned": (
                     lambda d: [
                         sys.executable,
@@ -99,7 +99,7 @@ def main() -> int:
                         "--jobs",
                         str(args.jobs),
                         "--child",
-                        "dl",
+                        "dlbench",
                         d,
                     ],
                     {"BRAINBUCKET_MALLOC_TUNING": "0"},
@@ -111,7 +111,7 @@ def main() -> int:
                         "--jobs",
                         str(args.jobs),
                         "--child",
-                        "dl",
+                        "dlbench",
                         d,
                     ],
                     {"BRAINBUCKET_MALLOC_TUNING": "1"},

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import platform
@@ -199,12 +200,13 @@ class Bench:
     def noop_big(self, tree: Tree) -> None:
         """No-op re-sync of a large tree each tool uploaded itself (peers' uploads are kept)."""
         state = json.loads(self.state_file.read_text()) if self.state_file.exists() else {}
-        fingerprint = f"{tree.path}:{tree.files}:{tree.bytes}:{tree.path.stat().st_mtime_ns}"
+        tree_id = f"{tree.path}:{tree.files}:{tree.bytes}:{tree.path.stat().st_mtime_ns}"
         buckets: dict[str, str] = {}
         for tool in self.tools:
             prev = state.get(tool.name, {})
-            # brainbucket's code changes between runs, so it always uploads afresh.
-            if tool.name != "brainbucket" and prev.get("fingerprint") == fingerprint:
+            # brainbucket's own upload is reused only while its source code is unchanged.
+            fingerprint = tree_id + (f":{source_digest()}" if tool.name == "brainbucket" else "")
+            if prev.get("fingerprint") == fingerprint:
                 with contextlib.suppress(Exception):
                     if self.remote_stats(prev["bucket"]) == (tree.files, tree.bytes):
                         buckets[tool.name] = prev["bucket"]
@@ -242,6 +244,15 @@ class Bench:
                         self.samples[self.samples.index(s)] = Sample(
                             **{**s.__dict__, "ok": False, "note": "no-op wrote objects"}
                         )
+
+
+def source_digest() -> str:
+    """A digest of brainbucket's source files (the package under test)."""
+    h = hashlib.sha256()
+    src = HERE.parent / "src" / "brainbucket"
+    for p in sorted(src.rglob("*.py")):
+        h.update(str(p.relative_to(src)).encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def machine() -> dict[str, object]:
