@@ -117,9 +117,11 @@ def quickstart_cmd(
         store.create_bucket()
         console.print(f"[bold]3.[/] created s3://{bucket} (versioning: {store.versioning()})")
         uploaded = _publish(study, f"s3://{bucket}")
-        console.print(f"[bold]4.[/] uploaded {uploaded} files, every one verified by the server (sha256)")
+        console.print(f"[bold]4.[/] synced {uploaded} files up, every one verified by the server (sha256), and recorded them in the bucket's manifest")
         console.print("[bold]5.[/] the bucket as a tree:")
         for level, entry in store.tree("", depth=3):
+            if entry.path.startswith(".brainbucket/"):
+                continue  # the manifest's own objects
             name = entry.path.rstrip("/").rsplit("/", 1)[-1]
             suffix = "/" if entry.is_dir else f"  ({human_size(entry.size)})"  # type: ignore[union-attr]
             console.print(f"      {'    ' * level}├── {escape(name)}{suffix}")
@@ -130,25 +132,15 @@ def quickstart_cmd(
 
 
 def _publish(study: Path, url: str) -> int:
-    """Upload a study (the sync engine replaces this once it lands)."""
-    from .. import open_store
+    """Upload a study with the sync engine (verified, and recorded in the bucket's manifest)."""
+    from ..sync import sync
 
-    store = open_store(url)
-    n = 0
-    for p in sorted(study.rglob("*")):
-        if p.is_file():
-            store.upload(p, p.relative_to(study).as_posix())
-            n += 1
-    return n
+    return sync(study, url).transferred
 
 
 def _fetch_subject(url: str, subject: str, dest: Path) -> int:
-    from .. import open_store
-    from .._paths import local_path_for
+    """Download one subject with the sync engine: reads the manifest, verifies every file."""
+    from ..sync import sync
 
-    store = open_store(url)
-    n = 0
-    for obj in store.walk(subject):
-        store.download(obj.path, local_path_for(dest, obj.path), expected_size=obj.size)
-        n += 1
-    return n
+    prefix = subject.rstrip("/") + "/"
+    return sync(url, dest, select=lambda p: p.startswith(prefix)).transferred

@@ -109,6 +109,7 @@ class _Side:
     cache: StatCache
     hashed: list[LocalFile]
     filters: Filters
+    same: set[str]
 
 
 def _open(url: str, **kw: Any) -> Store:
@@ -126,7 +127,10 @@ def _local_root(url: StoreURL) -> Path:
 def _remote_listing(store: Store, jobs: int = 8) -> dict[str, ObjectInfo]:
     """Every object under the store root (without ``.brainbucket/``), listing top folders in
     parallel: S3 pages come 1,000 keys at a time, one after the other."""
-    top = list(store.ls(""))
+    try:
+        top = list(store.ls(""))
+    except ObjectNotFoundError:  # a prefix nothing was written under yet
+        top = []
     out: dict[str, ObjectInfo] = {}
     folders = [e.path for e in top if e.is_dir and e.path.rstrip("/") != META_DIR]
     for e in top:
@@ -192,15 +196,30 @@ def _gather(
         if isinstance(store, LocalStore):
             Path(d.prefix).mkdir(parents=True, exist_ok=True)
     manifest, remote = _remote_state(store, must_exist=direction == "download")
-    local = scan(root, filters=filters, follow_symlinks=follow_symlinks) if root.is_dir() else Scan()
-    cache = StatCache(state_dir / "hashes.sqlite")
+    local = (
+        scan(root, filters=filters, follow_symlinks=follow_symlinks,
+             clean_stale=direction == "download")
+        if root.is_dir() else Scan()
+    )
+    cache = StatCache(state_dir / "hashes.sqlite", _remote_id(store))
     known = cache.load(root)
+    # Rows of this (folder, dataset) pair were all consistent with the manifest the last
+    # clean sync left; if the dataset still has it, a file whose stat matches is identical.
+    trusted = (
+        manifest is not None and not filters.active and cache.synced_root(root) == manifest.root
+    )
+    if manifest is not None and not trusted:
+        remote = manifest.flat()  # everything is compared: fetch every shard, in parallel
+    same: set[str] = set()
     need_sha: list[LocalFile] = []
     md5_for: set[str] = set()
     for path, f in local.files.items():
         row = known.get(path)
         if row is not None and row[0] == f.size and row[1] == f.mtime_ns and row[2] == f.inode:
             f.sha256 = row[3]
+            if trusted:
+                same.add(path)
+                continue
         r = remote.get(path)
         if r is None:
             continue
@@ -214,16 +233,22 @@ def _gather(
         local.files.pop(path, None)
     local.errors.extend(errors)
     hashed = [f for f in need_sha if f.sha256 is not None]
-    return _Side(direction, root, store, manifest, remote, local, cache, hashed, filters)
+    return _Side(direction, root, store, manifest, remote, local, cache, hashed, filters, same)
+
+
+def _remote_id(store: Store) -> str:
+    if isinstance(store, S3Store):
+        return f"{store.describe()}@{store.session._resolved_endpoint() or 'default'}"
+    return store.describe()
 
 
 def _make_plan(side: _Side, delete: bool) -> Plan:
     selected = side.filters if side.filters.active else None
     if side.direction == "upload":
         return plan_upload(side.local.files, side.remote, delete=delete, selected=selected,
-                           errors=side.local.errors)
+                           errors=side.local.errors, same=side.same)
     return plan_download(side.remote, side.local.files, root=side.root, delete=delete,
-                         selected=selected, errors=side.local.errors)
+                         selected=selected, errors=side.local.errors, same=side.same)
 
 
 def _filters(include: Sequence[str], exclude: Sequence[str], rules: Sequence[tuple[str, str]] | None,
@@ -393,6 +418,11 @@ def sync(
         else:
             _finish_download(side, result, executed)
         _remember_hashes(side, executed)
+        clean = not result.failed and not side.filters.active
+        final = result.manifest_root if side.direction == "upload" else (
+            side.manifest.root if side.manifest is not None else None
+        )
+        side.cache.set_synced(side.root, final if clean else None)
     finally:
         side.cache.close()
     result.elapsed = time.perf_counter() - t0
