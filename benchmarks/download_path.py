@@ -5,8 +5,8 @@ Usage::
     python benchmarks/download_path.py [--repeat 5] [--jobs 16] [--quick]
 
 Uploads the ``bids`` workload once (with s5cmd, untimed) to a fresh local server, then
-downloads it into an empty folder with ``S3Store.adownload`` in a child process, alternating
-the child's ``BRAINBUCKET_MALLOC_TUNING`` between off and on, and reports the median wall
+downloads it into an empty folder with ``S3Store.adownload`` in a child process, with and
+without raising glibc malloc's mmap and trim thresholds at start-up (``mallopt``), and reports the median wall
 time, CPU seconds, minor page faults and peak memory of each variant. s5cmd's download of the
 same data is measured alongside as the reference.
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import json
 import os
 import shutil
@@ -31,13 +32,24 @@ sys.path.insert(0, str(HERE.parent / "src"))
 from _measure import run_measured  # noqa: E402
 from _workloads import FULL, QUICK, ensure_tree, tree_stats  # noqa: E402
 
+# glibc <malloc.h>: M_TRIM_THRESHOLD, M_MMAP_THRESHOLD; 32 MiB is glibc's cap on 64-bit.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+
+
+def tune_allocator() -> None:
+    """Raise glibc malloc's mmap and trim thresholds, so freed ~1 MiB chunks are reused."""
+    mallopt = ctypes.CDLL(None).mallopt
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    assert mallopt(_M_MMAP_THRESHOLD, 32 << 20) == 1
+    assert mallopt(_M_TRIM_THRESHOLD, 256 << 20) == 1
+
 
 def child(bucket: str, dest: str, jobs: int) -> None:
     """Download every object of ``bucket`` into ``dest`` (runs in the measured process)."""
     from brainbucket import open_store
-    from brainbucket._tuning import tune_allocator
 
-    tune_allocator()
+    if os.environ.get("BENCH_MALLOC_TUNING") == "1":
+        tune_allocator()
     store = open_store(f"s3://{bucket}")
     infos = list(store.walk(""))
 
@@ -102,7 +114,7 @@ def main() -> int:
                         "dlbench",
                         d,
                     ],
-                    {"BRAINBUCKET_MALLOC_TUNING": "0"},
+                    {"BENCH_MALLOC_TUNING": "0"},
                 ),
                 "adownload tuned": (
                     lambda d: [
@@ -114,7 +126,7 @@ def main() -> int:
                         "dlbench",
                         d,
                     ],
-                    {"BRAINBUCKET_MALLOC_TUNING": "1"},
+                    {"BENCH_MALLOC_TUNING": "1"},
                 ),
             }
             results: dict[str, list[dict[str, float]]] = {k: [] for k in variants}
