@@ -8,7 +8,7 @@ Examples
 2
 """
 
-from . import access, assemblies
+from . import access, assemblies, hcp
 from ._exceptions import (
     AccessDeniedError,
     AssemblyNotFoundError,
@@ -84,6 +84,7 @@ __all__ = [
     "__version__",
     "access",
     "assemblies",
+    "hcp",
     "load_assembly",
     "load_from_s3",
     "open_store",

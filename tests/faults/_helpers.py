@@ -95,15 +95,27 @@ def kill_after(proc: subprocess.Popen[bytes], seconds: float) -> bool:
     return running
 
 
-def kill_at(proxy: object, action: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
-    """SIGKILL ``proc`` as soon as the proxy applied ``action`` to one of its requests.
+def kill_at(
+    proxy: object,
+    action: str,
+    proc: subprocess.Popen[bytes],
+    timeout: float = 90,
+    settle: float = 0.0,
+) -> None:
+    """SIGKILL ``proc`` once the proxy applied ``action`` to one of its requests.
 
-    Fails with the child's output if it ended (or never got there) first.
+    ``settle`` waits that much longer first (for a ``cut``: until the partial answer has
+    reached the child). Fails with the child's output if it ended (or never got there) first.
     """
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
             if proxy.injected(action):  # type: ignore[attr-defined]
+                time.sleep(settle)
+                if proc.poll() is not None:
+                    out, err = proc.communicate(timeout=30)
+                    msg = f"the sync ended (exit {proc.returncode}) at the kill point: {err.decode()[-1500:]}"
+                    raise AssertionError(msg)
                 return
             if proc.poll() is not None:
                 out, err = proc.communicate(timeout=30)

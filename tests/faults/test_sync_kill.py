@@ -170,7 +170,7 @@ def test_download_killed_then_rerun(
     fault, _ = DOWNLOAD_KILL_POINTS[point]
     proxy.add(fault)
     child = start_sync(root_url, str(dest), endpoint_url=proxy.url)
-    kill_at(proxy, fault.action, child)
+    kill_at(proxy, fault.action, child, settle=1.5 if fault.action == "cut" else 0.0)
     if dest.exists():
         _no_unverified_file(dest, uploaded)
     proxy.clear()
@@ -210,7 +210,7 @@ def test_download_rerun_after_kill_leaves_only_hidden_temporaries(
         "cut", method="GET", path=r"_dwi\.nii\.gz", nth=1, after_bytes=10_000, seconds=HOLD
     )
     proxy.add(fault)
-    kill_at(proxy, "cut", start_sync(root_url, str(dest), endpoint_url=proxy.url))
+    kill_at(proxy, "cut", start_sync(root_url, str(dest), endpoint_url=proxy.url), settle=1.5)
     left = temporaries(dest)
     assert left, "the kill point should leave the killed writer's temporary file"
     proxy.clear()

@@ -108,3 +108,44 @@ def test_killed_download_resumes_by_range(bucket: str, tmp_path: Path, state_dir
     assert not partial.exists()
     assert not [p for p in down.rglob("*.bbpart")]
     assert verify(down).ok
+
+
+@pytest.mark.usefixtures("s3_env")
+def test_ctrl_c_exits_130_and_rerun_finishes(bucket: str, tmp_path: Path) -> None:
+    import time
+
+    from brainbucket._hashing import TMP_SUFFIX
+
+    src = tmp_path / "src"
+    for i in range(1500):
+        p = src / f"sub-{i % 10:02d}" / f"f{i:04d}.txt"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(os.urandom(2048))
+    url = f"s3://{bucket}"
+    sync(src, url)
+    down = tmp_path / "down"
+    env = {**os.environ, "PYTHONPATH": SRC}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "brainbucket", "sync", url, str(down)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    # Interrupt as soon as the first file has landed: mid-transfer, whatever the machine's speed.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(p.is_file() for p in down.rglob("f*.txt")):
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    landed = [p for p in down.rglob("*") if p.is_file() and ".brainbucket" not in p.parts]
+    if proc.returncode == 0:  # pragma: no cover - it finished before the signal arrived
+        pytest.fail("the download finished before it could be interrupted; make it larger")
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    assert "Traceback" not in err
+    for p in landed:
+        if not p.name.endswith(TMP_SUFFIX):
+            rel = p.relative_to(down)
+            assert p.read_bytes() == (src / rel).read_bytes()  # never a partial file
+    r = sync(url, down)
+    assert r.ok
+    assert verify(down).ok

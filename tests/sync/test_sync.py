@@ -331,3 +331,26 @@ def test_stale_temporary_files_of_killed_downloads_are_removed(bucket: str, tmp_
     assert not old.exists()
     assert fresh.exists()  # may belong to a download running right now
     assert kept.exists()  # resumable: the next download of that file continues it
+
+
+def test_prefixes_read_only_their_shards(bucket: str, tmp_path: Path) -> None:
+    url = f"s3://{bucket}"
+    src = _tree(tmp_path / "src", FILES)
+    sync(src, url)
+    store = open_store(url)
+    m = read_manifest(store)
+    assert m is not None
+    keep = {m._refs["sub-01/"].sha256}
+    for o in list(store.walk(".brainbucket/shards")):
+        if not any(o.path.endswith(h.partition(":")[2] + ".jsonl.gz") for h in keep):
+            store.delete(o.path)
+    import shutil
+
+    shutil.rmtree(os.environ["BRAINBUCKET_CACHE"])  # no cached shards either
+    down = tmp_path / "down"
+    r = sync(url, down, prefixes=["sub-01/"])
+    assert r.transferred == 2
+    assert sorted(p.relative_to(down).as_posix() for p in down.rglob("*") if p.is_file() and ".brainbucket" not in p.parts) == [
+        "sub-01/anat/sub-01_T1w.nii.gz",
+        "sub-01/dwi/sub-01_dwi.bval",
+    ]

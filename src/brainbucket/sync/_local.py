@@ -58,8 +58,11 @@ class Filters:
 
     rules: tuple[tuple[str, str], ...] = ()
     select: Callable[[str], bool] | None = None
+    prefixes: tuple[str, ...] = ()
 
     def __call__(self, path: str) -> bool:
+        if self.prefixes and not path.startswith(self.prefixes):
+            return False
         keep = True
         for kind, pattern in self.rules:
             if fnmatch.fnmatchcase(path, pattern):
@@ -70,7 +73,7 @@ class Filters:
 
     @property
     def active(self) -> bool:
-        return bool(self.rules) or self.select is not None
+        return bool(self.rules) or self.select is not None or bool(self.prefixes)
 
 
 # What a local file name may hold but an object key may not (see ``_paths.check_key``); the
@@ -212,11 +215,21 @@ def hash_files(
     if not files:
         return errors
     n = threads or min(4, (os.cpu_count() or 2))
-    if n <= 1 or len(files) == 1:
+    total = sum(f.size for f in files)
+    if n <= 1 or len(files) == 1 or total < 8 * CHUNK:
         for f in files:
             one(f)
-    else:
-        # hashlib releases the GIL on large buffers, so threads use every core.
-        with ThreadPoolExecutor(n) as pool:
-            list(pool.map(one, files))
+        return errors
+    # hashlib releases the GIL on large buffers, so threads use every core; files go in
+    # batches so that many small files do not cost a hand-off each.
+    batches: list[list[LocalFile]] = [[] for _ in range(n * 4)]
+    for i, f in enumerate(sorted(files, key=lambda f: -f.size)):
+        batches[i % len(batches)].append(f)
+
+    def run(batch: list[LocalFile]) -> None:
+        for f in batch:
+            one(f)
+
+    with ThreadPoolExecutor(n) as pool:
+        list(pool.map(run, batches))
     return errors

@@ -23,6 +23,7 @@ __all__ = ["StatCache"]
 # mtime tick; such entries are not trusted later.
 _RACY_NS = 2_000_000_000
 
+_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
     root TEXT NOT NULL, remote TEXT NOT NULL, path TEXT NOT NULL, size INTEGER NOT NULL,
@@ -68,7 +69,11 @@ class StatCache:
                 db = sqlite3.connect(path, timeout=10, isolation_level=None)
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=NORMAL")
-                db.executescript(_SCHEMA)
+                if db.execute("PRAGMA user_version").fetchone()[0] != _VERSION:
+                    # Another layout (an older brainbucket): it is only a cache, start afresh.
+                    db.executescript("DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS synced;")
+                    db.executescript(_SCHEMA)
+                    db.execute(f"PRAGMA user_version = {_VERSION}")
                 self._db = db
             except (sqlite3.Error, OSError):
                 self._db = None

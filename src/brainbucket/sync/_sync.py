@@ -209,7 +209,11 @@ def _gather(
         manifest is not None and not filters.active and cache.synced_root(root) == manifest.root
     )
     if manifest is not None and not trusted:
-        remote = manifest.flat()  # everything is compared: fetch every shard, in parallel
+        if filters.prefixes:
+            # Only the shards that may hold the wanted paths are read.
+            remote = {e.path: e for p in filters.prefixes for e in manifest.entries(p)}
+        else:
+            remote = manifest.flat()  # everything is compared: fetch every shard, in parallel
     same: set[str] = set()
     need_sha: list[LocalFile] = []
     md5_for: set[str] = set()
@@ -252,14 +256,16 @@ def _make_plan(side: _Side, delete: bool) -> Plan:
 
 
 def _filters(include: Sequence[str], exclude: Sequence[str], rules: Sequence[tuple[str, str]] | None,
-             select: Callable[[str], bool] | None) -> Filters:
+             select: Callable[[str], bool] | None, prefixes: Sequence[str] | str = ()) -> Filters:
     if rules is None:
         rules = [("exclude", p) for p in exclude] + [("include", p) for p in include]
     for kind, _ in rules:
         if kind not in ("include", "exclude"):
             msg = f"filter kind must be 'include' or 'exclude', not {kind!r}"
             raise UsageError(msg)
-    return Filters(tuple(rules), select)
+    if isinstance(prefixes, str):
+        prefixes = (prefixes,)
+    return Filters(tuple(rules), select, tuple(p.lstrip("/") for p in prefixes if p))
 
 
 def plan(
@@ -271,6 +277,7 @@ def plan(
     exclude: Sequence[str] = (),
     filters: Sequence[tuple[str, str]] | None = None,
     select: Callable[[str], bool] | None = None,
+    prefixes: Sequence[str] | str = (),
     follow_symlinks: bool = True,
     profile: str | None = None,
     anon: bool = False,
@@ -289,7 +296,7 @@ def plan(
     ['a.txt']
     """
     side = _gather(
-        src, dst, filters=_filters(include, exclude, filters, select),
+        src, dst, filters=_filters(include, exclude, filters, select, prefixes),
         follow_symlinks=follow_symlinks, state_dir=Config().state_dir,
         store_kw={"profile": profile, "anon": anon or None, "endpoint_url": endpoint_url},
     )
@@ -309,6 +316,7 @@ def sync(
     exclude: Sequence[str] = (),
     filters: Sequence[tuple[str, str]] | None = None,
     select: Callable[[str], bool] | None = None,
+    prefixes: Sequence[str] | str = (),
     dry_run: bool = False,
     jobs: int | None = None,
     serial: bool = False,
@@ -343,6 +351,9 @@ def sync(
         order, pass ``filters=[("exclude", "*"), ("include", "sub-01/*")]``).
     select
         Predicate on dataset paths; unselected files are neither transferred nor deleted.
+    prefixes
+        Only paths under these (e.g. ``["sub-01/"]``): like ``select``, and only the manifest
+        shards that may hold them are read, so fetching one subject reads one shard.
     dry_run
         Plan only; nothing changes.
     jobs, serial
@@ -390,7 +401,7 @@ def sync(
     config = Config()
     state_dir = config.state_dir
     side = _gather(
-        src, dst, filters=_filters(include, exclude, filters, select),
+        src, dst, filters=_filters(include, exclude, filters, select, prefixes),
         follow_symlinks=follow_symlinks, state_dir=state_dir,
         store_kw={"profile": profile, "anon": anon or None, "endpoint_url": endpoint_url},
     )
@@ -491,7 +502,9 @@ def _record_local_manifest(side: _Side) -> None:
     if not side.filters.active and pointer is not None and pointer[0] == side.manifest.root:
         return
     keep = side.filters if side.filters.active else None
-    copy = Manifest(e for e in side.manifest.entries() if keep is None or keep(e.path))
+    prefixes = side.filters.prefixes or ("",)
+    source = (e for p in prefixes for e in side.manifest.entries(p))
+    copy = Manifest(e for e in source if keep is None or keep(e.path))
     if pointer is not None and pointer[0] == copy.root:
         return
     with contextlib.suppress(ConflictError):  # another process recorded it meanwhile
