@@ -62,6 +62,7 @@ class Bench:
     state_file: Path
     samples: list[Sample] = field(default_factory=list)
     loads: list[float] = field(default_factory=list)
+    versions: dict[str, str] = field(default_factory=dict)
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -319,6 +320,61 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # stop the server and clean up, as on Ctrl-C
 
 
+def write_results(
+    args: argparse.Namespace,
+    bench: Bench,
+    *,
+    mode: str,
+    started: datetime,
+    repeat: int,
+    tools: list[Tool],
+    skipped: dict[str, str],
+    trees: dict[str, Tree],
+    final: bool,
+) -> None:
+    """Write the JSON and (full runs) the README table; called after every workload, so an
+    interrupted run still leaves what it measured."""
+    rows = summarise(bench.samples)
+    finished = datetime.now(timezone.utc)
+    loads = bench.loads or [0.0]
+    meta = {
+        "mode": mode,
+        "complete": final,
+        "started": started.isoformat(timespec="seconds"),
+        "finished": finished.isoformat(timespec="seconds"),
+        "repeat": repeat,
+        "machine": machine(),
+        "versions": bench.versions,
+        "skipped_tools": skipped,
+        "load1_min": min(loads),
+        "load1_max": max(loads),
+        "workloads": {n: {"files": t.files, "bytes": t.bytes} for n, t in trees.items()},
+    }
+    args.results.mkdir(parents=True, exist_ok=True)
+    out = args.results / f"{started.strftime('%Y%m%dT%H%M%SZ')}-{mode}.json"
+    out.write_text(
+        json.dumps(
+            {"meta": meta, "summary": rows, "samples": [s.to_dict() for s in bench.samples]},
+            indent=1,
+        )
+    )
+    md = table(rows)
+    if final:
+        print(md)
+    log(f"results: {out}")
+    if args.readme if args.readme is not None else not args.quick:
+        m = meta["machine"]
+        header = (
+            f"Run {meta['started']} to {meta['finished']}"
+            f"{'' if final else ' (interrupted: partial)'}, median of {repeat}; "
+            f"{m['cpus']} x {m['cpu']}, {m['memory']} RAM; client and server share the CPUs; "
+            f"1-minute load average during the run {meta['load1_min']:.1f}-{meta['load1_max']:.1f}. "
+            f"Versions: {', '.join(f'{k} {v}' for k, v in meta['versions'].items())}.\n"
+        )
+        update_readme(HERE / "README.md", header + "\n" + md)
+        log("updated benchmarks/README.md")
+
+
 def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     args = parse_args(argv)
@@ -375,51 +431,25 @@ def main(argv: list[str] | None = None) -> int:
         for b in bench.client.list_buckets().get("Buckets", []):
             if b["Name"] not in kept:
                 bench.drop_bucket(b["Name"])
+        bench.versions = versions(tools)
+
+        def save(final: bool = False) -> None:
+            write_results(
+                args, bench, mode=mode, started=started, repeat=repeat, tools=tools,
+                skipped=skipped, trees=trees, final=final,
+            )  # fmt: skip
+
         for wl in ("bids", "small"):
             if wl in trees:
                 bench.transfer(trees[wl])
+                save()
         if "tree100k" in trees:
             bench.noop_big(trees["tree100k"])
     finally:
         server.stop()
         shutil.rmtree(scratch, ignore_errors=True)
 
-    rows = summarise(bench.samples)
-    finished = datetime.now(timezone.utc)
-    loads = bench.loads or [0.0]
-    meta = {
-        "mode": mode,
-        "started": started.isoformat(timespec="seconds"),
-        "finished": finished.isoformat(timespec="seconds"),
-        "repeat": repeat,
-        "machine": machine(),
-        "versions": versions(tools),
-        "skipped_tools": skipped,
-        "load1_min": min(loads),
-        "load1_max": max(loads),
-        "workloads": {n: {"files": t.files, "bytes": t.bytes} for n, t in trees.items()},
-    }
-    args.results.mkdir(parents=True, exist_ok=True)
-    out = args.results / f"{started.strftime('%Y%m%dT%H%M%SZ')}-{mode}.json"
-    out.write_text(
-        json.dumps(
-            {"meta": meta, "summary": rows, "samples": [s.to_dict() for s in bench.samples]},
-            indent=1,
-        )
-    )
-    md = table(rows)
-    print(md)
-    log(f"results: {out}")
-    if args.readme if args.readme is not None else not args.quick:
-        m = meta["machine"]
-        header = (
-            f"Run {meta['started']} → {meta['finished']}, median of {repeat}; "
-            f"{m['cpus']} x {m['cpu']}, {m['memory']} RAM; client and server share the CPUs; "
-            f"1-minute load average during the run {meta['load1_min']:.1f}-{meta['load1_max']:.1f}. "
-            f"Versions: {', '.join(f'{k} {v}' for k, v in meta['versions'].items())}.\n"
-        )
-        update_readme(HERE / "README.md", header + "\n" + md)
-        log("updated benchmarks/README.md")
+    save(final=True)
     failed = [s for s in bench.samples if not s.ok]
     return 1 if failed else 0
 
