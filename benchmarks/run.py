@@ -95,14 +95,28 @@ class Bench:
 
     def version_count(self, bucket: str) -> int:
         """Object versions (not counting brainbucket's own manifest files) under the prefix."""
-        n = 0
         top = f"{PREFIX}/" if PREFIX else ""
+        internal = f"{top}.brainbucket/"
+        s5cmd = Path(sys.executable).parent / "s5cmd"
+        if s5cmd.exists():  # ~20x faster than paging 100,000 versions through botocore
+            r = subprocess.run(
+                [str(s5cmd), "--endpoint-url", self.server.endpoint_url, "ls", "--all-versions",
+                 f"s3://{bucket}/{top}*"],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            if r.returncode == 0:
+                # One line per version: date, time, size, key[, version id].
+                lines = [ln.split(None, 3) for ln in r.stdout.splitlines() if ln.strip()]
+                return sum(1 for f in lines if len(f) == 4 and not f[3].startswith(internal))
+            if "no object found" in r.stderr:
+                return 0
+        n = 0
         pages = self.client.get_paginator("list_object_versions").paginate(
             Bucket=bucket, Prefix=top
         )
         for page in pages:
             for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
-                if not v["Key"].startswith(f"{top}.brainbucket/"):
+                if not v["Key"].startswith(internal):
                     n += 1
         return n
 
@@ -229,17 +243,17 @@ class Bench:
             buckets[tool.name] = bucket
             state[tool.name] = {"bucket": bucket, "fingerprint": fingerprint}
             self.state_file.write_text(json.dumps(state, indent=2))
-        before = {name: self.version_count(b) for name, b in buckets.items()}
         for rep in range(self.repeat):
             for tool in self.rotated(rep):
                 if tool.name not in buckets:
                     continue
                 cmd = tool.upload(tree.path, buckets[tool.name], PREFIX)
                 self.measure(tool, cmd, tree, "noop-upload", rep, lambda: "")
+        # Every file uploaded exactly once: any extra version is a rewrite by some re-sync.
         for name, b in buckets.items():
             after = self.version_count(b)
-            if after != before[name]:
-                log(f"WARNING: {name}'s no-op re-syncs wrote {after - before[name]} objects")
+            if after != tree.files:
+                log(f"WARNING: {name}'s bucket holds {after} versions for {tree.files} files")
                 for s in self.samples:
                     if s.tool == name and s.workload == tree.name and s.step == "noop-upload":
                         self.samples[self.samples.index(s)] = Sample(
