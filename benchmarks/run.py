@@ -215,7 +215,9 @@ class Bench:
     def noop_big(self, tree: Tree) -> None:
         """No-op re-sync of a large tree each tool uploaded itself (peers' uploads are kept)."""
         state = json.loads(self.state_file.read_text()) if self.state_file.exists() else {}
-        tree_id = f"{tree.path}:{tree.files}:{tree.bytes}:{tree.path.stat().st_mtime_ns}"
+        tree_id = f"{tree.path}:{tree.files}:{tree.bytes}:{tree.path.stat().st_mtime_ns}" + (
+            f":/{PREFIX}" if PREFIX else ""
+        )
         buckets: dict[str, str] = {}
         for tool in self.tools:
             prev = state.get(tool.name, {})
