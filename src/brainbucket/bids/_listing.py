@@ -1,0 +1,49 @@
+"""What is on the remote side: the dataset's manifest when there is one, else one listing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ..store import Store
+from ._index import INTERNAL_PREFIX, RemoteFile
+
+__all__ = ["remote_files"]
+
+
+def _from_manifest(store: Store) -> list[RemoteFile] | None:
+    try:
+        from ..manifest import read_manifest  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:  # a build without the manifest layer: listing only
+        return None
+    manifest: Any = read_manifest(store)
+    if manifest is None:
+        return None
+    entries: Any = manifest.values() if hasattr(manifest, "values") else manifest
+    out: list[RemoteFile] = []
+    for e in entries:
+        out.append((e.path, int(e.size), e.etag, e.version_id, e.sha256))
+    return out
+
+
+def _from_listing(store: Store) -> Iterator[RemoteFile]:
+    for obj in store.walk(""):
+        if obj.path.startswith(INTERNAL_PREFIX):
+            continue
+        yield (obj.path, obj.size, obj.etag, obj.version_id, obj.sha256)
+
+
+def remote_files(store: Store, *, use_manifest: bool = True) -> tuple[list[RemoteFile], str]:
+    """Every file of the dataset at ``store``'s root and where the answer came from.
+
+    Returns
+    -------
+    (files, source)
+        ``source`` is ``"manifest"`` (one small read, sha256 per file) or ``"listing"``
+        (one streamed listing, size and ETag per file).
+    """
+    if use_manifest:
+        found = _from_manifest(store)
+        if found is not None:
+            return found, "manifest"
+    return list(_from_listing(store)), "listing"
