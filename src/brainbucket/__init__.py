@@ -33,6 +33,8 @@ from ._exceptions import (
 )
 from ._types import DiskUsage, FolderInfo, ObjectInfo, PutResult, VersionInfo
 from ._url import StoreURL, parse_url
+from .bids import Study
+from .mirror import Mirror
 from .server import LocalServer
 from .store import LocalStore, S3Store, Store, open_store
 
@@ -52,8 +54,9 @@ __all__ = [
     "InvalidCredentialsError",
     "InvalidURLError",
     "LocalServer",
-    "ManifestError",
     "LocalStore",
+    "ManifestError",
+    "Mirror",
     "NoCredentialsError",
     "NotFoundError",
     "ObjectInfo",
@@ -66,6 +69,7 @@ __all__ = [
     "ServerError",
     "Store",
     "StoreURL",
+    "Study",
     "UnsafeKeyError",
     "UsageError",
     "ValidationError",

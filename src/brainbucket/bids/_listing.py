@@ -30,7 +30,11 @@ def _from_listing(store: Store) -> Iterator[RemoteFile]:
     for obj in store.walk(""):
         if obj.path.startswith(INTERNAL_PREFIX):
             continue
-        yield (obj.path, obj.size, obj.etag, obj.version_id, obj.sha256)
+        etag = obj.etag
+        if etag is None and obj.last_modified is not None:
+            # A local folder has no ETag; its modification time tells a changed file apart.
+            etag = f"mtime-{int(obj.last_modified.timestamp() * 1_000_000)}"
+        yield (obj.path, obj.size, etag, obj.version_id, obj.sha256)
 
 
 def remote_files(store: Store, *, use_manifest: bool = True) -> tuple[list[RemoteFile], str]:
