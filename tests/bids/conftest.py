@@ -72,3 +72,9 @@ def pybids_layouts(examples: Path) -> dict[str, object]:
     import bids
 
     return {d: bids.BIDSLayout(examples / d, validate=False, derivatives=False) for d in DATASETS}
+
+
+@pytest.fixture
+def upload():
+    """``upload(store, folder, prefix="")``: put a local tree into a store."""
+    return upload_tree
