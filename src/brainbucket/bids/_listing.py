@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from .._types import ObjectInfo
 from ..store import Store
 from ._index import INTERNAL_PREFIX, RemoteFile
 
-__all__ = ["remote_files"]
+__all__ = ["remote_file_of", "remote_files"]
 
 
 def _from_manifest(store: Store) -> list[RemoteFile] | None:
@@ -26,15 +27,19 @@ def _from_manifest(store: Store) -> list[RemoteFile] | None:
     return out
 
 
+def remote_file_of(obj: ObjectInfo) -> RemoteFile:
+    """The identity of one listed or HEADed object."""
+    etag = obj.etag
+    if etag is None and obj.last_modified is not None:
+        # A local folder has no ETag; its modification time tells a changed file apart.
+        etag = f"mtime-{int(obj.last_modified.timestamp() * 1_000_000)}"
+    return (obj.path, obj.size, etag, obj.version_id, obj.sha256)
+
+
 def _from_listing(store: Store) -> Iterator[RemoteFile]:
     for obj in store.walk(""):
-        if obj.path.startswith(INTERNAL_PREFIX):
-            continue
-        etag = obj.etag
-        if etag is None and obj.last_modified is not None:
-            # A local folder has no ETag; its modification time tells a changed file apart.
-            etag = f"mtime-{int(obj.last_modified.timestamp() * 1_000_000)}"
-        yield (obj.path, obj.size, etag, obj.version_id, obj.sha256)
+        if not obj.path.startswith(INTERNAL_PREFIX):
+            yield remote_file_of(obj)
 
 
 def remote_files(store: Store, *, use_manifest: bool = True) -> tuple[list[RemoteFile], str]:

@@ -17,7 +17,7 @@ from .._exceptions import IntegrityError, ObjectNotFoundError, OfflineError, Usa
 from .._hashing import VerifiedWriter
 from .._url import parse_url
 from ..bids._index import RemoteFile
-from ..bids._listing import remote_files
+from ..bids._listing import remote_file_of, remote_files
 from ..bids._study import Study
 from ..store import Store, open_store
 from ._cache import CacheLayout, GcReport, MirrorStatus, Record, gc, mirror_slug, status_of
@@ -168,6 +168,22 @@ class Mirror:
         wanted = self.study.files(*args, **filters)
         return self._ensure([_remote_of(f) for f in wanted])
 
+    def fetch(self, selection: Any) -> list[Path]:
+        """Local paths of every file of a :class:`~brainbucket.bids.Selection` (requested
+        files plus dataset-level ones), fetching the missing ones.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> from brainbucket._demo import build_demo_study
+        >>> from brainbucket.bids import selector
+        >>> m = Mirror(build_demo_study(pathlib.Path(tempfile.mkdtemp()) / "s"), cache_dir=tempfile.mkdtemp())
+        >>> paths = m.fetch(selector(m.study, subject="01", datatype="anat", pipeline="raw"))
+        >>> sorted(p.name for p in paths)[:3]
+        ['README', 'dataset_description.json', 'participants.tsv']
+        """
+        return self._ensure([_remote_of(f) for f in selection.files])
+
     def path(self, key: str) -> Path:
         """Local path of one file (relative to the study root), fetched if missing or stale.
 
@@ -189,8 +205,7 @@ class Mirror:
                 raise ObjectNotFoundError(msg, hint="list the study with `brainbucket study URL`")
             remote = _remote_of(f)
         else:
-            info = self.store.info(key)
-            remote = (key, info.size, info.etag, info.version_id, info.sha256)
+            remote = remote_file_of(self.store.info(key))
         return self._ensure([remote])[0]
 
     def _ensure(self, wanted: list[RemoteFile]) -> list[Path]:
