@@ -34,9 +34,11 @@ from ._exceptions import (
 from ._types import DiskUsage, FolderInfo, ObjectInfo, PutResult, VersionInfo
 from ._url import StoreURL, parse_url
 from .bids import Study
+from .manifest import Manifest, read_manifest, write_manifest
 from .mirror import Mirror
 from .server import LocalServer
 from .store import LocalStore, S3Store, Store, open_store
+from .sync import Plan, SyncResult, VerifyReport, plan, sync, verify
 
 __version__ = "0.1.0"
 
@@ -55,6 +57,7 @@ __all__ = [
     "InvalidURLError",
     "LocalServer",
     "LocalStore",
+    "Manifest",
     "ManifestError",
     "Mirror",
     "NoCredentialsError",
@@ -63,6 +66,7 @@ __all__ = [
     "ObjectNotFoundError",
     "OfflineError",
     "PartialFailureError",
+    "Plan",
     "PutResult",
     "S3Store",
     "ServeError",
@@ -70,11 +74,18 @@ __all__ = [
     "Store",
     "StoreURL",
     "Study",
+    "SyncResult",
     "UnsafeKeyError",
     "UsageError",
     "ValidationError",
+    "VerifyReport",
     "VersionInfo",
     "__version__",
     "open_store",
     "parse_url",
+    "plan",
+    "read_manifest",
+    "sync",
+    "verify",
+    "write_manifest",
 ]

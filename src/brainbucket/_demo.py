@@ -19,7 +19,7 @@ def real_image_files() -> dict[str, Path]:
     import dipy.data
     import nibabel.testing
 
-    nib_data = Path(nibabel.testing.data_path)
+    nib_data = Path(str(nibabel.testing.data_path))
     dipy_files = Path(dipy.data.__file__).parent / "files"
     return {
         "t1w": nib_data / "anatomical.nii",

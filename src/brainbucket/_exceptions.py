@@ -85,6 +85,7 @@ class UsageError(BrainbucketError, ValueError):
     """The request itself is malformed (bad arguments, bad option values)."""
 
     exit_code = 2
+    default_hint = "see `brainbucket COMMAND --help` for what it takes"
 
 
 class InvalidURLError(UsageError):

@@ -87,6 +87,9 @@ class VerifiedWriter:
         Final path.
     expected_size, expected_sha256
         Checked in :meth:`commit`; ``None`` skips that check.
+    expected_md5
+        Hex MD5 checked in :meth:`commit` (a plain S3 ETag, when no sha256 is known);
+        computed only when given.
     what
         Name used in error messages (e.g. the remote key).
 
@@ -108,6 +111,7 @@ class VerifiedWriter:
         expected_size: int | None = None,
         expected_sha256: str | None = None,
         what: str | None = None,
+        expected_md5: str | None = None,
     ) -> None:
         self.dest = Path(dest)
         self.expected_size = expected_size
@@ -115,14 +119,18 @@ class VerifiedWriter:
         self.what = what or str(dest)
         self.dest.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = self.dest.with_name(f".{self.dest.name}.{secrets.token_hex(4)}{TMP_SUFFIX}")
-        self._f = open(self.tmp, "wb")  # noqa: SIM115 - closed in commit/abort
+        self._f = open(self.tmp, "wb")
         self._h = hashlib.sha256()
+        self.expected_md5 = expected_md5.lower() if expected_md5 else None
+        self._md5 = hashlib.md5(usedforsecurity=False) if expected_md5 else None
         self.size = 0
         self._done = False
 
     def write(self, chunk: bytes | memoryview) -> None:
         self._f.write(chunk)
         self._h.update(chunk)
+        if self._md5 is not None:
+            self._md5.update(chunk)
         self.size += len(chunk)
 
     @property
@@ -150,6 +158,9 @@ class VerifiedWriter:
                     f"{self.what}: sha256 {digest[:16]}… does not match the expected "
                     f"{self.expected_sha256[:16]}…"
                 )
+                raise IntegrityError(msg)
+            if self._md5 is not None and self._md5.hexdigest() != self.expected_md5:
+                msg = f"{self.what}: MD5 does not match the server's ETag {self.expected_md5}"
                 raise IntegrityError(msg)
             os.replace(self.tmp, self.dest)
         except BaseException:

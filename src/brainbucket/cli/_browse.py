@@ -118,7 +118,7 @@ def mb_cmd(
     parsed = parse_url(url)
     if not parsed.is_s3 or parsed.prefix:
         msg = f"mb takes a bucket URL (s3://bucket), not {url!r}"
-        raise UsageError(msg)
+        raise UsageError(msg, hint=f"create the bucket with `brainbucket mb s3://{parsed.bucket}`; prefixes need no creating")
     store = open_for_cli(url, profile, False, endpoint_url)
     assert isinstance(store, S3Store)
     created = store.create_bucket(versioning=not no_versioning)

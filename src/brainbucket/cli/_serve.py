@@ -118,7 +118,7 @@ def quickstart_cmd(
         console.print(f"[bold]3.[/] created s3://{bucket} (versioning: {store.versioning()})")
         uploaded = _publish(study, f"s3://{bucket}")
         console.print(f"[bold]4.[/] uploaded {uploaded} files, every one verified by the server (sha256)")
-        console.print(f"[bold]5.[/] the bucket as a tree:")
+        console.print("[bold]5.[/] the bucket as a tree:")
         for level, entry in store.tree("", depth=3):
             name = entry.path.rstrip("/").rsplit("/", 1)[-1]
             suffix = "/" if entry.is_dir else f"  ({human_size(entry.size)})"  # type: ignore[union-attr]

@@ -1,3 +1,233 @@
 """sync, status, verify (issue: incremental verified sync)."""
 
 from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from .._exceptions import BrainbucketError, IntegrityError
+from ..sync import Callbacks, Plan, SyncResult, plan, sync, verify
+from ..sync._actions import Action
+from ._app import (
+    AnonOpt,
+    EndpointOpt,
+    JsonOpt,
+    ProfileOpt,
+    app,
+    console,
+    emit_json,
+    err_console,
+    human_size,
+)
+
+
+class _OrderedFilters(typer.core.TyperCommand):
+    """Remembers the command-line order of --include/--exclude: later rules win."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        order: list[tuple[str, str]] = []
+        it = iter(args)
+        for arg in it:
+            if arg == "--":
+                break
+            for kind in ("include", "exclude"):
+                flag = f"--{kind}"
+                if arg == flag:
+                    value = next(it, None)
+                    if value is not None:
+                        order.append((kind, value))
+                elif arg.startswith(flag + "="):
+                    order.append((kind, arg[len(flag) + 1 :]))
+        ctx.meta["filter_order"] = order
+        return super().parse_args(ctx, args)
+
+
+IncludeOpt = Annotated[
+    list[str] | None,
+    typer.Option("--include", help="Glob of dataset paths to include (repeatable; rules apply in order, the last match wins).", show_default=False),
+]
+ExcludeOpt = Annotated[
+    list[str] | None,
+    typer.Option("--exclude", help="Glob of dataset paths to exclude (repeatable).", show_default=False),
+]
+NoFollowOpt = Annotated[bool, typer.Option("--no-follow-symlinks", help="Skip symlinks instead of following them.")]
+DeleteOpt = Annotated[bool, typer.Option("--delete", help="Delete files at the destination that the source lacks.")]
+
+
+class _Bar(Callbacks):
+    """One overall bar: bytes, files, rate and time left."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task = progress.add_task("sync", total=0, files=0, total_files=0)
+        self.files = 0
+
+    def set_plan(self, p: Plan) -> None:
+        self.progress.update(self.task, total=p.transfer_bytes or None, total_files=len(p.actions))
+
+    def on_progress(self, action: Action, nbytes: int) -> None:
+        self.progress.advance(self.task, nbytes)
+
+    def on_done(self, action: Action, error: BrainbucketError | None) -> None:
+        self.files += 1
+        self.progress.update(self.task, files=self.files)
+
+
+def _print_plan(p: Plan) -> None:
+    for a in p.actions:
+        console.print(f"{a.kind:<12} {escape(a.path)}  [dim]{human_size(a.size)}  {escape(a.reason)}[/]")
+    for path, err in p.errors:
+        console.print(f"[red]{'error':<12}[/] {escape(path)}  [dim]{escape(err)}[/]")
+    n_t, n_d = len(p.transfers), len(p.deletes)
+    verb = "upload" if p.direction == "upload" else "download"
+    console.print(
+        f"[bold]{n_t}[/] to {verb} ({human_size(p.transfer_bytes)}), [bold]{n_d}[/] to delete, "
+        f"{p.unchanged} unchanged ({human_size(p.unchanged_bytes)})"
+        + (f", [red]{len(p.errors)} refused or unreadable[/]" if p.errors else "")
+    )
+
+
+def _summary(r: SyncResult) -> None:
+    rate = r.transferred_bytes / r.elapsed if r.elapsed > 0 else 0.0
+    verb = "uploaded" if r.plan.direction == "upload" else "downloaded"
+    line = (
+        f"{verb} [bold]{r.transferred}[/] files ({human_size(r.transferred_bytes)}), "
+        f"{r.unchanged} unchanged, {r.deleted} deleted"
+    )
+    if r.failed:
+        line += f", [bold red]{len(r.failed)} failed[/]"
+    line += f" in {r.elapsed:.1f} s ({human_size(rate)}/s)"
+    console.print(line)
+    for path, err in r.failed[:20]:
+        err_console.print(f"[red]failed:[/] {escape(path)}: {escape(err)}")
+    if len(r.failed) > 20:
+        err_console.print(f"... and {len(r.failed) - 20} more (see --json)")
+
+
+@app.command("sync", cls=_OrderedFilters)
+def sync_cmd(
+    ctx: typer.Context,
+    src: Annotated[str, typer.Argument(help="Source: a folder or s3://bucket/prefix.")],
+    dst: Annotated[str, typer.Argument(help="Destination: s3://bucket/prefix or a folder.")],
+    delete: DeleteOpt = False,
+    force: Annotated[bool, typer.Option("--force", help="Allow --delete to remove more than half of the destination.")] = False,
+    include: IncludeOpt = None,
+    exclude: ExcludeOpt = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Transfers in flight (default BRAINBUCKET_JOBS or 64).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", "-n", help="Print the plan; change nothing.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary; errors only.")] = False,
+    no_follow_symlinks: NoFollowOpt = False,
+    profile: ProfileOpt = None,
+    anon: AnonOpt = False,
+    endpoint_url: EndpointOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Make DST hold what SRC holds: only new or changed files move, every one verified.
+
+    Uploads leave a manifest in the bucket; downloads check every file against it. Re-run
+    after an interruption to resume.
+    """
+    rules = ctx.meta.get("filter_order") or []
+    kw: dict[str, Any] = {
+        "delete": delete, "force": force, "filters": rules, "jobs": jobs,
+        "follow_symlinks": not no_follow_symlinks, "profile": profile, "anon": anon,
+        "endpoint_url": endpoint_url, "check": False,
+    }
+    if dry_run:
+        result = sync(src, dst, dry_run=True, **kw)
+        if json_out:
+            emit_json(result.plan.to_dict())
+        elif not quiet:
+            _print_plan(result.plan)
+        return
+    show_bar = not (quiet or json_out)
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(binary_units=True),
+        TextColumn("{task.fields[files]}/{task.fields[total_files]} files"),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+        disable=not show_bar,
+    )
+    bar = _Bar(progress)
+    t0 = time.perf_counter()
+    with progress:
+        result = sync(src, dst, callbacks=bar, on_plan=bar.set_plan, **kw)
+    result.elapsed = time.perf_counter() - t0
+    if json_out:
+        emit_json(result.to_dict())
+    elif not quiet:
+        _summary(result)
+    elif result.failed:
+        for path, err in result.failed[:20]:
+            err_console.print(f"[red]failed:[/] {escape(path)}: {escape(err)}")
+    result.raise_for_failures()
+
+
+@app.command("status", cls=_OrderedFilters)
+def status_cmd(
+    ctx: typer.Context,
+    src: Annotated[str, typer.Argument(help="Source: a folder or s3://bucket/prefix.")],
+    dst: Annotated[str, typer.Argument(help="Destination: s3://bucket/prefix or a folder.")],
+    delete: DeleteOpt = False,
+    include: IncludeOpt = None,
+    exclude: ExcludeOpt = None,
+    no_follow_symlinks: NoFollowOpt = False,
+    profile: ProfileOpt = None,
+    anon: AnonOpt = False,
+    endpoint_url: EndpointOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """What `sync SRC DST` would do: each file to move or delete, with the reason and size."""
+    rules = ctx.meta.get("filter_order") or []
+    p = plan(src, dst, delete=delete, filters=rules, follow_symlinks=not no_follow_symlinks,
+             profile=profile, anon=anon, endpoint_url=endpoint_url)
+    if json_out:
+        emit_json(p.to_dict())
+    else:
+        _print_plan(p)
+
+
+@app.command("verify")
+def verify_cmd(
+    url: Annotated[str, typer.Argument(help="s3://bucket/prefix or a folder with a manifest.")],
+    deep: Annotated[bool, typer.Option("--deep", help="Also download and hash every object (buckets).")] = False,
+    profile: ProfileOpt = None,
+    anon: AnonOpt = False,
+    endpoint_url: EndpointOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Re-check a dataset against its manifest: missing, extra and mismatched files."""
+    report = verify(url, deep=deep, profile=profile, anon=anon, endpoint_url=endpoint_url)
+    if json_out:
+        emit_json(report.to_dict())
+    else:
+        for p in report.missing:
+            console.print(f"[red]missing[/]     {escape(p)}")
+        for p in report.extra:
+            console.print(f"[yellow]extra[/]       {escape(p)}")
+        for p, why in report.mismatched:
+            console.print(f"[red]mismatched[/]  {escape(p)}  [dim]{escape(why)}[/]")
+        state = "[bold green]ok[/]" if report.ok else "[bold red]problems found[/]"
+        console.print(
+            f"{state}: {report.checked} files checked, {len(report.missing)} missing, "
+            f"{len(report.extra)} extra, {len(report.mismatched)} mismatched"
+        )
+    if not report.ok:
+        n = len(report.missing) + len(report.extra) + len(report.mismatched)
+        msg = f"{report.url}: {n} file(s) differ from the manifest"
+        raise IntegrityError(msg, hint="re-run the sync from the source to repair it")

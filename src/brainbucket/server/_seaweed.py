@@ -263,7 +263,7 @@ class LocalServer:
         ports = self._ports()
         self._tmp = tempfile.mkdtemp(prefix="bbweed-")
         env = dict(os.environ, TMPDIR=self._tmp)
-        log = open(self._log, "ab")  # noqa: SIM115 - handed to the child
+        log = open(self._log, "ab")
         try:
             self.proc = subprocess.Popen(
                 self.command(ports, config_path),

@@ -10,9 +10,7 @@ import abc
 import asyncio
 import os
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
+from datetime import timedelta
 
 from .._exceptions import ObjectNotFoundError, UsageError
 from .._hashing import VerifiedWriter
@@ -139,15 +137,43 @@ class Store(abc.ABC):
         for entry in self._list(prefix, recursive=recursive):
             found = True
             yield entry
-        if not found and path:
+        if found:
+            return
+        if path:
             # Maybe the path names one object rather than a folder.
             yield self.info(path)
+        elif not self._root_is_container():
+            # The URL itself names an object (s3://b/key.txt) or nothing at all.
+            info = self.info("")
+            yield type(info)(
+                path=self.url.prefix.rstrip("/").rsplit("/", 1)[-1],
+                size=info.size,
+                last_modified=info.last_modified,
+                etag=info.etag,
+                version_id=info.version_id,
+                sha256=info.sha256,
+            )
+
+    def _root_is_container(self) -> bool:
+        """Whether an empty listing of the root is simply an empty bucket or folder."""
+        return True
 
     def walk(self, path: str = "") -> Iterator[ObjectInfo]:
-        """Every object under ``path``, streamed with bounded memory."""
-        for entry in self.ls(path, recursive=True):
+        """Every object under ``path``, streamed with bounded memory.
+
+        Unlike :meth:`ls`, a prefix with nothing under it is simply empty, not an error.
+        """
+        path = path.strip("/")
+        found = False
+        for entry in self._list(f"{path}/" if path else "", recursive=True):
             if isinstance(entry, ObjectInfo):
+                found = True
                 yield entry
+        if not found and path:
+            try:
+                yield self.info(path)
+            except ObjectNotFoundError:
+                return
 
     def du(self, path: str = "") -> tuple[list[DiskUsage], DiskUsage]:
         """Bytes and object counts per immediate child of ``path``, and the total.
@@ -256,11 +282,40 @@ class Store(abc.ABC):
 
     # -- async wrappers: backends with a native async data path override these -------------
 
-    async def adownload(self, path: str, dest: str | os.PathLike[str], **kwargs: Any) -> str:
-        return await asyncio.to_thread(self.download, path, dest, **kwargs)
+    async def adownload(
+        self,
+        path: str,
+        dest: str | os.PathLike[str],
+        *,
+        version_id: str | None = None,
+        expected_size: int | None = None,
+        expected_sha256: str | None = None,
+        progress: Progress | None = None,
+    ) -> str:
+        """:meth:`download`, awaitable; backends with an async data path override it."""
+        return await asyncio.to_thread(
+            self.download,
+            path,
+            dest,
+            version_id=version_id,
+            expected_size=expected_size,
+            expected_sha256=expected_sha256,
+            progress=progress,
+        )
 
-    async def aupload(self, src: str | os.PathLike[str], path: str, **kwargs: Any) -> PutResult:
-        return await asyncio.to_thread(self.upload, src, path, **kwargs)
+    async def aupload(
+        self,
+        src: str | os.PathLike[str],
+        path: str,
+        *,
+        sha256: str | None = None,
+        metadata: dict[str, str] | None = None,
+        progress: Progress | None = None,
+    ) -> PutResult:
+        """:meth:`upload`, awaitable; backends with an async data path override it."""
+        return await asyncio.to_thread(
+            self.upload, src, path, sha256=sha256, metadata=metadata, progress=progress
+        )
 
     async def adelete(self, path: str) -> None:
         await asyncio.to_thread(self.delete, path)
@@ -268,8 +323,3 @@ class Store(abc.ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the store is unusable afterwards."""
 
-
-def mtime_of(path: Path) -> datetime:
-    from datetime import timezone
-
-    return datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)

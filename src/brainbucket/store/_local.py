@@ -52,6 +52,9 @@ class LocalStore(Store):
         path = path.strip("/")
         return local_path_for(self.root, path) if path else self.root
 
+    def _root_is_container(self) -> bool:
+        return self.root.is_dir()
+
     def _info_of(self, p: Path, rel: str) -> ObjectInfo:
         st = p.stat()
         return ObjectInfo(
@@ -98,7 +101,7 @@ class LocalStore(Store):
     def info(self, path: str, *, version_id: str | None = None) -> ObjectInfo:
         p = self._path(path)
         if not p.is_file():
-            msg = f"no such file: {p}"
+            msg = f"no such file or folder: {p}" if not path else f"no such file: {p}"
             raise ObjectNotFoundError(msg)
         info = self._info_of(p, path.strip("/"))
         if version_id is not None and version_id != self._etag(p):

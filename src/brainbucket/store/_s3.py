@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator
+import stat
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,15 @@ from typing import Any
 import obstore
 from obstore.store import S3Store as _ObStore
 
-from .._exceptions import BrainbucketError, UsageError
-from .._hashing import CHUNK, VerifiedWriter, b64_to_digest, digest_to_b64, sha256_bytes, sha256_file
+from .._exceptions import AccessDeniedError, BrainbucketError, ObjectNotFoundError, UsageError
+from .._hashing import (
+    CHUNK,
+    VerifiedWriter,
+    b64_to_digest,
+    digest_to_b64,
+    sha256_bytes,
+    sha256_file,
+)
 from .._types import Entry, FolderInfo, ObjectInfo, PutResult, VersionInfo
 from .._url import StoreURL
 from ._base import Progress, Store
@@ -27,6 +35,22 @@ from ._errors import translate
 from ._session import S3Settings, Session
 
 __all__ = ["S3Store"]
+
+
+def _local_size(src: str | os.PathLike[str]) -> int:
+    """Size of a local source file, with brainbucket errors for the usual mistakes."""
+    try:
+        st = os.stat(src)
+    except FileNotFoundError as exc:
+        msg = f"no such file: {src}"
+        raise ObjectNotFoundError(msg, hint="check the local path") from exc
+    except PermissionError as exc:
+        msg = f"cannot read {src}: permission denied"
+        raise AccessDeniedError(msg, hint="check the file's permissions") from exc
+    if not stat.S_ISREG(st.st_mode):
+        msg = f"{src} is not a regular file"
+        raise UsageError(msg)
+    return st.st_size
 
 # Files up to this size go up in one PUT; larger ones in parts.
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
@@ -89,7 +113,10 @@ class S3Store(Store):
     def _err(self, exc: BaseException, path: str = "") -> BrainbucketError:
         return translate(exc, self.describe(path), anon=self.anon)
 
-    def _meta_to_info(self, meta: dict[str, Any]) -> ObjectInfo:
+    def _root_is_container(self) -> bool:
+        return not self.root
+
+    def _meta_to_info(self, meta: Mapping[str, Any]) -> ObjectInfo:
         return ObjectInfo(
             path=self._rel(meta["path"]),
             size=int(meta["size"]),
@@ -126,7 +153,7 @@ class S3Store(Store):
         try:
             r = self.client.head_object(ChecksumMode="ENABLED", **kwargs)
         except Exception as exc:
-            raise self._err(exc, path) from exc
+            raise self._diagnose_head(exc, path, kwargs) from exc
         checksum = r.get("ChecksumSHA256")
         sha = None
         if checksum and "-" not in checksum:  # composite (multipart) checksums are not file digests
@@ -140,6 +167,25 @@ class S3Store(Store):
             sha256=sha,
             metadata=dict(r.get("Metadata") or {}),
         )
+
+    def _diagnose_head(
+        self, exc: BaseException, path: str, kwargs: dict[str, Any]
+    ) -> BrainbucketError:
+        """Name a failed HEAD precisely.
+
+        HEAD responses carry no error body, so a bare 403 cannot tell a wrong secret from a
+        refusal, nor a 404 a missing bucket from a missing key. A one-byte ranged GET of the
+        same object returns the server's error code.
+        """
+        err = self._err(exc, path)
+        code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+        if code not in ("403", "404", "Forbidden", "NotFound"):
+            return err
+        try:
+            self.client.get_object(Range="bytes=0-0", **kwargs)
+        except Exception as probe_exc:
+            return self._err(probe_exc, path)
+        return err
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -167,7 +213,9 @@ class S3Store(Store):
             return self.info(path, version_id=version_id), iter(())
         try:
             res = obstore.get(
-                self.obs, self.key(path), options=self._get_options(version_id, start, end)
+                self.obs,
+                self.key(path),
+                options=self._get_options(version_id, start, end),  # type: ignore[arg-type]
             )
         except BrainbucketError:
             raise
@@ -193,11 +241,12 @@ class S3Store(Store):
         expected_size: int | None = None,
         expected_sha256: str | None = None,
         progress: Progress | None = None,
-        start: int | None = None,
     ) -> str:
         try:
             res = await obstore.get_async(
-                self.obs, self.key(path), options=self._get_options(version_id, None, None)
+                self.obs,
+                self.key(path),
+                options=self._get_options(version_id, None, None),  # type: ignore[arg-type]
             )
             size = expected_size if expected_size is not None else int(res.meta["size"])
             with VerifiedWriter(
@@ -264,14 +313,13 @@ class S3Store(Store):
         metadata: dict[str, str] | None = None,
         progress: Progress | None = None,
     ) -> PutResult:
-        size = os.path.getsize(src)
+        size = _local_size(src)
         if size <= MULTIPART_THRESHOLD:
             data = Path(src).read_bytes()
-            digest = sha256_bytes(data)
-            r = self._put_small(path, data, digest, metadata)
+            small = self._put_small(path, data, sha256_bytes(data), metadata)
             if progress is not None:
                 progress(len(data))
-            return r
+            return small
         digest = sha256 or sha256_file(src)
         try:
             r = obstore.put(
@@ -316,7 +364,7 @@ class S3Store(Store):
         metadata: dict[str, str] | None = None,
         progress: Progress | None = None,
     ) -> PutResult:
-        size = os.path.getsize(src)
+        size = _local_size(src)
         if size > MULTIPART_THRESHOLD:
             return await asyncio.to_thread(
                 self.upload, src, path, sha256=sha256, metadata=metadata, progress=progress

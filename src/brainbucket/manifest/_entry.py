@@ -1,0 +1,90 @@
+"""One manifest entry: what a dataset holds at one path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .._exceptions import ManifestError
+
+__all__ = ["Entry"]
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def _valid_sha256(value: object) -> bool:
+    return (
+        isinstance(value, str)
+        and len(value) == 71
+        and value.startswith("sha256:")
+        and _HEX.issuperset(value[7:])
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One file of a dataset, as the manifest records it.
+
+    Attributes
+    ----------
+    path
+        Path relative to the dataset root, ``/``-separated.
+    size
+        Size in bytes.
+    sha256
+        ``sha256:<hex>`` of the content.
+    version_id
+        S3 version id of the object holding this content, where the bucket is versioned.
+    etag
+        The server's ETag (without quotes), where known.
+
+    Examples
+    --------
+    >>> e = Entry("sub-01/anat/T1w.nii.gz", 3, "sha256:" + "0" * 64)
+    >>> Entry.from_dict(e.to_dict()) == e
+    True
+    """
+
+    path: str
+    size: int
+    sha256: str
+    version_id: str | None = None
+    etag: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form; absent optional fields are left out."""
+        d: dict[str, Any] = {"path": self.path, "size": self.size, "sha256": self.sha256}
+        if self.version_id is not None:
+            d["version_id"] = self.version_id
+        if self.etag is not None:
+            d["etag"] = self.etag
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Any) -> Entry:
+        """Parse (and check) the JSON form.
+
+        Raises
+        ------
+        ManifestError
+            If a field is missing or has the wrong type.
+        """
+        try:
+            path, size, sha = d["path"], d["size"], d["sha256"]
+            version_id, etag = d.get("version_id"), d.get("etag")
+        except (TypeError, KeyError, AttributeError) as exc:
+            msg = f"manifest entry is missing a field: {str(d)[:120]}"
+            raise ManifestError(msg) from exc
+        if (
+            not isinstance(path, str)
+            or not path
+            or isinstance(size, bool)
+            or not isinstance(size, int)
+            or size < 0
+            or not _valid_sha256(sha)
+            or not (version_id is None or isinstance(version_id, str))
+            or not (etag is None or isinstance(etag, str))
+        ):
+            msg = f"malformed manifest entry: {str(d)[:120]}"
+            raise ManifestError(msg)
+        return cls(path, size, sha, version_id, etag)

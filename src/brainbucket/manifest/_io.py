@@ -1,0 +1,207 @@
+"""Reading and writing manifests in a store: one pointer, one root, shards on demand."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from .._config import Config
+from .._exceptions import ConflictError, ManifestError, ObjectNotFoundError
+from .._hashing import hex_of, sha256_bytes
+from ..store import Store
+from ._entry import Entry
+from ._format import (
+    HEAD_PATH,
+    ShardRef,
+    check_digest,
+    decode_pointer,
+    decode_root,
+    decode_shard,
+    encode_pointer,
+    root_path,
+    shard_path,
+)
+from ._manifest import Manifest
+
+__all__ = ["read_manifest", "read_pointer", "write_manifest"]
+
+_CONFLICT_HINT = "someone else synced meanwhile; re-run to merge their changes with yours"
+_UNSET: Any = object()
+
+
+def _read_with_etag(store: Store, path: str) -> tuple[bytes, str]:
+    info, chunks = store._open_stream(path)
+    data = b"".join(chunks)
+    # A local folder reports no ETag; its conditional writes use the content's sha256.
+    return data, info.etag or hex_of(sha256_bytes(data))
+
+
+def read_pointer(store: Store) -> tuple[str, str] | None:
+    """``(root digest, pointer ETag)`` of the dataset's current manifest, or ``None``.
+
+    Raises
+    ------
+    ManifestError
+        If the pointer is malformed.
+    """
+    try:
+        blob, etag = _read_with_etag(store, HEAD_PATH)
+    except ObjectNotFoundError:
+        return None
+    return decode_pointer(blob, store.describe(HEAD_PATH)), etag
+
+
+def _cache_dir() -> Path:
+    return Config().cache_dir / "manifests"
+
+
+def _read_blob(store: Store, path: str, digest: str, cache: Path | None) -> bytes:
+    """A content-addressed object, from the local cache when it holds it (immutable, so any
+    copy that still hashes to its name is good)."""
+    cached = cache / digest.partition(":")[2] if cache is not None else None
+    if cached is not None:
+        with contextlib.suppress(OSError):
+            blob = cached.read_bytes()
+            if sha256_bytes(blob) == digest:
+                return blob
+    what = store.describe(path)
+    try:
+        blob = store.read_bytes(path)
+    except ObjectNotFoundError as exc:
+        msg = f"{what}: part of the manifest is missing"
+        raise ManifestError(msg) from exc
+    check_digest(blob, digest, what)
+    if cached is not None:
+        with contextlib.suppress(OSError):
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(blob)
+            os.replace(tmp, cached)
+    return blob
+
+
+def read_manifest(store: Store, prefix: str | None = None, *, cache: bool = True) -> Manifest | None:
+    """Read the dataset's current manifest, or ``None`` if it has none.
+
+    One GET of the pointer, one of the root; shards are fetched when first needed. With
+    ``prefix``, only the shards that may hold paths under it are fetched, and the result holds
+    only those entries.
+
+    Parameters
+    ----------
+    store
+        The dataset's store (its root is the dataset root).
+    prefix
+        Keep only paths starting with this (e.g. ``"sub-01/"``).
+    cache
+        Keep roots and shards (immutable, named by their digest) in the local cache, so a
+        later read of an unchanged dataset fetches only the pointer.
+
+    Raises
+    ------
+    ManifestError
+        If the pointer, root or a shard is malformed, truncated or does not match its digest.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from brainbucket import open_store
+    >>> store = open_store(tempfile.mkdtemp())
+    >>> read_manifest(store) is None
+    True
+    >>> _ = write_manifest(store, Manifest([Entry("sub-01/a.txt", 1, "sha256:" + "0" * 64)]))
+    >>> [e.path for e in read_manifest(store, prefix="sub-01/").entries()]
+    ['sub-01/a.txt']
+    """
+    pointer = read_pointer(store)
+    if pointer is None:
+        return None
+    root, etag = pointer
+    rpath = root_path(root)
+    folder = _cache_dir() if cache else None
+    refs = decode_root(_read_blob(store, rpath, root, folder), store.describe(rpath))
+
+    def load(ref: ShardRef) -> dict[str, Entry]:
+        spath = shard_path(ref.sha256)
+        shard = decode_shard(_read_blob(store, spath, ref.sha256, folder), store.describe(spath))
+        if len(shard) != ref.count:
+            msg = f"{store.describe(spath)}: holds {len(shard)} entries, the root says {ref.count}"
+            raise ManifestError(msg)
+        return shard
+
+    m = Manifest._lazy(refs, load, root, b"")
+    m.pointer_etag = etag
+    if prefix:
+        sub = m.subset(prefix)
+        sub.pointer_etag = etag
+        return sub
+    return m
+
+
+def _put_immutable(store: Store, path: str, blob: bytes) -> None:
+    try:
+        store.write_bytes(path, blob, if_none_match=True)
+    except ConflictError:
+        pass  # content-addressed: an object already there holds these very bytes
+
+
+def write_manifest(
+    store: Store, manifest: Manifest, *, expected: str | None = _UNSET, jobs: int = 16
+) -> str:
+    """Store ``manifest`` and move the dataset's pointer to it; returns the new pointer ETag.
+
+    Changed shards and the root are written immutably under their own digests, then the
+    pointer moves by one conditional write: only if it still has the ETag ``expected``
+    (``None``: only if there is no pointer yet). Shards and root left behind by a lost race
+    are harmless; nothing points at them.
+
+    Parameters
+    ----------
+    store
+        The dataset's store.
+    manifest
+        The manifest to store.
+    expected
+        ETag of the pointer the manifest was based on; defaults to ``manifest.pointer_etag``.
+    jobs
+        Shards written at once.
+
+    Raises
+    ------
+    ConflictError
+        If the pointer moved meanwhile (someone else synced): re-run.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from brainbucket import open_store
+    >>> store = open_store(tempfile.mkdtemp())
+    >>> m = Manifest([Entry("README", 2, "sha256:" + "1" * 64)])
+    >>> etag = write_manifest(store, m)
+    >>> read_manifest(store).root == m.root
+    True
+    """
+    if expected is _UNSET:
+        expected = manifest.pointer_etag
+    refs, blobs, root_blob = manifest._serialise()
+    root = sha256_bytes(root_blob)
+    if blobs:
+        with ThreadPoolExecutor(max(1, min(jobs, len(blobs)))) as pool:
+            list(pool.map(lambda kv: _put_immutable(store, shard_path(kv[0]), kv[1]), blobs.items()))
+    _put_immutable(store, root_path(root), root_blob)
+    data = encode_pointer(root)
+    try:
+        if expected is None:
+            result = store.write_bytes(HEAD_PATH, data, if_none_match=True)
+        else:
+            result = store.write_bytes(HEAD_PATH, data, if_match=expected)
+    except ConflictError as exc:
+        msg = f"{store.describe()}: the dataset's manifest changed while this sync ran"
+        raise ConflictError(msg, hint=_CONFLICT_HINT) from exc
+    etag = result.etag or hex_of(sha256_bytes(data))
+    manifest._mark_written(refs, root, root_blob)
+    manifest.pointer_etag = etag
+    return etag

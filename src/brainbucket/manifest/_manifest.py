@@ -1,0 +1,245 @@
+"""``Manifest``: a dataset's path → Entry mapping, sharded, loaded lazily."""
+
+from __future__ import annotations
+
+import heapq
+import threading
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
+
+from .._hashing import sha256_bytes
+from ._entry import Entry
+from ._format import ShardRef, encode_root, encode_shard, shard_may_hold, shard_of
+
+__all__ = ["Manifest"]
+
+# Fetches one shard (by its ref) as ``path → Entry``.
+ShardLoader = Callable[[ShardRef], dict[str, Entry]]
+
+
+class Manifest(MutableMapping[str, Entry]):
+    """Every file of a dataset: path → :class:`Entry`, iterated in path order.
+
+    A manifest is split into shards (see :func:`shard_of`). One read from a store knows only
+    its root — the list of shards — and fetches each shard the first time a path in it is
+    asked for, so looking at one subject reads one shard. Changing entries re-serialises only
+    the shards they fall in.
+
+    Parameters
+    ----------
+    entries
+        Initial entries (a manifest built locally).
+
+    Attributes
+    ----------
+    pointer_etag
+        ETag of the pointer this manifest was read from (``None`` for a new one): pass it as
+        ``expected`` to :func:`write_manifest`, which does so by default.
+
+    Examples
+    --------
+    >>> m = Manifest([Entry("sub-01/anat/T1w.nii.gz", 4, "sha256:" + "a" * 64),
+    ...               Entry("participants.tsv", 2, "sha256:" + "b" * 64)])
+    >>> list(m)
+    ['participants.tsv', 'sub-01/anat/T1w.nii.gz']
+    >>> m.shards()
+    ['', 'sub-01/']
+    >>> len(m.subset("sub-01/"))
+    1
+    """
+
+    def __init__(self, entries: Iterable[Entry] = ()) -> None:
+        self._refs: dict[str, ShardRef] = {}
+        self._shards: dict[str, dict[str, Entry]] = {}
+        self._dirty: set[str] = set()
+        self._loader: ShardLoader | None = None
+        self._lock = threading.RLock()
+        self._root: str | None = None
+        self._root_blob: bytes | None = None
+        self.pointer_etag: str | None = None
+        for e in entries:
+            self.add(e)
+
+    @classmethod
+    def _lazy(
+        cls, refs: dict[str, ShardRef], loader: ShardLoader, root: str, root_blob: bytes
+    ) -> Manifest:
+        m = cls()
+        m._refs = dict(refs)
+        m._loader = loader
+        m._root = root
+        m._root_blob = root_blob
+        return m
+
+    # -- shards -----------------------------------------------------------------------------
+
+    shard_of = staticmethod(shard_of)
+
+    def shards(self) -> list[str]:
+        """Names of the non-empty shards, sorted."""
+        with self._lock:
+            names = {n for n, r in self._refs.items() if n not in self._shards and r.count}
+            names |= {n for n, s in self._shards.items() if s}
+            return sorted(names)
+
+    def _shard(self, name: str, *, create: bool = False) -> dict[str, Entry] | None:
+        with self._lock:
+            shard = self._shards.get(name)
+            if shard is None:
+                ref = self._refs.get(name)
+                if ref is not None:
+                    if self._loader is None:  # pragma: no cover - refs always come with a loader
+                        msg = "manifest has shard references but no loader"
+                        raise RuntimeError(msg)
+                    shard = self._loader(ref)
+                    self._shards[name] = shard
+                elif create:
+                    shard = self._shards[name] = {}
+            return shard
+
+    def load(self, prefix: str = "", *, jobs: int = 16) -> None:
+        """Fetch every shard that may hold paths under ``prefix`` (all of them by default),
+        several at once."""
+        with self._lock:
+            names = [n for n in self._refs if n not in self._shards and shard_may_hold(n, prefix)]
+        if len(names) <= 1:
+            for name in names:
+                self._shard(name)
+            return
+        loader = self._loader
+        assert loader is not None
+        # Fetch outside the lock (in parallel), then install.
+        with ThreadPoolExecutor(min(jobs, len(names))) as pool:
+            shards = list(pool.map(lambda n: loader(self._refs[n]), names))
+        with self._lock:
+            for name, shard in zip(names, shards, strict=True):
+                self._shards.setdefault(name, shard)
+
+    # -- mapping ----------------------------------------------------------------------------
+
+    def __getitem__(self, path: str) -> Entry:
+        shard = self._shard(shard_of(path))
+        if shard is None:
+            raise KeyError(path)
+        return shard[path]
+
+    def __contains__(self, path: object) -> bool:
+        if not isinstance(path, str):
+            return False
+        shard = self._shard(shard_of(path))
+        return shard is not None and path in shard
+
+    def __setitem__(self, path: str, entry: Entry) -> None:
+        if entry.path != path:
+            msg = f"entry path {entry.path!r} does not match key {path!r}"
+            raise ValueError(msg)
+        self.add(entry)
+
+    def add(self, entry: Entry) -> None:
+        """Add or replace the entry at ``entry.path``."""
+        name = shard_of(entry.path)
+        with self._lock:
+            shard = self._shard(name, create=True)
+            assert shard is not None
+            if shard.get(entry.path) != entry:
+                shard[entry.path] = entry
+                self._touch(name)
+
+    def __delitem__(self, path: str) -> None:
+        name = shard_of(path)
+        with self._lock:
+            shard = self._shard(name)
+            if shard is None:
+                raise KeyError(path)
+            del shard[path]
+            self._touch(name)
+
+    def _touch(self, name: str) -> None:
+        self._dirty.add(name)
+        self._root = None
+        self._root_blob = None
+
+    def __len__(self) -> int:
+        with self._lock:
+            n = sum(len(s) for s in self._shards.values())
+            return n + sum(r.count for name, r in self._refs.items() if name not in self._shards)
+
+    def __iter__(self) -> Iterator[str]:
+        for e in self.entries():
+            yield e.path
+
+    def entries(self, prefix: str = "") -> Iterator[Entry]:
+        """Entries whose path starts with ``prefix``, in path order, loading only their shards."""
+        names = self.shards_for(prefix)
+        self.load(prefix)
+        iters = []
+        for name in names:
+            shard = self._shard(name) or {}
+            items = sorted(p for p in shard if p.startswith(prefix))
+            iters.append(iter([shard[p] for p in items]))
+        yield from heapq.merge(*iters, key=lambda e: e.path)
+
+    def shards_for(self, prefix: str) -> list[str]:
+        """Names of the shards that may hold paths under ``prefix``."""
+        with self._lock:
+            names = set(self._refs) | set(self._shards)
+        return sorted(n for n in names if shard_may_hold(n, prefix))
+
+    def subset(self, prefix: str) -> Manifest:
+        """A new manifest of the entries under ``prefix`` (loads only their shards)."""
+        return Manifest(self.entries(prefix))
+
+    @property
+    def size(self) -> int:
+        """Total bytes of every entry."""
+        with self._lock:
+            n = sum(e.size for s in self._shards.values() for e in s.values())
+            return n + sum(r.size for name, r in self._refs.items() if name not in self._shards)
+
+    # -- identity and serialisation ---------------------------------------------------------
+
+    def _serialise(self) -> tuple[dict[str, ShardRef], dict[str, bytes], bytes]:
+        """Refs of every shard, blobs of the changed ones, and the root blob."""
+        with self._lock:
+            refs = {n: r for n, r in self._refs.items() if n not in self._dirty}
+            blobs: dict[str, bytes] = {}
+            for name in sorted(self._dirty):
+                shard = self._shards.get(name) or {}
+                if not shard:
+                    refs.pop(name, None)
+                    continue
+                blob = encode_shard(shard.values())
+                digest = sha256_bytes(blob)
+                refs[name] = ShardRef(
+                    name, digest, len(shard), sum(e.size for e in shard.values())
+                )
+                blobs[digest] = blob
+            root_blob = encode_root(refs.values())
+            return refs, blobs, root_blob
+
+    @property
+    def root(self) -> str:
+        """The ``sha256:`` digest of this version's root: the dataset version's id."""
+        with self._lock:
+            if self._root is None:
+                _, _, blob = self._serialise()
+                self._root = sha256_bytes(blob)
+                self._root_blob = blob
+            return self._root
+
+    def _mark_written(self, refs: dict[str, ShardRef], root: str, root_blob: bytes) -> None:
+        with self._lock:
+            self._refs = dict(refs)
+            self._dirty.clear()
+            self._root = root
+            self._root_blob = root_blob
+
+    def __repr__(self) -> str:
+        return f"Manifest({len(self)} entries, {len(self.shards())} shards)"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Manifest):
+            return NotImplemented
+        return self.root == other.root
+
+    __hash__ = None  # type: ignore[assignment]

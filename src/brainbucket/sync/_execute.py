@@ -1,0 +1,319 @@
+"""Run actions: asyncio with bounded concurrency (or serially), progress to callbacks.
+
+Small transfers go through the store's async data path, many in flight at once; large ones
+run as resumable multipart uploads or range-resumable downloads. Remote deletes are batched.
+Each action is idempotent, so a re-run after an interruption simply does what is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .._config import Config
+from .._exceptions import (
+    BrainbucketError,
+    BucketNotFoundError,
+    CredentialsError,
+    EndpointError,
+    ObjectNotFoundError,
+    OfflineError,
+    PartialFailureError,
+)
+from .._types import PutResult
+from ..store import S3Store, Store
+from ._actions import Action, Delete, DeleteLocal, Download, Upload
+from ._download import download
+from ._multipart import upload_multipart
+
+__all__ = ["Callbacks", "ExecuteResult", "execute"]
+
+# Errors that would fail every other action the same way: stop at once.
+_FATAL = (BucketNotFoundError, CredentialsError, EndpointError, OfflineError)
+
+MULTIPART_THRESHOLD = 64 * 1024 * 1024
+PART_SIZE = 16 * 1024 * 1024
+# Whole small files are read into memory to upload; this bounds the bytes held at once.
+UPLOAD_BUDGET = 256 * 1024 * 1024
+LARGE_IN_FLIGHT = 4
+
+
+class Callbacks:
+    """Subscriber for progress; override what you need (every method is a no-op here).
+
+    Called from the thread that runs :func:`execute`.
+
+    Examples
+    --------
+    >>> class Count(Callbacks):
+    ...     def __init__(self):
+    ...         self.bytes = 0
+    ...     def on_progress(self, action, nbytes):
+    ...         self.bytes += nbytes
+    """
+
+    def on_queued(self, action: Action) -> None:
+        """``action`` will run."""
+
+    def on_progress(self, action: Action, nbytes: int) -> None:
+        """``nbytes`` more bytes of ``action`` moved (may repeat after a retry)."""
+
+    def on_done(self, action: Action, error: BrainbucketError | None) -> None:
+        """``action`` finished; ``error`` is ``None`` on success."""
+
+
+@dataclass
+class ExecuteResult:
+    """What an execution did.
+
+    Attributes
+    ----------
+    done
+        ``(action, result)`` of each success: a :class:`~brainbucket.PutResult` for uploads,
+        the ``sha256:`` digest for downloads, ``None`` for deletes.
+    failed
+        ``(action, error)`` of each failure.
+    bytes
+        Bytes transferred.
+    elapsed
+        Seconds.
+    """
+
+    done: list[tuple[Action, PutResult | str | None]] = field(default_factory=list)
+    failed: list[tuple[Action, BrainbucketError]] = field(default_factory=list)
+    bytes: int = 0
+    elapsed: float = 0.0
+
+    def raise_for_failures(self) -> None:
+        """Raise :class:`PartialFailureError` listing the failures, if any."""
+        if self.failed:
+            first = self.failed[0]
+            msg = f"{len(self.failed)} of {len(self.failed) + len(self.done)} actions failed; first: {first[1]}"
+            raise PartialFailureError(
+                msg,
+                failures=[(a.path, str(e)) for a, e in self.failed],
+                hint="the rest succeeded; fix the cause and re-run: only what failed will move",
+            )
+
+
+@dataclass
+class _Options:
+    state_dir: Path
+    multipart_threshold: int
+    part_size: int
+    upload_budget: int
+
+
+class _Budget:
+    """Bytes held in memory by uploads in flight (one oversized item may always proceed)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self.cond = asyncio.Condition()
+
+    async def acquire(self, n: int) -> None:
+        async with self.cond:
+            await self.cond.wait_for(lambda: self.used == 0 or self.used + n <= self.limit)
+            self.used += n
+
+    async def release(self, n: int) -> None:
+        async with self.cond:
+            self.used -= n
+            self.cond.notify_all()
+
+
+def execute(
+    actions: Iterable[Action],
+    store: Store,
+    *,
+    jobs: int | None = None,
+    serial: bool = False,
+    callbacks: Callbacks | None = None,
+    state_dir: str | os.PathLike[str] | None = None,
+    multipart_threshold: int = MULTIPART_THRESHOLD,
+    part_size: int = PART_SIZE,
+) -> ExecuteResult:
+    """Run ``actions`` against ``store``; failures are collected, not raised.
+
+    Parameters
+    ----------
+    actions
+        :class:`Upload`, :class:`Download`, :class:`Delete` and :class:`DeleteLocal` actions.
+    store
+        The store the remote paths are relative to.
+    jobs
+        Transfers in flight at once (default ``BRAINBUCKET_JOBS``, 64).
+    serial
+        One action at a time, in the given order (deterministic; for tests and debugging).
+    callbacks
+        Progress subscriber.
+    state_dir
+        Where resumable-transfer state lives (default: the configuration's ``state_dir``).
+    multipart_threshold, part_size
+        Uploads of at least ``multipart_threshold`` bytes go in resumable parts of
+        ``part_size``; downloads that large resume by byte range.
+
+    Returns
+    -------
+    ExecuteResult
+        Call :meth:`ExecuteResult.raise_for_failures` to turn failures into an error.
+
+    Raises
+    ------
+    BucketNotFoundError, CredentialsError, EndpointError
+        At once, when an error means no other action can succeed either.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from brainbucket import open_store
+    >>> store = open_store(tempfile.mkdtemp())
+    >>> _ = store.write_bytes("sub-01/a.txt", b"hello")
+    >>> dest = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+    >>> result = execute([Download("sub-01/a.txt", dest, 5)], store, serial=True)
+    >>> dest.read_bytes(), len(result.failed)
+    (b'hello', 0)
+    """
+    opts = _Options(
+        state_dir=Path(state_dir) if state_dir is not None else Config().state_dir,
+        multipart_threshold=multipart_threshold,
+        part_size=part_size,
+        upload_budget=UPLOAD_BUDGET,
+    )
+    n = 1 if serial else max(1, jobs or Config().jobs)
+    coro = _run(list(actions), store, n, callbacks or Callbacks(), opts)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    # Called from inside an event loop (a notebook): run ours on a thread of its own.
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["r"] = asyncio.run(coro)
+        except BaseException as exc:
+            box["e"] = exc
+
+    t = threading.Thread(target=target)
+    t.start()
+    t.join()
+    if "e" in box:
+        raise box["e"]
+    return box["r"]  # type: ignore[no-any-return]
+
+
+async def _run(
+    actions: list[Action], store: Store, jobs: int, cb: Callbacks, opts: _Options
+) -> ExecuteResult:
+    t0 = time.perf_counter()
+    result = ExecuteResult()
+    loop = asyncio.get_running_loop()
+    for a in actions:
+        cb.on_queued(a)
+    deletes = [a for a in actions if isinstance(a, Delete)]
+    work = iter(a for a in actions if not isinstance(a, Delete))
+    budget = _Budget(opts.upload_budget)
+    large = asyncio.Semaphore(LARGE_IN_FLIGHT)
+    fatal: list[BrainbucketError] = []
+
+    def progress_for(a: Action, threaded: bool = False) -> Any:
+        def on_bytes(nbytes: int) -> None:
+            result.bytes += nbytes
+            cb.on_progress(a, nbytes)
+
+        if threaded:
+            return lambda nbytes: loop.call_soon_threadsafe(on_bytes, nbytes)
+        return on_bytes
+
+    async def one(a: Action) -> PutResult | str | None:
+        if isinstance(a, Upload):
+            if isinstance(store, S3Store) and a.size >= opts.multipart_threshold:
+                async with large:
+                    return await asyncio.to_thread(
+                        upload_multipart, store, a.src, a.path, state_dir=opts.state_dir,
+                        part_size=opts.part_size, progress=progress_for(a, True),
+                    )
+            await budget.acquire(a.size)
+            try:
+                return await _upload_small(store, a, progress_for(a))
+            finally:
+                await budget.release(a.size)
+        if isinstance(a, Download):
+            if a.size >= opts.multipart_threshold:
+                async with large:
+                    return await download(store, a, progress_for(a), state_dir=opts.state_dir,
+                                          resume_threshold=opts.multipart_threshold)
+            return await download(store, a, progress_for(a), state_dir=opts.state_dir,
+                                  resume_threshold=opts.multipart_threshold)
+        if isinstance(a, DeleteLocal):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(a.dest)
+            return None
+        msg = f"unknown action {a!r}"
+        raise TypeError(msg)
+
+    async def worker() -> None:
+        for a in work:
+            if fatal:
+                return
+            try:
+                r = await one(a)
+            except BrainbucketError as exc:
+                if isinstance(exc, _FATAL):
+                    fatal.append(exc)
+                    return
+                result.failed.append((a, exc))
+                cb.on_done(a, exc)
+            except OSError as exc:
+                err = _local_error(a, exc)
+                result.failed.append((a, err))
+                cb.on_done(a, err)
+            else:
+                result.done.append((a, r))
+                cb.on_done(a, None)
+
+    await asyncio.gather(*(worker() for _ in range(jobs)))
+    if deletes and not fatal:
+        await _delete_remote(store, deletes, result, cb)
+    if fatal:
+        raise fatal[0]
+    result.elapsed = time.perf_counter() - t0
+    return result
+
+
+def _local_error(a: Action, exc: OSError) -> BrainbucketError:
+    from .._exceptions import AccessDeniedError
+
+    where = getattr(a, "src", None) or getattr(a, "dest", None) or a.path
+    if isinstance(exc, PermissionError):
+        return AccessDeniedError(f"{where}: permission denied", hint="check the file's permissions")
+    if isinstance(exc, FileNotFoundError):
+        return ObjectNotFoundError(f"{where}: vanished while syncing", hint="re-run the sync")
+    return BrainbucketError(f"{where}: {exc.strerror or exc}")
+
+
+async def _upload_small(store: Store, a: Upload, progress: Any) -> PutResult:
+    return await store.aupload(a.src, a.path, progress=progress)
+
+
+async def _delete_remote(
+    store: Store, deletes: list[Delete], result: ExecuteResult, cb: Callbacks
+) -> None:
+    failed = dict(await asyncio.to_thread(store.delete_many, [d.path for d in deletes]))
+    for d in deletes:
+        if d.path in failed:
+            err = BrainbucketError(f"{store.describe(d.path)}: delete failed: {failed[d.path]}")
+            result.failed.append((d, err))
+            cb.on_done(d, err)
+        else:
+            result.done.append((d, None))
+            cb.on_done(d, None)

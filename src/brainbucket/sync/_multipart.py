@@ -1,0 +1,186 @@
+"""Resumable multipart upload of large files, each part checked by the server (sha256).
+
+The upload id and every finished part's number, ETag and checksum are kept in the state
+folder. A re-run with the same file (same size and mtime) asks the server which parts it has
+(``list_parts``), uploads only the rest and completes; a changed file aborts the old upload
+and starts over. Completing removes the state, and :func:`abort_stale` aborts uploads whose
+state outlived their file, so a finished sync leaves no orphaned multipart uploads.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import Any
+
+from .._exceptions import BrainbucketError
+from .._hashing import format_sha256
+from .._types import PutResult
+from ..store import S3Store
+
+__all__ = ["abort_stale", "upload_multipart"]
+
+Progress = Callable[[int], None]
+PARTS_IN_FLIGHT = 4
+
+
+def _state_dir(state_dir: Path) -> Path:
+    return state_dir / "uploads"
+
+
+def _state_file(state_dir: Path, store: S3Store, path: str, src: Path) -> Path:
+    ident = f"{store.session.endpoint_url}|{store.bucket}|{store.key(path)}|{os.path.abspath(src)}"
+    return _state_dir(state_dir) / f"{hashlib.sha256(ident.encode()).hexdigest()[:32]}.json"
+
+
+def _save(path: Path, state: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(state))
+    os.replace(tmp, path)
+
+
+def _server_parts(store: S3Store, key: str, upload_id: str) -> dict[int, str] | None:
+    """Part number → ETag the server holds, or ``None`` if the upload is gone."""
+    parts: dict[int, str] = {}
+    try:
+        for page in store.client.get_paginator("list_parts").paginate(
+            Bucket=store.bucket, Key=key, UploadId=upload_id
+        ):
+            for p in page.get("Parts", []):
+                parts[int(p["PartNumber"])] = str(p["ETag"]).strip('"')
+    except Exception as exc:
+        err = store._err(exc)
+        if isinstance(err, FileNotFoundError):
+            return None
+        raise err from exc
+    return parts
+
+
+def upload_multipart(
+    store: S3Store,
+    src: Path,
+    path: str,
+    *,
+    state_dir: Path,
+    part_size: int,
+    progress: Progress,
+) -> PutResult:
+    """Upload ``src`` to ``path`` in parts, resuming a previous attempt when it still fits."""
+    key = store.key(path)
+    st = os.stat(src)
+    state_path = _state_file(state_dir, store, path, src)
+    state_path.parent.mkdir(parents=True, exist_ok=True)
+    ident = {"bucket": store.bucket, "key": key, "src": os.path.abspath(src),
+             "size": st.st_size, "mtime_ns": st.st_mtime_ns, "part_size": part_size}
+    state: dict[str, Any] | None = None
+    with contextlib.suppress(OSError, ValueError):
+        state = json.loads(state_path.read_text())
+    done: dict[int, dict[str, str]] = {}
+    if state is not None and all(state.get(k) == v for k, v in ident.items()):
+        on_server = _server_parts(store, key, state["upload_id"])
+        if on_server is None:
+            state = None
+        else:
+            done = {int(n): p for n, p in state["parts"].items() if on_server.get(int(n)) == p["etag"]}
+    elif state is not None:
+        # The file changed since that attempt: its parts are useless.
+        with contextlib.suppress(BrainbucketError):
+            store.abort_multipart(state["key"], state["upload_id"])
+        state = None
+    if state is None:
+        try:
+            r = store.client.create_multipart_upload(
+                Bucket=store.bucket, Key=key, ChecksumAlgorithm="SHA256"
+            )
+        except Exception as exc:
+            raise store._err(exc, path) from exc
+        state = {**ident, "upload_id": r["UploadId"], "parts": {}}
+        _save(state_path, state)
+    state["parts"] = {str(n): p for n, p in done.items()}
+    upload_id = state["upload_id"]
+    lock = threading.Lock()
+
+    def send(n: int, chunk: bytes) -> None:
+        b64 = base64.b64encode(hashlib.sha256(chunk).digest()).decode("ascii")
+        try:
+            r = store.client.upload_part(
+                Bucket=store.bucket, Key=key, UploadId=upload_id, PartNumber=n, Body=chunk,
+                ChecksumSHA256=b64, ChecksumAlgorithm="SHA256",
+            )
+        except Exception as exc:
+            raise store._err(exc, path) from exc
+        with lock:
+            state["parts"][str(n)] = {"etag": str(r["ETag"]).strip('"'), "sha256": b64}
+            _save(state_path, state)
+        progress(len(chunk))
+
+    whole = hashlib.sha256()
+    pending: set[Future[None]] = set()
+    with open(src, "rb") as f, ThreadPoolExecutor(PARTS_IN_FLIGHT) as pool:
+        n = 0
+        # Parts are read in order so the whole-file digest is computed in the same pass.
+        while chunk := f.read(part_size):
+            n += 1
+            whole.update(chunk)
+            if n in done:
+                progress(len(chunk))
+                continue
+            if len(pending) >= PARTS_IN_FLIGHT:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    fut.result()
+            pending.add(pool.submit(send, n, chunk))
+        for fut in pending:
+            fut.result()
+    if n == 0 or os.stat(src).st_mtime_ns != st.st_mtime_ns:
+        msg = f"{src} changed while it was being uploaded"
+        raise BrainbucketError(msg, hint="re-run the sync once the file is complete")
+    parts = [
+        {"PartNumber": int(num), "ETag": f'"{p["etag"]}"', "ChecksumSHA256": p["sha256"]}
+        for num, p in sorted(state["parts"].items(), key=lambda kv: int(kv[0]))
+    ]
+    try:
+        r = store.client.complete_multipart_upload(
+            Bucket=store.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+        )
+    except Exception as exc:
+        raise store._err(exc, path) from exc
+    with contextlib.suppress(FileNotFoundError):
+        state_path.unlink()
+    return PutResult(
+        path, st.st_size, format_sha256(whole.hexdigest()),
+        str(r.get("ETag", "")).strip('"') or None, r.get("VersionId"),
+    )
+
+
+def abort_stale(store: S3Store, state_dir: Path, *, keep: set[str] = frozenset()) -> int:  # type: ignore[assignment]
+    """Abort this store's multipart uploads whose state no sync is resuming; returns how many.
+
+    ``keep`` holds keys still being uploaded (e.g. failed this run and worth resuming).
+    """
+    folder = _state_dir(state_dir)
+    if not folder.is_dir():
+        return 0
+    prefix = store.key("")
+    n = 0
+    for f in folder.glob("*.json"):
+        try:
+            state = json.loads(f.read_text())
+        except (OSError, ValueError):
+            continue
+        key = state.get("key", "")
+        if state.get("bucket") != store.bucket or not key.startswith(prefix) or key in keep:
+            continue
+        with contextlib.suppress(BrainbucketError):
+            store.abort_multipart(key, state["upload_id"])
+            n += 1
+        with contextlib.suppress(FileNotFoundError):
+            f.unlink()
+    return n

@@ -1,0 +1,492 @@
+"""``sync`` and ``plan``: gather both sides' state, plan purely, execute, record the manifest."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .._config import Config
+from .._exceptions import (
+    BucketNotFoundError,
+    ConflictError,
+    ObjectNotFoundError,
+    PartialFailureError,
+    UsageError,
+)
+from .._types import ObjectInfo, PutResult
+from .._url import StoreURL, parse_url
+from ..manifest import META_DIR, Entry, Manifest, read_manifest, read_pointer, write_manifest
+from ..store import LocalStore, S3Store, Store, open_store
+from ._actions import Delete, DeleteLocal, Download, Upload
+from ._execute import MULTIPART_THRESHOLD, PART_SIZE, Callbacks, ExecuteResult, execute
+from ._local import Filters, LocalFile, Scan, hash_files, scan
+from ._multipart import abort_stale
+from ._plan import Plan, needs_hash, plan_download, plan_upload
+from ._statcache import StatCache
+
+__all__ = ["SyncResult", "plan", "sync"]
+
+
+@dataclass
+class SyncResult:
+    """What a sync did (or, with ``dry_run``, would do).
+
+    Attributes
+    ----------
+    plan
+        The plan that was executed.
+    transferred, transferred_bytes
+        Files (and bytes) uploaded or downloaded.
+    deleted
+        Files deleted at the destination.
+    unchanged
+        Files already identical.
+    failed
+        ``(path, error message)`` for every file that could not be synced or was refused.
+    elapsed
+        Seconds, end to end.
+    manifest_root
+        The dataset version (``sha256:`` root) after an upload, when one was written.
+    dry_run
+        Nothing was changed.
+    """
+
+    plan: Plan
+    transferred: int = 0
+    transferred_bytes: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    elapsed: float = 0.0
+    manifest_root: str | None = None
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def raise_for_failures(self) -> None:
+        """Raise :class:`PartialFailureError` if any file failed or was refused."""
+        if self.failed:
+            path, err = self.failed[0]
+            msg = f"{len(self.failed)} file(s) could not be synced; first: {path}: {err}"
+            raise PartialFailureError(
+                msg,
+                failures=list(self.failed),
+                hint="everything else was synced; fix these and re-run (only they will move)",
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "direction": self.plan.direction,
+            "dry_run": self.dry_run,
+            "transferred": self.transferred,
+            "transferred_bytes": self.transferred_bytes,
+            "deleted": self.deleted,
+            "unchanged": self.unchanged,
+            "failed": [{"path": p, "error": e} for p, e in self.failed],
+            "elapsed": round(self.elapsed, 3),
+            "manifest_root": self.manifest_root,
+        }
+
+
+@dataclass
+class _Side:
+    """Everything gathered before planning."""
+
+    direction: str
+    root: Path
+    store: Store
+    manifest: Manifest | None
+    remote: dict[str, Any]
+    local: Scan
+    cache: StatCache
+    hashed: list[LocalFile]
+    filters: Filters
+
+
+def _open(url: str, **kw: Any) -> Store:
+    return open_store(url, **{k: v for k, v in kw.items() if v is not None})
+
+
+def _parse(url: str | os.PathLike[str]) -> StoreURL:
+    return parse_url(url)
+
+
+def _local_root(url: StoreURL) -> Path:
+    return Path(url.prefix)
+
+
+def _remote_listing(store: Store, jobs: int = 8) -> dict[str, ObjectInfo]:
+    """Every object under the store root (without ``.brainbucket/``), listing top folders in
+    parallel: S3 pages come 1,000 keys at a time, one after the other."""
+    top = list(store.ls(""))
+    out: dict[str, ObjectInfo] = {}
+    folders = [e.path for e in top if e.is_dir and e.path.rstrip("/") != META_DIR]
+    for e in top:
+        if isinstance(e, ObjectInfo):
+            out[e.path] = e
+    with ThreadPoolExecutor(max(1, min(jobs, len(folders) or 1))) as pool:
+        for listed in pool.map(lambda p: list(store.walk(p)), folders):
+            for o in listed:
+                out[o.path] = o
+    return out
+
+
+def _require_bucket(store: Store) -> None:
+    if isinstance(store, S3Store) and not store.bucket_exists():
+        msg = f"s3://{store.bucket}: no such bucket"
+        raise BucketNotFoundError(msg, hint=f"create it with `brainbucket mb s3://{store.bucket}`")
+
+
+def _remote_state(store: Store, *, must_exist: bool) -> tuple[Manifest | None, dict[str, Any]]:
+    try:
+        manifest = read_manifest(store)
+    except BucketNotFoundError as exc:
+        bucket = getattr(store, "bucket", "BUCKET")
+        msg = f"s3://{bucket}: no such bucket"
+        raise BucketNotFoundError(msg, hint=f"create it with `brainbucket mb s3://{bucket}`") from exc
+    if manifest is not None:
+        return manifest, manifest  # type: ignore[return-value]
+    _require_bucket(store)
+    listing = _remote_listing(store)
+    if must_exist and not listing:
+        msg = f"{store.describe()}: nothing there (no objects, no manifest)"
+        raise ObjectNotFoundError(msg, hint=f"list it with `brainbucket ls {store.describe()}`")
+    return None, listing
+
+
+def _gather(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    *,
+    filters: Filters,
+    follow_symlinks: bool,
+    state_dir: Path,
+    store_kw: dict[str, Any],
+) -> _Side:
+    s, d = _parse(src), _parse(dst)
+    if s.is_s3 and d.is_s3:
+        msg = "both sides are buckets: sync copies between a folder and a bucket"
+        raise UsageError(msg, hint="sync down to a folder, then up to the other bucket")
+    if s.is_s3:
+        direction, root, store = "download", _local_root(d), _open(str(s), **store_kw)
+        if root.exists() and not root.is_dir():
+            msg = f"{root} is a file; the destination must be a folder"
+            raise UsageError(msg)
+    else:
+        direction, root = "upload", _local_root(s)
+        if not root.exists():
+            msg = f"no such folder: {root}"
+            raise ObjectNotFoundError(msg, hint="check the source path")
+        if not root.is_dir():
+            msg = f"{root} is a file; sync works on folders"
+            raise UsageError(msg, hint="use `brainbucket cp FILE URL` for one file")
+        store = open_store(d) if not d.is_s3 else _open(str(d), **store_kw)
+        if isinstance(store, LocalStore):
+            Path(d.prefix).mkdir(parents=True, exist_ok=True)
+    manifest, remote = _remote_state(store, must_exist=direction == "download")
+    local = scan(root, filters=filters, follow_symlinks=follow_symlinks) if root.is_dir() else Scan()
+    cache = StatCache(state_dir / "hashes.sqlite")
+    known = cache.load(root)
+    need_sha: list[LocalFile] = []
+    md5_for: set[str] = set()
+    for path, f in local.files.items():
+        row = known.get(path)
+        if row is not None and row[0] == f.size and row[1] == f.mtime_ns and row[2] == f.inode:
+            f.sha256 = row[3]
+        r = remote.get(path)
+        if r is None:
+            continue
+        sha, md5 = needs_hash(f, r)
+        if md5:
+            md5_for.add(path)
+        if sha or md5:
+            need_sha.append(f)
+    errors = hash_files(need_sha, md5_for=md5_for)
+    for path, _ in errors:
+        local.files.pop(path, None)
+    local.errors.extend(errors)
+    hashed = [f for f in need_sha if f.sha256 is not None]
+    return _Side(direction, root, store, manifest, remote, local, cache, hashed, filters)
+
+
+def _make_plan(side: _Side, delete: bool) -> Plan:
+    selected = side.filters if side.filters.active else None
+    if side.direction == "upload":
+        return plan_upload(side.local.files, side.remote, delete=delete, selected=selected,
+                           errors=side.local.errors)
+    return plan_download(side.remote, side.local.files, root=side.root, delete=delete,
+                         selected=selected, errors=side.local.errors)
+
+
+def _filters(include: Sequence[str], exclude: Sequence[str], rules: Sequence[tuple[str, str]] | None,
+             select: Callable[[str], bool] | None) -> Filters:
+    if rules is None:
+        rules = [("exclude", p) for p in exclude] + [("include", p) for p in include]
+    for kind, _ in rules:
+        if kind not in ("include", "exclude"):
+            msg = f"filter kind must be 'include' or 'exclude', not {kind!r}"
+            raise UsageError(msg)
+    return Filters(tuple(rules), select)
+
+
+def plan(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    *,
+    delete: bool = False,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    filters: Sequence[tuple[str, str]] | None = None,
+    select: Callable[[str], bool] | None = None,
+    follow_symlinks: bool = True,
+    profile: str | None = None,
+    anon: bool = False,
+    endpoint_url: str | None = None,
+) -> Plan:
+    """What ``sync(src, dst)`` would do, changing nothing.
+
+    Reads the destination's (or source's) manifest, walks the local folder and hashes only
+    files whose size matches and whose hash is not cached, then plans purely.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> src = pathlib.Path(tempfile.mkdtemp()); _ = (src / "a.txt").write_text("a")
+    >>> [a.path for a in plan(src, tempfile.mkdtemp()).actions]
+    ['a.txt']
+    """
+    side = _gather(
+        src, dst, filters=_filters(include, exclude, filters, select),
+        follow_symlinks=follow_symlinks, state_dir=Config().state_dir,
+        store_kw={"profile": profile, "anon": anon or None, "endpoint_url": endpoint_url},
+    )
+    try:
+        return _make_plan(side, delete)
+    finally:
+        side.cache.close()
+
+
+def sync(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    *,
+    delete: bool = False,
+    force: bool = False,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    filters: Sequence[tuple[str, str]] | None = None,
+    select: Callable[[str], bool] | None = None,
+    dry_run: bool = False,
+    jobs: int | None = None,
+    serial: bool = False,
+    follow_symlinks: bool = True,
+    callbacks: Callbacks | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
+    check: bool = True,
+    profile: str | None = None,
+    anon: bool = False,
+    endpoint_url: str | None = None,
+    multipart_threshold: int = MULTIPART_THRESHOLD,
+    part_size: int = PART_SIZE,
+) -> SyncResult:
+    """Make ``dst`` hold what ``src`` holds: only new or changed files move, all verified.
+
+    One side is a local folder, the other an ``s3://`` URL (or another folder). Change is
+    decided by size and sha256 (cached locally by size, mtime and inode), never by mtime
+    alone. An upload leaves the dataset's manifest in the bucket, moved by conditional write;
+    a download reads it in one request (or lists a bucket that has none) and verifies every
+    file against it before renaming it into place.
+
+    Parameters
+    ----------
+    src, dst
+        A folder and an ``s3://bucket/prefix`` URL, in the direction of travel.
+    delete
+        Remove files at the destination the source lacks (only among selected paths).
+    force
+        Allow ``delete`` to remove more than half of the destination.
+    include, exclude
+        Glob patterns on dataset paths; excludes apply first, then includes (for an exact
+        order, pass ``filters=[("exclude", "*"), ("include", "sub-01/*")]``).
+    select
+        Predicate on dataset paths; unselected files are neither transferred nor deleted.
+    dry_run
+        Plan only; nothing changes.
+    jobs, serial
+        Transfers in flight; ``serial`` runs one at a time in path order.
+    follow_symlinks
+        Follow symlinks (with loop detection); else skip them.
+    callbacks
+        Progress subscriber (:class:`~brainbucket.sync.Callbacks`).
+    on_plan
+        Called with the plan before anything runs.
+    check
+        Raise :class:`PartialFailureError` at the end if any file failed (after recording
+        everything that succeeded).
+    profile, anon, endpoint_url
+        How to reach the bucket.
+    multipart_threshold, part_size
+        Files this large go up in resumable parts (and come down resumably).
+
+    Returns
+    -------
+    SyncResult
+
+    Raises
+    ------
+    ObjectNotFoundError
+        The source folder (or remote dataset) does not exist.
+    BucketNotFoundError
+        The bucket does not exist (create it with ``brainbucket mb``).
+    ConflictError
+        Someone else synced into the same dataset meanwhile: re-run.
+    UsageError
+        ``delete`` would remove more than half the destination and ``force`` is off.
+    PartialFailureError
+        Some files failed (with ``check``); the rest were synced.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> src = pathlib.Path(tempfile.mkdtemp()); _ = (src / "a.txt").write_text("a")
+    >>> dst = tempfile.mkdtemp()
+    >>> sync(src, dst).transferred, sync(src, dst).transferred
+    (1, 0)
+    """
+    t0 = time.perf_counter()
+    config = Config()
+    state_dir = config.state_dir
+    side = _gather(
+        src, dst, filters=_filters(include, exclude, filters, select),
+        follow_symlinks=follow_symlinks, state_dir=state_dir,
+        store_kw={"profile": profile, "anon": anon or None, "endpoint_url": endpoint_url},
+    )
+    try:
+        the_plan = _make_plan(side, delete)
+        if on_plan is not None:
+            on_plan(the_plan)
+        result = SyncResult(the_plan, unchanged=the_plan.unchanged, dry_run=dry_run)
+        result.failed.extend(the_plan.errors)
+        n_dest = len(side.remote) if side.direction == "upload" else len(side.local.files)
+        n_del = len(the_plan.deletes)
+        if n_del and not force and n_del * 2 > n_dest:
+            msg = f"refusing to delete {n_del} of {n_dest} files at the destination (more than half)"
+            raise UsageError(msg, hint="check the source and filters; pass --force if this is meant")
+        if dry_run:
+            result.elapsed = time.perf_counter() - t0
+            return result
+        executed = execute(
+            the_plan.actions, side.store, jobs=jobs, serial=serial, callbacks=callbacks,
+            state_dir=state_dir, multipart_threshold=multipart_threshold, part_size=part_size,
+        )
+        _account(result, executed)
+        if side.direction == "upload":
+            _finish_upload(side, result, executed)
+        else:
+            _finish_download(side, result, executed)
+        _remember_hashes(side, executed)
+    finally:
+        side.cache.close()
+    result.elapsed = time.perf_counter() - t0
+    if check:
+        result.raise_for_failures()
+    return result
+
+
+def _account(result: SyncResult, executed: ExecuteResult) -> None:
+    for a, _ in executed.done:
+        if isinstance(a, Upload | Download):
+            result.transferred += 1
+            result.transferred_bytes += a.size
+        else:
+            result.deleted += 1
+    result.failed.extend((a.path, str(e)) for a, e in executed.failed)
+
+
+def _finish_upload(side: _Side, result: SyncResult, executed: ExecuteResult) -> None:
+    manifest = side.manifest
+    first = manifest is None
+    if manifest is None:
+        # First manifest of this dataset: record the files found already identical, too.
+        manifest = Manifest()
+        for path, f in side.local.files.items():
+            r = side.remote.get(path)
+            if r is not None and f.sha256 and f.size == r.size:
+                manifest.add(Entry(path, f.size, f.sha256, r.version_id, r.etag))
+    changed = False
+    for a, r in executed.done:
+        if isinstance(a, Upload) and isinstance(r, PutResult):
+            manifest.add(Entry(a.path, r.size, r.sha256, r.version_id, r.etag))
+            changed = True
+        elif isinstance(a, Delete):
+            with contextlib.suppress(KeyError):
+                del manifest[a.path]
+            changed = True
+    if first or changed:
+        write_manifest(side.store, manifest, expected=None if first else manifest.pointer_etag)
+    result.manifest_root = manifest.root
+    if isinstance(side.store, S3Store) and not executed.failed:
+        abort_stale(side.store, Config().state_dir)
+
+
+def _finish_download(side: _Side, result: SyncResult, executed: ExecuteResult) -> None:
+    if side.manifest is not None and not result.failed:
+        _record_local_manifest(side)
+    # Folders emptied by deletes go too, as they would on S3.
+    for a, _ in executed.done:
+        if isinstance(a, DeleteLocal):
+            parent = a.dest.parent
+            while parent != side.root and side.root in parent.parents:
+                try:
+                    parent.rmdir()
+                except OSError:
+                    break
+                parent = parent.parent
+
+
+def _record_local_manifest(side: _Side) -> None:
+    """Keep a copy of the (selected part of the) manifest in the folder, so ``verify DIR``
+    can re-check it later without the network."""
+    assert side.manifest is not None
+    local = open_store(side.root)
+    pointer = read_pointer(local)
+    if not side.filters.active and pointer is not None and pointer[0] == side.manifest.root:
+        return
+    keep = side.filters if side.filters.active else None
+    copy = Manifest(e for e in side.manifest.entries() if keep is None or keep(e.path))
+    if pointer is not None and pointer[0] == copy.root:
+        return
+    with contextlib.suppress(ConflictError):  # another process recorded it meanwhile
+        write_manifest(local, copy, expected=pointer[1] if pointer else None)
+
+
+def _remember_hashes(side: _Side, executed: ExecuteResult) -> None:
+    rows: list[tuple[str, int, int, int, str]] = [
+        (f.path, f.size, f.mtime_ns, f.inode, f.sha256) for f in side.hashed if f.sha256
+    ]
+    gone: list[str] = []
+    for a, r in executed.done:
+        if isinstance(a, Upload) and isinstance(r, PutResult):
+            f = side.local.files.get(a.path)
+            with contextlib.suppress(OSError):
+                s = os.stat(a.src)
+                # Only if the file is still what was read (not rewritten meanwhile).
+                if f is not None and (s.st_size, s.st_mtime_ns) == (f.size, f.mtime_ns):
+                    rows.append((a.path, s.st_size, s.st_mtime_ns, s.st_ino, r.sha256))
+        elif isinstance(a, Download) and isinstance(r, str):
+            with contextlib.suppress(OSError):
+                s = os.stat(a.dest)
+                rows.append((a.path, s.st_size, s.st_mtime_ns, s.st_ino, r))
+        elif isinstance(a, DeleteLocal):
+            gone.append(a.path)
+    side.cache.update(side.root, rows)
+    if gone:
+        side.cache.forget(side.root, gone)

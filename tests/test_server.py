@@ -1,0 +1,137 @@
+"""The embedded S3 server: start, auth, persistence, clean stop; `serve` and `quickstart`."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from brainbucket import ServeError, open_store
+from brainbucket.server import LocalServer, free_port
+
+
+def _env_for(server: LocalServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    for k, v in server.env().items():
+        monkeypatch.setenv(k, v)
+
+
+def test_command_pins_loopback_ports_and_safety_flags(tmp_path: Path) -> None:
+    server = LocalServer(tmp_path)
+    ports = server._ports()
+    args = server.command(ports, tmp_path / "ids.json")
+    assert "-ip=127.0.0.1" in args
+    assert "-ip.bind=127.0.0.1" in args
+    assert "-master.telemetry=false" in args
+    assert "-s3.concurrentUploadLimitMB=256" in args
+    # Every service's HTTP and gRPC port is pinned, and all differ.
+    for svc in ("master", "volume", "filer", "s3", "admin"):
+        assert any(a.startswith(f"-{svc}.port=") for a in args)
+        assert any(a.startswith(f"-{svc}.port.grpc=") for a in args)
+    assert len(set(ports.values())) == len(ports)
+
+
+def test_restart_keeps_data_and_cleans_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = tmp_path / "srv"
+    server = LocalServer(data)
+    server.start()
+    tmpdir = server._tmp
+    assert tmpdir
+    assert Path(tmpdir).is_dir()
+    _env_for(server, monkeypatch)
+    store = open_store("s3://persist")
+    store.create_bucket()
+    store.write_bytes("sub-01/anat.nii.gz", b"kept across restarts")
+    first_port = server.port
+    server.stop()
+    assert not Path(tmpdir).exists()  # socket files went with the private temp folder
+    assert not server.running
+
+    # Same folder, another port: the remembered options must not pin the old one.
+    again = LocalServer(data, port=free_port({first_port or 0}))
+    with again:
+        assert again.admin.access_key == server.admin.access_key  # identities are kept too
+        _env_for(again, monkeypatch)
+        assert open_store("s3://persist").read_bytes("sub-01/anat.nii.gz") == b"kept across restarts"
+
+
+def test_auth_is_enforced(s3_server: LocalServer, bucket: str) -> None:
+    open_store(f"s3://{bucket}").write_bytes("private.txt", b"x")
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(f"{s3_server.endpoint_url}/{bucket}/private.txt", timeout=5)
+    err.value.close()
+    assert err.value.code == 403
+
+
+def test_port_in_use_is_a_clear_error(s3_server: LocalServer, tmp_path: Path) -> None:
+    with pytest.raises(ServeError, match="already in use"):
+        LocalServer(tmp_path, port=s3_server.port).start()
+
+
+def test_serve_command_prints_endpoint_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    with subprocess.Popen(
+        [sys.executable, "-m", "brainbucket", "serve", "--data", str(tmp_path), "--port", str(port), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        text=True,
+    ) as proc:
+        _drive_serve(proc, port, env)
+    assert proc.returncode == 0
+    # Nothing listens any more.
+    time.sleep(0.2)
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+
+
+def _drive_serve(proc: subprocess.Popen[str], port: int, env: dict[str, str]) -> None:
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        info = json.loads(line)
+        assert info["endpoint_url"] == f"http://127.0.0.1:{port}"
+        env_file = Path(info["env_file"])
+        assert oct(env_file.stat().st_mode & 0o777) == "0o600"
+        exports = dict(
+            ln.removeprefix("export ").split("=", 1)
+            for ln in env_file.read_text().splitlines()
+            if ln.startswith("export ")
+        )
+        assert exports["BRAINBUCKET_ENDPOINT_URL"] == info["endpoint_url"]
+        # The printed endpoint works with the exported credentials.
+        code = subprocess.run(
+            [sys.executable, "-m", "brainbucket", "mb", "s3://served"],
+            env={**env, **exports}, capture_output=True, text=True, check=False,
+        )
+        assert code.returncode == 0, code.stderr
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+
+
+def test_quickstart_runs_end_to_end(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_ACCESS", "AWS_SECRET", "BRAINBUCKET_ENDPOINT"))}
+    proc = subprocess.run(
+        [sys.executable, "-m", "brainbucket", "quickstart", "--workdir", str(tmp_path)],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "done" in proc.stdout
+    got = sorted(p.relative_to(tmp_path / "download").as_posix() for p in (tmp_path / "download").rglob("*") if p.is_file())
+    assert got
+    assert all(p.startswith("sub-01/") for p in got)
+    for rel in got:
+        assert (tmp_path / "download" / rel).read_bytes() == (tmp_path / "demo-study" / rel).read_bytes()
