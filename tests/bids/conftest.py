@@ -15,6 +15,7 @@ from brainbucket import open_store
 from brainbucket.server import LocalServer
 from brainbucket.store import S3Store, Store
 
+
 def corpus_dir() -> Path:
     """Where the shared corpus is (the same rule as the top-level ``corpus`` fixture)."""
     here = Path(__file__).resolve().parents[3] / "shared" / "corpus"
@@ -63,7 +64,7 @@ def examples_bucket(s3_server: LocalServer, examples: Path) -> Iterator[str]:
         store.create_bucket()
         for d in DATASETS:
             upload_tree(open_store(f"s3://{name}/{d}"), examples / d)
-    yield name
+    return name
 
 
 @pytest.fixture(scope="session")

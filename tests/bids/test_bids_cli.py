@@ -39,7 +39,8 @@ def test_validate_reports_one_line_per_problem_with_the_rule(
     assert any(ln.startswith("sub-01/ses-01/anat/sub-01_ses-01_T1.nii: 'T1' is not a BIDS suffix") for ln in lines)
     assert any("not in the order" in ln for ln in lines)
     assert any("extension '.nii.zip' is not allowed for dwi" in ln and "rules.files.raw.dwi" in ln for ln in lines)
-    assert "error:" in captured.err and "4 BIDS problem(s)" in captured.err
+    assert "error:" in captured.err
+    assert "4 BIDS problem(s)" in captured.err
     assert "Traceback" not in captured.err
 
 
@@ -73,7 +74,8 @@ def test_validate_missing_bucket(s3_env, capsys: pytest.CaptureFixture[str]) -> 
 def test_study_summary_and_selection_sizes(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["study", str(demo), "--subject", "01,03", "--datatype", "anat", "--pipeline", "raw", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["subjects"] == ["01", "02", "03"] and doc["pipelines"] == ["dmriprep"]
+    assert doc["subjects"] == ["01", "02", "03"]
+    assert doc["pipelines"] == ["dmriprep"]
     sel = doc["selection"]
     expected = [
         p.relative_to(demo).as_posix()
@@ -99,7 +101,9 @@ def test_study_summary_and_selection_sizes(demo: Path, capsys: pytest.CaptureFix
 def test_study_bad_input(demo: Path, args, code, message, capsys) -> None:
     assert run(["study", str(demo), *args]) == code
     err = capsys.readouterr().err
-    assert message in err and "hint:" in err and "Traceback" not in err
+    assert message in err
+    assert "hint:" in err
+    assert "Traceback" not in err
 
 
 def test_study_where_without_participants(demo: Path, capsys) -> None:

@@ -81,14 +81,16 @@ def test_pipelines_and_derivatives(study_of) -> None:
     assert all(f.path.startswith("derivatives/fmriprep/sub-01/ses-01/func/") for f in deriv)
     assert {f.entities["space"] for f in deriv} == {"MNI152NLin2009cAsym", "T1w"}
     raw = study.files(pipeline="raw", subject="01", suffix="bold", extension=".nii")
-    assert raw and all(f.pipeline is None for f in raw)
+    assert raw
+    assert all(f.pipeline is None for f in raw)
     assert not set(f.path for f in raw) & set(f.path for f in deriv)
 
 
 def test_bidsish_files_are_kept_and_reported(study_of) -> None:
     study = study_of("ds000001-fmriprep")
     ish = {f.path: f.problem for f in study.bidsish()}
-    assert "sub-10.html" in ish and "no suffix" in ish["sub-10.html"]
+    assert "sub-10.html" in ish
+    assert "no suffix" in ish["sub-10.html"]
     assert "sub-10.html" in study.index.by_path
 
 

@@ -23,17 +23,22 @@ def test_raw_file_entities() -> None:
     assert f.entities == {
         "subject": "01", "session": "pre", "task": "rest", "acquisition": "fast", "run": "02"
     }
-    assert f.level == "subject" and f.pipeline is None and f.problem is None
+    assert f.level == "subject"
+    assert f.pipeline is None
+    assert f.problem is None
 
 
 def test_derivatives_pipeline_attribute() -> None:
     f = parse_key("derivatives/dmriprep/sub-03/dwi/sub-03_space-T1w_desc-preproc_dwi.nii.gz")
     assert f.pipeline == "dmriprep"
-    assert f.subject == "03" and f.datatype == "dwi"
-    assert f.entities["space"] == "T1w" and f.entities["description"] == "preproc"
+    assert f.subject == "03"
+    assert f.datatype == "dwi"
+    assert f.entities["space"] == "T1w"
+    assert f.entities["description"] == "preproc"
     assert f.problem is None
     top = parse_key("derivatives/dmriprep/dataset_description.json")
-    assert top.pipeline == "dmriprep" and top.level == "dataset"
+    assert top.pipeline == "dmriprep"
+    assert top.level == "dataset"
 
 
 def test_folder_names_above_the_root_are_never_entities() -> None:
@@ -49,7 +54,9 @@ def test_folder_names_above_the_root_are_never_entities() -> None:
 
 def test_only_subject_folders_at_bids_places_count() -> None:
     f = parse_key("sourcedata/sub-01/raw.dcm")
-    assert f.subject is None and f.level == "other" and f.problem is None
+    assert f.subject is None
+    assert f.level == "other"
+    assert f.problem is None
 
 
 @pytest.mark.parametrize(
@@ -67,16 +74,21 @@ def test_only_subject_folders_at_bids_places_count() -> None:
 )
 def test_bidsish_names_are_kept_with_the_reason(key: str, problem: str) -> None:
     f = parse_key(key)
-    assert f.problem is not None and problem in f.problem
+    assert f.problem is not None
+    assert problem in f.problem
     index = StudyIndex([(key, 3, None, None, None)])
     assert key in index.by_path  # kept, not dropped
 
 
 def test_top_level_sidecars_and_dataset_files() -> None:
     side = parse_key("task-rest_bold.json")
-    assert side.level == "dataset" and side.suffix == "bold" and side.entities == {"task": "rest"}
+    assert side.level == "dataset"
+    assert side.suffix == "bold"
+    assert side.entities == {"task": "rest"}
     readme = parse_key("README.md")
-    assert readme.level == "dataset" and readme.problem is None and readme.entities == {}
+    assert readme.level == "dataset"
+    assert readme.problem is None
+    assert readme.entities == {}
 
 
 def test_brainbucket_metadata_is_not_part_of_the_study() -> None:

@@ -51,7 +51,8 @@ def test_participants_table(study: Study) -> None:
 def test_sample_is_reproducible_and_seeded(study: Study) -> None:
     a = study.sample(3, seed=0)
     assert a == study.sample(3, seed=0)
-    assert len(a) == 3 and set(a) <= set(study.subjects())
+    assert len(a) == 3
+    assert set(a) <= set(study.subjects())
     draws = {tuple(study.sample(3, seed=s)) for s in range(10)}
     assert len(draws) > 1  # different seeds give different subjects
     with pytest.raises(UsageError, match="cannot sample 7 subjects from 6"):
@@ -70,7 +71,7 @@ def test_missing_participants_tsv(tmp_path: Path) -> None:
     root = build_demo_study(tmp_path / "s", subjects=2)
     (root / "participants.tsv").unlink()
     study = Study(root)
-    with pytest.raises(ObjectNotFoundError, match="no participants.tsv") as info:
+    with pytest.raises(ObjectNotFoundError, match=r"no participants\.tsv") as info:
         study.select(where="age > 1")
     assert "sample()" in (info.value.hint or "")
     assert study.subjects() == ["01", "02"]  # everything else still works
@@ -80,10 +81,10 @@ def test_incomplete_participants_tsv(tmp_path: Path) -> None:
     root = build_demo_study(tmp_path / "s", subjects=2)
     (root / "participants.tsv").write_text("subject\tage\nsub-01\t30\n")
     with pytest.raises(ValidationError, match="no participant_id column"):
-        Study(root).participants
+        _ = Study(root).participants
     (root / "participants.tsv").write_text("participant_id\tage\nsub-01\t30\nsub-01\t31\n")
     with pytest.raises(ValidationError, match="more than once: 01"):
-        Study(root).participants
+        _ = Study(root).participants
     # n/a values and participants without a row simply do not match
     (root / "participants.tsv").write_text("participant_id\tage\nsub-01\tn/a\n")
     assert Study(root).select(where="age > 0") == []
@@ -106,14 +107,15 @@ def test_selector_requested_plus_dataset_level(study: Study, demo: Path) -> None
 
 def test_selector_where_then_sample(study: Study) -> None:
     sel = selector(study, where="sex == 'M'", sample=2, seed=3)
-    assert len(sel.subjects) == 2 and set(sel.subjects) <= {"02", "04", "06"}
+    assert len(sel.subjects) == 2
+    assert set(sel.subjects) <= {"02", "04", "06"}
     assert sel.subjects == selector(study, where="sex == 'M'", sample=2, seed=3).subjects
     picked = {f.subject for f in sel.files if f.subject}
     assert picked == set(sel.subjects)
 
 
 def test_selector_rejects_unknown_subject_and_pipeline(study: Study) -> None:
-    with pytest.raises(UsageError, match="no such subject.*sub-99"):
+    with pytest.raises(UsageError, match=r"no such subject.*sub-99"):
         selector(study, subject=["01", "99"])
-    with pytest.raises(UsageError, match="no such pipeline.*fmriprep"):
+    with pytest.raises(UsageError, match=r"no such pipeline.*fmriprep"):
         selector(study, pipeline="fmriprep")

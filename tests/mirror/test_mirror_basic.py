@@ -63,7 +63,8 @@ def test_changed_remote_file_is_fetched_again(remote, cache: Path) -> None:
     m = Mirror(remote.url, cache_dir=cache)
     old = m.path(key).read_bytes()
     new = old.replace(b"0", b"5")  # same size, new content
-    assert len(new) == len(old) and new != old
+    assert len(new) == len(old)
+    assert new != old
     remote.store.write_bytes(key, new)
     kwargs, fetched = _counting({"cache_dir": cache})
     assert Mirror(remote.url, **kwargs).path(key).read_bytes() == new
@@ -112,7 +113,8 @@ def test_offline_answers_from_cache_without_requests(remote, cache: Path, monkey
     m = Mirror(remote.url, cache_dir=cache)
     assert m.offline
     paths = m.files(subject="01", datatype="anat")
-    assert paths and all(p.is_file() for p in paths)
+    assert paths
+    assert all(p.is_file() for p in paths)
     assert m.path(paths[0].relative_to(m.root / "files").as_posix()) == paths[0]
     with pytest.raises(OfflineError, match="not in the cache: sub-02/ses-01/dwi/") as info:
         m.files(subject="02", datatype="dwi", pipeline="raw")
@@ -169,5 +171,8 @@ def test_gc_evicts_least_recently_used(remote, cache: Path) -> None:
     m.path(keys[0])  # used now: the most recent
     size = paths[0].stat().st_size
     report = m.gc(max_size=2 * size)
-    assert report.removed == 1 and report.kept == 2
-    assert paths[0].exists() and not paths[1].exists() and paths[2].exists()
+    assert report.removed == 1
+    assert report.kept == 2
+    assert paths[0].exists()
+    assert not paths[1].exists()
+    assert paths[2].exists()

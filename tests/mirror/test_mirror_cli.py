@@ -32,7 +32,8 @@ def test_get_bad_input(remote, cache: Path, capsys) -> None:
     assert "needs file paths or at least one filter" in capsys.readouterr().err
     assert run(["get", remote.url, "--subject", "03", "--offline", "--cache-dir", str(cache)]) == 11
     err = capsys.readouterr().err
-    assert "offline" in err and "hint:" in err
+    assert "offline" in err
+    assert "hint:" in err
     assert run(["get", remote.url, "sub-07/nothing.nii", "--cache-dir", str(cache)]) == 3
     assert run(["get", "s3://Bad..Name", "--subject", "01", "--cache-dir", str(cache)]) == 2
     assert "Traceback" not in capsys.readouterr().err
@@ -44,7 +45,9 @@ def test_mirror_status_verify_gc(remote, cache: Path, capsys) -> None:
     total = sum(p.stat().st_size for p in paths)
     assert run(["mirror", "status", "--cache-dir", str(cache), "--json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)["mirrors"]
-    assert row["url"] == remote.url and row["files"] == len(paths) and row["size"] == total
+    assert row["url"] == remote.url
+    assert row["files"] == len(paths)
+    assert row["size"] == total
     assert run(["mirror", "verify", remote.url, "--cache-dir", str(cache)]) == 0
     assert f"{len(paths)} files checked, 0 damaged" in capsys.readouterr().out
     # damage one file without changing its size or timestamps: verify catches it (exit 8)
@@ -59,7 +62,8 @@ def test_mirror_status_verify_gc(remote, cache: Path, capsys) -> None:
     assert not victim.exists()
     assert run(["mirror", "gc", "--max-size", "0", "--cache-dir", str(cache), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["removed"] == len(paths) - 1 and report["kept_size"] == 0
+    assert report["removed"] == len(paths) - 1
+    assert report["kept_size"] == 0
     assert not any(p.exists() for p in paths)
 
 

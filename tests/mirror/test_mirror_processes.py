@@ -123,7 +123,8 @@ def test_sigkill_mid_download_leaves_nothing_returnable(remote, big_subject, cac
     final = m.root / "files" / key
     assert not final.exists()
     partial = list(final.parent.glob("*.bbpart"))
-    assert len(partial) == 1 and partial[0].stat().st_size < len(big_subject[key])
+    assert len(partial) == 1
+    assert partial[0].stat().st_size < len(big_subject[key])
     # a later call does not return the partial file: it fetches a complete, verified one
     fetched: list[str] = []
     m2 = Mirror(remote.url, cache_dir=cache, on_fetch=lambda k, s: fetched.append(k))
@@ -133,5 +134,6 @@ def test_sigkill_mid_download_leaves_nothing_returnable(remote, big_subject, cac
     old = time.time() - 2 * 3600
     os.utime(partial[0], (old, old))
     report = m2.gc(max_size=10**12)
-    assert report.temp_removed == 1 and not partial[0].exists()
+    assert report.temp_removed == 1
+    assert not partial[0].exists()
     assert m2.path(key).read_bytes() == big_subject[key]

@@ -20,7 +20,7 @@ def _from_manifest(store: Store) -> list[RemoteFile] | None:
     manifest: Any = read_manifest(store)
     if manifest is None:
         return None
-    entries: Any = manifest.values() if hasattr(manifest, "values") else manifest
+    entries: Any = manifest.entries() if hasattr(manifest, "entries") else manifest.values()
     out: list[RemoteFile] = []
     for e in entries:
         out.append((e.path, int(e.size), e.etag, e.version_id, e.sha256))

@@ -69,7 +69,7 @@ class Study:
         self.use_manifest = use_manifest
         self._index: StudyIndex | None = None
         self._participants: pd.DataFrame | None = None
-        self.source: str | None = None
+        self._source = "listing"
 
     @classmethod
     def from_files(cls, store: Store, remote: Iterable[RemoteFile], source: str) -> Study:
@@ -85,7 +85,13 @@ class Study:
 
     def _set_index(self, remote: list[RemoteFile], source: str) -> None:
         self._index = StudyIndex(remote, root=find_root(r[0] for r in remote))
-        self.source = source
+        self._source = source
+
+    @property
+    def source(self) -> str:
+        """Where the file list came from: ``"manifest"`` or ``"listing"``."""
+        _ = self.index
+        return self._source
 
     @property
     def index(self) -> StudyIndex:

@@ -5,6 +5,7 @@ The filter options here (``--subject`` ... ``--where``) are shared with ``get`` 
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Any
 
 import typer
@@ -40,7 +41,7 @@ __all__ = [
     "selection_from_options",
 ]
 
-_MANY = "Repeat the option or separate values with commas."
+_MANY = "Several values: --subject 01 02, --subject 01,02 or the option repeated."
 SubjectOpt = Annotated[
     list[str] | None,
     typer.Option("--subject", help=f"Subject label(s), with or without sub-. {_MANY}", show_default=False),
@@ -84,6 +85,51 @@ WhereOpt = Annotated[
         show_default=False,
     ),
 ]
+
+
+MULTI_FLAGS = frozenset(
+    {"--subject", "--session", "--datatype", "--suffix", "--extension", "--pipeline"}
+)
+
+
+def _more_values(token: str) -> bool:
+    """Is ``token`` another value of a multi-value option (not an option, URL or path)?"""
+    return not (
+        token.startswith("-") or "/" in token or ":" in token or os.path.exists(token)
+    )
+
+
+def expand_multi(args: list[str]) -> list[str]:
+    """``--subject 01 02`` → ``--subject 01 --subject 02``, as the options are documented.
+
+    Examples
+    --------
+    >>> expand_multi(["s3://b/s", "./out", "--subject", "01", "02", "--datatype", "dwi"])
+    ['s3://b/s', './out', '--subject', '01', '--subject', '02', '--datatype', 'dwi']
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        out.append(arg)
+        i += 1
+        if arg == "--":
+            out += args[i:]
+            break
+        if arg in MULTI_FLAGS and i < len(args):
+            out.append(args[i])
+            i += 1
+            while i < len(args) and _more_values(args[i]):
+                out += [arg, args[i]]
+                i += 1
+    return out
+
+
+class MultiValueCommand(typer.core.TyperCommand):
+    """A command whose BIDS filter options take several values after one flag."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        return super().parse_args(ctx, expand_multi(args))
 
 
 def _many(values: list[str] | None) -> list[str] | None:
@@ -180,7 +226,7 @@ def validate_cmd(
         raise ValidationError(msg, hint="rename the files listed above, or list them in .bidsignore")
 
 
-@app.command("study")
+@app.command("study", cls=MultiValueCommand)
 def study_cmd(
     url: Annotated[str, typer.Argument(help="A study folder or s3://bucket/prefix.")],
     subject: SubjectOpt = None,
@@ -237,3 +283,52 @@ def study_cmd(
     if list_files:
         for f in sel.files:
             console.print(f"{f.size:>12}  {escape(f.path)}")
+
+
+ValidateOpt = Annotated[
+    bool,
+    typer.Option("--validate", help="Refuse to upload a study that is not valid BIDS (unless --force)."),
+]
+
+
+def selection_for_sync(
+    src: str,
+    dst: str,
+    *,
+    subject: list[str] | None,
+    session: list[str] | None,
+    datatype: list[str] | None,
+    pipeline: list[str] | None,
+    sample: int | None,
+    seed: int,
+    where: str | None,
+    check_valid: bool,
+    force: bool,
+    show: bool,
+    profile: str | None,
+    anon: bool,
+    endpoint_url: str | None,
+) -> Selection | None:
+    """The BIDS side of ``sync``: validate the source if asked, resolve a selective transfer
+    and show its size before anything moves. ``None`` when no BIDS option was given."""
+    filters = {"subject": subject, "session": session, "datatype": datatype, "pipeline": pipeline}
+    selective = any(v for v in filters.values()) or sample is not None or where is not None
+    if not selective and not check_valid:
+        return None
+    study = Study(store=open_for_cli(src, profile, anon, endpoint_url))
+    if check_valid:
+        problems = validate(study)
+        if problems and not force:
+            for p in problems[:20]:
+                console.print(escape(str(p)))
+            msg = f"{src}: {len(problems)} BIDS problem(s); nothing was transferred to {dst}"
+            raise ValidationError(msg, hint="fix them (see `brainbucket validate`), or pass --force to sync anyway")
+    if not selective:
+        return None
+    sel = selection_from_options(
+        study, subject=subject, session=session, datatype=datatype, pipeline=pipeline,
+        sample=sample, seed=seed, where=where,
+    )
+    if show:
+        print_selection(sel, verb="selection")
+    return sel

@@ -18,6 +18,7 @@ from ._bids import (
     DatatypeOpt,
     EntityOpt,
     ExtensionOpt,
+    MultiValueCommand,
     PipelineOpt,
     SessionOpt,
     SubjectOpt,
@@ -58,7 +59,7 @@ def parse_size(text: str) -> int:
     return int(float(m.group(1)) * 1024**power)
 
 
-@app.command("get")
+@app.command("get", cls=MultiValueCommand)
 def get_cmd(
     url: Annotated[str, typer.Argument(help="The study: s3://bucket/prefix or a folder.")],
     keys: Annotated[list[str] | None, typer.Argument(help="Files by path in the study (optional).", show_default=False)] = None,
