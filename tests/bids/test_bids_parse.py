@@ -107,3 +107,36 @@ def test_entity_filters_accept_short_names_and_numbers() -> None:
     assert [f.path for f in index.query(entities={"acq": "b"})] == [keys[1]]
     assert [f.path for f in index.query(subject="sub-02", entities={"task": ["nback", "x"]})] == [keys[2]]
     assert index.query(subject="03") == []
+
+
+def test_memoised_parser_equals_the_plain_parser(corpus) -> None:
+    """The template-memoised parser gives exactly parse_key's answer for every key of the
+    110 community example datasets, and for tricky shapes."""
+    import tarfile
+
+    from brainbucket.bids._schema import KeyParser
+
+    with tarfile.open(corpus / "bids-examples.tar.gz") as tar:
+        names = [m.name[2:] for m in tar.getmembers() if m.isfile()]
+    keys = [n.split("/", 1)[1] for n in names if "/" in n]
+    keys += [
+        "sub-0004/anat/sub-00042_T1w.nii.gz",
+        "sub-01/ses-1/anat/sub-01_ses-11_T1w.nii",
+        "sub-/anat/x.nii",
+        "sub-01/ses-/a_b.nii",
+        "derivatives/sub-01",
+        "sub-01/ses-01/sub-01_ses-01_ses-01_dwi.nii",
+        "sub-1/ses-1/anat/sub-1_ses-1_acq-sub-1_T1w.nii",
+    ]
+    assert len(keys) > 15000
+    parser = KeyParser()
+    for k in keys:
+        assert parser.parse(k) == parse_key(k), k
+    assert len(parser.templates) < len(keys) / 4  # the memo does its job
+
+
+def test_folder_files_and_hidden_files_belong_to_their_subject() -> None:
+    zarr = parse_key("sub-01/ses-01/micr/sub-01_ses-01_sample-A_XPCT.ome.zarr/0/.zarray")
+    assert (zarr.subject, zarr.suffix, zarr.extension, zarr.problem) == ("01", "XPCT", ".ome.zarr", None)
+    hidden = parse_key("sub-02/.DS_Store")
+    assert hidden.subject == "02" and hidden.entities == {}

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from .._exceptions import UsageError
-from ._schema import BIDSFile, Vocabulary, parse_key, vocabulary
+from ._schema import BIDSFile, KeyParser, Vocabulary, vocabulary
 
 __all__ = ["RemoteFile", "StudyIndex", "find_root"]
 
@@ -78,26 +78,31 @@ class StudyIndex:
         voc = vocabulary()
         self.root = root
         self.vocabulary: Vocabulary = voc
-        self.files: list[BIDSFile] = []
-        self.by_path: dict[str, BIDSFile] = {}
-        self.by_subject: dict[str, list[BIDSFile]] = {}
-        self.dataset_level: list[BIDSFile] = []
         n = len(root)
-        for path, size, etag, version_id, sha256 in remote:
+        parse = KeyParser(voc).parse
+        files, by_path, by_subject, dataset_level = [], {}, {}, []
+        for r in remote:
+            path = r[0]
             if path.startswith(INTERNAL_PREFIX):
                 continue
             if root and not path.startswith(root):
-                f = BIDSFile(path, problem="outside the dataset root")
+                f = BIDSFile(path, *r[1:], problem="outside the dataset root")
             else:
-                f = parse_key(path[n:], voc)
-                f.path = path
-            f.size, f.etag, f.version_id, f.sha256 = size, etag, version_id, sha256
-            self.files.append(f)
-            self.by_path[path] = f
+                f = parse(path[n:] if n else path, path, r[1:])
+            files.append(f)
+            by_path[path] = f
             if f.subject is not None:
-                self.by_subject.setdefault(f.subject, []).append(f)
+                group = by_subject.get(f.subject)
+                if group is None:
+                    by_subject[f.subject] = [f]
+                else:
+                    group.append(f)
             elif f.level == "dataset":
-                self.dataset_level.append(f)
+                dataset_level.append(f)
+        self.files: list[BIDSFile] = files
+        self.by_path: dict[str, BIDSFile] = by_path
+        self.by_subject: dict[str, list[BIDSFile]] = by_subject
+        self.dataset_level: list[BIDSFile] = dataset_level
 
     def __len__(self) -> int:
         return len(self.files)

@@ -12,12 +12,16 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["BIDSFile", "Vocabulary", "parse_key", "vocabulary"]
+__all__ = ["BIDSFile", "KeyParser", "Vocabulary", "parse_key", "vocabulary"]
 
 # Folders a BIDS dataset may hold at its root besides sub-*/ (rules.files.common.core).
 DATASET_FOLDERS = frozenset(
     {"code", "derivatives", "docs", "logs", "sourcedata", "stimuli", "phenotype"}
 )
+
+
+# Sidecar extensions the inheritance principle applies to (as bidsschematools has them).
+_HERITABLE = frozenset({".tsv", ".json", ".bval", ".bvec"})
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,11 @@ class FileRule:
     entities: dict[str, str]  # long name → "required" | "optional" | ...
 
     def allows_extension(self, ext: str) -> bool:
-        return ext in self.extensions or (".*" in self.extensions and ext.startswith("."))
+        return (
+            ext in self.extensions
+            or ext + "/" in self.extensions  # folder-files such as .ome.zarr/
+            or (".*" in self.extensions and ext.startswith("."))
+        )
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,7 @@ class Vocabulary:
     datatypes: frozenset[str]
     suffixes: frozenset[str]
     extensions: frozenset[str]
+    folder_extensions: frozenset[str]  # extensions of folders that are one BIDS file
     raw_rules: dict[tuple[str, str], list[FileRule]] = field(repr=False)
     top_level_stems: frozenset[str] = field(repr=False)
 
@@ -74,7 +83,9 @@ def vocabulary() -> Vocabulary:
     formats = {k: str(ents[k].get("format", "label")) for k in ents}
     datatypes = frozenset(v["value"] for v in sch.objects.datatypes.values())
     suffixes = frozenset(v["value"] for v in sch.objects.suffixes.values())
-    extensions = frozenset(v["value"] for v in sch.objects.extensions.values()) - {"", "/", ".*"}
+    all_exts = {str(v["value"]) for v in sch.objects.extensions.values()}
+    extensions = frozenset(all_exts - {"", "/", ".*"})
+    folder_exts = frozenset(e.rstrip("/") for e in all_exts if e.endswith("/") and e != "/")
     rules: dict[tuple[str, str], list[FileRule]] = {}
     groups = [("raw", sch.rules.files.raw), ("common.tables", sch.rules.files.common.tables)]
     for prefix, group in groups:
@@ -95,9 +106,24 @@ def vocabulary() -> Vocabulary:
                     extensions=frozenset(r["extensions"]),
                     entities=ents_of,
                 )
-                for dt in rule.datatypes:
-                    for sfx in rule.suffixes:
-                        rules.setdefault((dt, sfx), []).append(rule)
+                variants = [rule]
+                sidecar_exts = rule.extensions & _HERITABLE
+                if sidecar_exts and "" not in rule.datatypes:
+                    # The inheritance principle: sidecars may also sit in the subject or
+                    # session folder, with any subset of the entities.
+                    variants.append(
+                        FileRule(
+                            name=name + " (inherited sidecar)",
+                            datatypes=frozenset({""}),
+                            suffixes=rule.suffixes,
+                            extensions=sidecar_exts,
+                            entities={k: "optional" for k in ents_of},
+                        )
+                    )
+                for variant in variants:
+                    for dt in variant.datatypes:
+                        for sfx in variant.suffixes:
+                            rules.setdefault((dt, sfx), []).append(variant)
     stems = {"dataset_description", "participants", "samples", "genetic_info", "CITATION"}
     stems |= {"README", "CHANGES", "LICENSE"}
     return Vocabulary(
@@ -109,6 +135,7 @@ def vocabulary() -> Vocabulary:
         datatypes=datatypes,
         suffixes=suffixes,
         extensions=extensions,
+        folder_extensions=folder_exts,
         raw_rules=rules,
         top_level_stems=frozenset(stems),
     )
@@ -232,8 +259,6 @@ def parse_key(path: str, voc: Vocabulary | None = None, *, derivative: bool = Fa
         parts = parts[2:]
     name = parts[-1]
     dirs = parts[:-1]
-    if name.startswith("."):
-        return f  # hidden files (.bidsignore, ...) are "other", not problems
     if dirs and dirs[0].startswith("sub-"):
         f.level = "subject"
         f.subject = dirs[0][4:]
@@ -245,10 +270,17 @@ def parse_key(path: str, voc: Vocabulary | None = None, *, derivative: bool = Fa
         if len(dirs) > i:
             if dirs[i] in voc.datatypes:
                 f.datatype = dirs[i]
-                if len(dirs) > i + 1 and not lenient:
-                    f.problem = "file nested below the datatype folder"
+                if len(dirs) > i + 1:
+                    if _split_name(dirs[i + 1])[1] in voc.folder_extensions:
+                        name = dirs[i + 1]  # a file of a folder-file (.ome.zarr/, .ds/ ...)
+                    elif not lenient:
+                        f.problem = "file nested below the datatype folder"
             elif not lenient:
                 f.problem = f"'{dirs[i]}' is not a BIDS datatype folder"
+        if name.startswith("."):
+            return f  # hidden files (.DS_Store ...) belong to the subject, carry no entities
+    elif name.startswith("."):
+        return f  # hidden files (.bidsignore, ...) are "other", not problems
     elif not dirs:
         f.level = "dataset"
     else:
@@ -288,3 +320,108 @@ def _check_subject_file(f: BIDSFile, voc: Vocabulary, derivative: bool) -> str |
     if f.suffix is not None and f.suffix not in voc.suffixes:
         return f"'{f.suffix}' is not a BIDS suffix"
     return None
+
+
+_SUB, _SES = "\x00", "\x01"  # placeholders: control characters never occur in parsed keys
+
+
+class KeyParser:
+    """:func:`parse_key` for many keys at once, memoised by the key's *shape*.
+
+    A study repeats the same few name patterns for every subject and session
+    (``sub-X/ses-Y/dwi/sub-X_ses-Y_dwi.nii.gz``). The subject and session labels of the
+    folders are swapped for placeholders, the resulting template is parsed once, and every
+    other key of that shape only fills the labels back in. The substitution is reversible, so
+    the result is exactly what :func:`parse_key` gives — including the problems it reports.
+
+    Examples
+    --------
+    >>> p = KeyParser()
+    >>> [p.parse(f"sub-{i}/anat/sub-{i}_T1w.nii.gz").subject for i in ("01", "02")]
+    ['01', '02']
+    >>> len(p.templates)
+    1
+    """
+
+    def __init__(self, voc: Vocabulary | None = None, *, derivative: bool = False) -> None:
+        self.voc = voc or vocabulary()
+        self.derivative = derivative
+        # template → (parsed template, entity keys to fill with the subject, with the session,
+        # and keys whose values hold a placeholder some other way)
+        self.templates: dict[str, tuple[BIDSFile, tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
+
+    def _slow(self, path: str, full: str, remote: tuple[Any, ...]) -> BIDSFile:
+        f = parse_key(path, self.voc, derivative=self.derivative)
+        f.path = full
+        f.size, f.etag, f.version_id, f.sha256 = remote
+        return f
+
+    def parse(
+        self,
+        path: str,
+        full: str | None = None,
+        remote: tuple[Any, ...] = (0, None, None, None),
+    ) -> BIDSFile:
+        """Parse ``path`` (relative to the dataset root); the result is named ``full`` (the
+        store path) and carries ``remote`` = ``(size, etag, version_id, sha256)``."""
+        full = path if full is None else full
+        start = 0
+        if path.startswith("derivatives/"):
+            start = path.find("/", 12) + 1
+            if start == 0:
+                return self._slow(path, full, remote)
+        if not path.startswith("sub-", start) or _SUB in path or _SES in path:
+            return self._slow(path, full, remote)
+        slash = path.find("/", start)
+        if slash < 0 or slash == start + 4:
+            return self._slow(path, full, remote)
+        sub = path[start + 4 : slash]
+        template = path.replace("sub-" + sub, "sub-" + _SUB)
+        ses = ""
+        at = slash + 1 + len(_SUB) - len(sub)
+        if template.startswith("ses-", at):
+            end = template.find("/", at + 4)
+            if end > at + 4:
+                ses = template[at + 4 : end]
+                template = template.replace("ses-" + ses, "ses-" + _SES)
+        entry = self.templates.get(template)
+        if entry is None:
+            proto = parse_key(template, self.voc, derivative=self.derivative)
+            ents = proto.entities
+            entry = self.templates[template] = (
+                proto,
+                tuple(k for k, v in ents.items() if v == _SUB),
+                tuple(k for k, v in ents.items() if v == _SES),
+                tuple(k for k, v in ents.items() if v not in (_SUB, _SES) and (_SUB in v or _SES in v)),
+            )
+        proto, sub_keys, ses_keys, other_keys = entry
+        ents = proto.entities.copy()
+        for k in sub_keys:
+            ents[k] = sub
+        for k in ses_keys:
+            ents[k] = ses
+        for k in other_keys:
+            ents[k] = ents[k].replace(_SUB, sub).replace(_SES, ses)
+        problem = proto.problem
+        if problem is not None:
+            problem = problem.replace(_SUB, sub).replace(_SES, ses)
+        session = proto.session
+        if session is not None:
+            session = ses if session == _SES else session.replace(_SES, ses)
+        size, etag, version_id, sha256 = remote
+        return BIDSFile(
+            full,
+            size,
+            etag,
+            version_id,
+            sha256,
+            sub,
+            session,
+            proto.datatype,
+            proto.suffix,
+            proto.extension,
+            ents,
+            proto.pipeline,
+            proto.level,
+            problem,
+        )

@@ -93,8 +93,10 @@ def validate(study: Study | Any) -> list[Problem]:
     """Every naming problem of a study, checked against the official BIDS schema.
 
     Raw data below ``sub-*/`` is checked against the schema's file rules (datatype, suffix,
-    extension, allowed and required entities, entity order); dataset-level files against the
-    core rules; derivatives for the generic entity syntax only. ``.bidsignore`` is honoured.
+    extension, allowed and required entities, entity order, inherited sidecars); dataset-level
+    files against the core rules. Derivatives (``derivatives/<pipeline>/`` and datasets whose
+    ``DatasetType`` is ``derivative``) may name files their own way; only a file contradicting
+    its subject folder is flagged there. ``.bidsignore`` and hidden files are skipped.
 
     Parameters
     ----------
@@ -124,7 +126,7 @@ def validate(study: Study | Any) -> list[Problem]:
         problems.append(
             Problem("", "rules.files.common.core.dataset_description", "dataset_description.json is missing")
         )
-    if not index.by_subject:
+    if not index.by_subject and not derivative:
         problems.append(Problem("", "rules.directories", "no sub-<label>/ folder: the study holds no subject data"))
     for f in index.files:
         rel = f.path[len(root) :] if f.path.startswith(root) else f.path
@@ -152,9 +154,13 @@ def _is_derivative(study: Study) -> bool:
 
 
 def _check_file(f: BIDSFile, rel: str, voc: Vocabulary, derivative: bool) -> Problem | None:
+    if rel.rsplit("/", 1)[-1].startswith("."):
+        return None  # hidden files are not part of the dataset's naming
     if f.problem is not None:
-        if derivative and f.problem == "file name has no suffix":
-            return None  # pipelines write reports such as sub-01.html next to the data
+        if (derivative or f.pipeline is not None) and not f.problem.startswith("file name says"):
+            # Derivatives may name things their own way (reports, logs, pipeline-specific
+            # entities); only a file contradicting its subject folder is flagged.
+            return None
         return Problem(rel, _rule_of(f.problem), f.problem)
     if derivative:
         return None
