@@ -139,4 +139,5 @@ def test_folder_files_and_hidden_files_belong_to_their_subject() -> None:
     zarr = parse_key("sub-01/ses-01/micr/sub-01_ses-01_sample-A_XPCT.ome.zarr/0/.zarray")
     assert (zarr.subject, zarr.suffix, zarr.extension, zarr.problem) == ("01", "XPCT", ".ome.zarr", None)
     hidden = parse_key("sub-02/.DS_Store")
-    assert hidden.subject == "02" and hidden.entities == {}
+    assert hidden.subject == "02"
+    assert hidden.entities == {}
