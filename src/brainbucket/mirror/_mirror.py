@@ -25,6 +25,7 @@ from ._cache import CacheLayout, GcReport, MirrorStatus, Record, gc, mirror_slug
 __all__ = ["Mirror", "VerifyReport"]
 
 _MD5_ETAG = re.compile(r"^[0-9a-f]{32}$")
+_TOUCH_EVERY_NS = 60 * 1_000_000_000
 
 # Called after each file actually downloaded: (remote key, bytes).
 FetchCallback = Callable[[str, int], None]
@@ -108,6 +109,8 @@ class Mirror:
         self._open_args = {"profile": profile, "anon": anon, "endpoint_url": endpoint_url}
         self._store: Store | None = None
         self._study: Study | None = None
+        # key → (path, remote identity, (inode, size, mtime_ns)) of files verified here
+        self._seen: dict[str, tuple[Path, RemoteFile, tuple[int, int, int]]] = {}
 
     def __repr__(self) -> str:
         return f"Mirror({self.url!r}, root={str(self.layout.root)!r}, offline={self.offline})"
@@ -234,6 +237,18 @@ class Mirror:
     def _cached(self, remote: RemoteFile) -> Path | None:
         """The local path if a verified copy of exactly ``remote`` is there, else None."""
         key = remote[0]
+        hit = self._seen.get(key)
+        if hit is not None and hit[1] == remote:
+            # Checked before in this process: the same inode, size and mtime is still the
+            # same verified file (a replaced or rewritten file changes at least one of them).
+            path, _, ident = hit
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                st = None
+            if st is not None and (st.st_ino, st.st_size, st.st_mtime_ns) == ident:
+                self._touch(path, st)
+                return path
         path = self.layout.data_path(key)
         try:
             st = path.stat()
@@ -242,12 +257,21 @@ class Mirror:
         record = self.layout.read_record(key)
         if record is None or not record.describes(st) or not record.matches(remote):
             return None
-        # Mark it used for least-recently-used eviction, keeping the mtime the record holds.
+        self._seen[key] = (path, remote, (st.st_ino, st.st_size, st.st_mtime_ns))
+        self._touch(path, st)
+        return path
+
+    @staticmethod
+    def _touch(path: Path, st: os.stat_result) -> None:
+        """Mark a file used, for least-recently-used eviction (a minute's precision is enough
+        and saves a write per lookup); the mtime the record holds is kept."""
+        now = _now_ns()
+        if now - st.st_atime_ns < _TOUCH_EVERY_NS:
+            return
         try:
-            os.utime(path, ns=(max(st.st_atime_ns, _now_ns()), st.st_mtime_ns))
+            os.utime(path, ns=(now, st.st_mtime_ns))
         except OSError:
             pass  # a read-only shared cache is fine; it just cannot be evicted by age
-        return path
 
     def _fetch_all(self, todo: list[RemoteFile]) -> list[Path]:
         from .._exceptions import BrainbucketError, PartialFailureError
