@@ -3,7 +3,7 @@
 A mirror of ``URL`` lives in ``<cache>/mirror/<bucket>-<hash>/``::
 
     source.json          which URL and endpoint this is
-    listing.jsonl.gz     the last remote file list seen online (offline answers come from it)
+    listing.json.gz      the last remote file list seen online (offline answers come from it)
     files/<key>          the verified data, under its remote key
     records/ab/<h>.json  what each data file is: remote identity + the local inode it was
                          written as, so a cached lookup is one stat and one small read
@@ -103,7 +103,7 @@ class CacheLayout:
         self.files = root / "files"
         self.records = root / "records"
         self.locks = root / "locks"
-        self.listing = root / "listing.jsonl.gz"
+        self.listing = root / "listing.json.gz"
         self.source = root / "source.json"
 
     @staticmethod
@@ -146,22 +146,17 @@ class CacheLayout:
             return {}
 
     def save_listing(self, remote: list[RemoteFile], source: str) -> None:
-        lines = [json.dumps({"source": source, "saved": time.time()})]
-        lines += [json.dumps(r, ensure_ascii=False) for r in remote]
-        _atomic_write(self.listing, gzip.compress("\n".join(lines).encode(), compresslevel=1))
+        doc = {"source": source, "saved": time.time(), "files": remote}
+        data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+        _atomic_write(self.listing, gzip.compress(data, compresslevel=1))
 
     def load_listing(self) -> tuple[list[RemoteFile], str] | None:
         try:
-            text = gzip.decompress(self.listing.read_bytes()).decode()
-        except (FileNotFoundError, OSError, EOFError):
-            return None
-        lines = text.split("\n")
-        head = json.loads(lines[0])
-        out: list[RemoteFile] = []
-        for line in lines[1:]:
-            p, s, e, v, h = json.loads(line)
-            out.append((p, s, e, v, h))
-        return out, str(head.get("source", "listing"))
+            doc = json.loads(gzip.decompress(self.listing.read_bytes()))
+            files = [(p, s, e, v, h) for p, s, e, v, h in doc["files"]]
+        except (FileNotFoundError, OSError, EOFError, ValueError, KeyError, TypeError):
+            return None  # none saved yet, or damaged: as good as never listed
+        return files, str(doc.get("source", "listing"))
 
     def cached_files(self) -> Iterator[tuple[str, Path, os.stat_result]]:
         """``(key, path, stat)`` of every data file (temporary files excluded)."""
