@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from .._types import ObjectInfo
+from .._exceptions import ObjectNotFoundError
+from .._types import FolderInfo, ObjectInfo
 from ..store import Store
 from ._index import INTERNAL_PREFIX, RemoteFile
 
@@ -36,10 +38,22 @@ def remote_file_of(obj: ObjectInfo) -> RemoteFile:
     return (obj.path, obj.size, etag, obj.version_id, obj.sha256)
 
 
-def _from_listing(store: Store) -> Iterator[RemoteFile]:
-    for obj in store.walk(""):
-        if not obj.path.startswith(INTERNAL_PREFIX):
-            yield remote_file_of(obj)
+def _from_listing(store: Store, jobs: int = 16) -> Iterator[RemoteFile]:
+    """One listing of the whole study. S3 pages come 1,000 keys at a time, one after the
+    other, so the top-level folders (``sub-*/``, ``derivatives/`` ...) are listed in parallel."""
+    try:
+        top = list(store.ls(""))
+    except ObjectNotFoundError:
+        return  # nothing under this prefix: an empty study (a missing bucket still raises)
+    folders = [e.path for e in top if isinstance(e, FolderInfo) and e.path != INTERNAL_PREFIX]
+    for e in top:
+        if isinstance(e, ObjectInfo):
+            yield remote_file_of(e)
+    if not folders:
+        return
+    with ThreadPoolExecutor(max_workers=min(jobs, len(folders))) as pool:
+        for listed in pool.map(lambda p: [remote_file_of(o) for o in store.walk(p)], folders):
+            yield from listed
 
 
 def remote_files(store: Store, *, use_manifest: bool = True) -> tuple[list[RemoteFile], str]:
