@@ -80,7 +80,10 @@ class StudyIndex:
         self.vocabulary: Vocabulary = voc
         n = len(root)
         parse = KeyParser(voc).parse
-        files, by_path, by_subject, dataset_level = [], {}, {}, []
+        files: list[BIDSFile] = []
+        by_path: dict[str, BIDSFile] = {}
+        by_subject: dict[str, list[BIDSFile]] = {}
+        dataset_level: list[BIDSFile] = []
         for r in remote:
             path = r[0]
             if path.startswith(INTERNAL_PREFIX):
@@ -99,10 +102,10 @@ class StudyIndex:
                     group.append(f)
             elif f.level == "dataset":
                 dataset_level.append(f)
-        self.files: list[BIDSFile] = files
-        self.by_path: dict[str, BIDSFile] = by_path
-        self.by_subject: dict[str, list[BIDSFile]] = by_subject
-        self.dataset_level: list[BIDSFile] = dataset_level
+        self.files = files
+        self.by_path = by_path
+        self.by_subject = by_subject
+        self.dataset_level = dataset_level
 
     def __len__(self) -> int:
         return len(self.files)

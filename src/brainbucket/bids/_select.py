@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -172,13 +171,11 @@ def selector(
 def _pipelines_of(study: Study, pipeline: Want) -> set[str]:
     if pipeline is None:
         return set(study.pipelines())
-    names = {pipeline} if isinstance(pipeline, (str, int)) else set(pipeline)
-    names = {str(n) for n in names}
+    given = [pipeline] if isinstance(pipeline, (str, int)) else list(pipeline)
+    names = {str(n) for n in given}
     unknown = names - set(study.pipelines()) - {"raw"}
     if unknown:
         msg = f"no such pipeline in {study.store.describe()}: {', '.join(sorted(unknown))}"
         raise UsageError(msg, hint=f"pipelines here: {', '.join(study.pipelines()) or 'none'}")
     return names
 
-
-SelectPredicate = Callable[[str], bool]

@@ -253,7 +253,7 @@ def study_cmd(
         extension=extension, pipeline=pipeline, entity=entity, sample=sample, seed=seed,
         where=where,
     )
-    summary = {
+    summary: dict[str, Any] = {
         "url": url,
         "source": study.source,
         "files": len(study.index),
