@@ -176,3 +176,15 @@ def test_gc_evicts_least_recently_used(remote, cache: Path) -> None:
     assert paths[0].exists()
     assert not paths[1].exists()
     assert paths[2].exists()
+
+
+def test_offline_path_without_a_saved_listing(remote, cache: Path, monkeypatch) -> None:
+    """Files fetched one by one (HEAD, no listing) are still served offline."""
+    key = "sub-03/ses-01/anat/sub-03_ses-01_T1w.json"
+    got = Mirror(remote.url, cache_dir=cache).path(key)
+    for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(k, raising=False)
+    m = Mirror(remote.url, cache_dir=cache, offline=True)
+    assert m.path(key) == got
+    with pytest.raises(OfflineError, match="not in the cache: README"):
+        m.path("README")
