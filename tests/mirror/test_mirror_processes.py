@@ -27,8 +27,10 @@ url, cache, log, go = sys.argv[1:5]
 def on_fetch(key, size):
     with open(log, "a") as f:
         f.write(json.dumps([os.getpid(), key, size]) + "\n")
-m = Mirror(url, cache_dir=cache, on_fetch=on_fetch, jobs=4)
+# Slow each chunk down so that downloads of the same file in different processes overlap.
+m = Mirror(url, cache_dir=cache, on_fetch=on_fetch, on_progress=lambda n: time.sleep(0.05), jobs=4)
 _ = m.study  # list first, so the downloads themselves start together
+open(go + f".ready-{os.getpid()}", "w").close()
 while not os.path.exists(go):
     time.sleep(0.005)
 paths = m.files(subject="01")
@@ -82,7 +84,11 @@ def test_four_processes_download_each_object_once(remote, big_subject, cache: Pa
         )
         for _ in range(4)
     ]
-    time.sleep(0.5)
+    deadline = time.monotonic() + 240
+    while len(list(tmp_path.glob("go.ready-*"))) < len(procs):  # a barrier: all are ready
+        assert time.monotonic() < deadline, "workers did not start"
+        assert all(p.poll() is None for p in procs), "a worker died early"
+        time.sleep(0.02)
     go.touch()
     results = []
     for p in procs:
