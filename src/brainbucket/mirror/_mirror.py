@@ -13,7 +13,13 @@ from typing import Any
 import filelock
 
 from .._config import Config
-from .._exceptions import IntegrityError, ObjectNotFoundError, OfflineError, UsageError
+from .._exceptions import (
+    ConflictError,
+    IntegrityError,
+    ObjectNotFoundError,
+    OfflineError,
+    UsageError,
+)
 from .._hashing import VerifiedWriter
 from .._url import parse_url
 from ..bids._index import RemoteFile
@@ -26,6 +32,7 @@ __all__ = ["Mirror", "VerifyReport"]
 
 _MD5_ETAG = re.compile(r"^[0-9a-f]{32}$")
 _TOUCH_EVERY_NS = 60 * 1_000_000_000
+_ATTEMPTS = 3
 
 # Called after each file actually downloaded: (remote key, bytes).
 FetchCallback = Callable[[str, int], None]
@@ -322,20 +329,30 @@ class Mirror:
         except (filelock.Timeout, OSError):
             lock = None  # no lock (stuck peer, or a filesystem without locks): fetch anyway
         try:
-            cached = self._cached(remote)  # another process may have fetched it meanwhile
-            if cached is not None:
-                return cached
-            return self._download(remote)
+            for _ in range(_ATTEMPTS):
+                cached = self._cached(remote)  # another process may have fetched it meanwhile
+                if cached is not None:
+                    return cached
+                done = self._download(remote)
+                if done is not None:
+                    return done
+                # Another writer's rename replaced ours (no lock held): look again.
         finally:
             if lock is not None:
                 lock.release()
+        msg = f"{self.url.rstrip('/')}/{key}: other processes kept replacing the file while it was fetched"
+        raise ConflictError(msg, hint="re-run; if this repeats, the cache's filesystem may not support locks")
 
-    def _download(self, remote: RemoteFile) -> Path:
+    def _download(self, remote: RemoteFile) -> Path | None:
+        """Fetch one file into place and record it; ``None`` if, once renamed, the file at the
+        destination turned out to be another writer's (its record is that writer's to make)."""
         key, size, etag, version_id, sha256 = remote
         dest = self.layout.data_path(key)
         md5 = hashlib.md5(usedforsecurity=False) if etag and _MD5_ETAG.match(etag) else None
         what = f"{self.url.rstrip('/')}/{key}"
         with VerifiedWriter(dest, expected_size=size, expected_sha256=sha256, what=what) as w:
+            # A rename keeps the inode: it tells our file from one another process put there.
+            ours = os.stat(w.tmp).st_ino
             for chunk in self.store.iter_bytes(key, version_id=version_id):
                 w.write(chunk)
                 if md5 is not None:
@@ -347,7 +364,12 @@ class Mirror:
                 msg = f"{what}: MD5 {md5.hexdigest()[:12]}… does not match the ETag {etag[:12]}…"  # type: ignore[index]
                 raise IntegrityError(msg)
             digest = w.commit()
-        st = dest.stat()
+        try:
+            st = dest.stat()
+        except FileNotFoundError:
+            return None  # evicted at once by a concurrent gc
+        if st.st_ino != ours:
+            return None
         self.layout.write_record(
             Record(key, st.st_size, digest, etag, version_id, sha256, st.st_ino, st.st_mtime_ns)
         )
