@@ -8,8 +8,10 @@ Examples
 2
 """
 
+from . import access, assemblies, hcp
 from ._exceptions import (
     AccessDeniedError,
+    AssemblyNotFoundError,
     BrainbucketError,
     BucketNotFoundError,
     BucketOwnedByOthersError,
@@ -33,6 +35,7 @@ from ._exceptions import (
 )
 from ._types import DiskUsage, FolderInfo, ObjectInfo, PutResult, VersionInfo
 from ._url import StoreURL, parse_url
+from .assemblies import AssemblyRecord, load_assembly, load_from_s3, upload_data_assembly
 from .bids import Study
 from .manifest import Manifest, read_manifest, write_manifest
 from .mirror import Mirror
@@ -44,6 +47,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AccessDeniedError",
+    "AssemblyNotFoundError",
+    "AssemblyRecord",
     "BrainbucketError",
     "BucketNotFoundError",
     "BucketOwnedByOthersError",
@@ -81,11 +86,17 @@ __all__ = [
     "VerifyReport",
     "VersionInfo",
     "__version__",
+    "access",
+    "assemblies",
+    "hcp",
+    "load_assembly",
+    "load_from_s3",
     "open_store",
     "parse_url",
     "plan",
     "read_manifest",
     "sync",
+    "upload_data_assembly",
     "verify",
     "write_manifest",
 ]

@@ -10,7 +10,8 @@ does not know brainbucket::
     │   └── UnsafeKeyError                                   exit 9
     ├── NotFoundError(FileNotFoundError)                     exit 3
     │   ├── BucketNotFoundError                              exit 3
-    │   └── ObjectNotFoundError                              exit 3
+    │   ├── ObjectNotFoundError                              exit 3
+    │   └── AssemblyNotFoundError                            exit 3
     ├── AccessDeniedError(PermissionError)                   exit 4
     │   └── CredentialsError                                 exit 5
     │       ├── NoCredentialsError                           exit 5
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 __all__ = [
     "AccessDeniedError",
+    "AssemblyNotFoundError",
     "BrainbucketError",
     "BucketNotFoundError",
     "BucketOwnedByOthersError",
@@ -232,3 +234,23 @@ class ValidationError(BrainbucketError, ValueError):
 
     exit_code = 14
     default_hint = "see `brainbucket validate DIR` for each problem, or pass --force"
+
+
+class AssemblyNotFoundError(NotFoundError):
+    """No data assembly (or no such version of one) under that identifier in the catalog.
+
+    Parameters
+    ----------
+    message
+        One line naming what was asked for and listing what exists.
+    known
+        The identifiers, version ids or sha1s that do exist, for programs to use.
+    """
+
+    default_hint = "list what the catalog holds with `brainbucket assembly list --store URL`"
+
+    def __init__(
+        self, message: str, *, known: list[str] | None = None, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.known = list(known or [])

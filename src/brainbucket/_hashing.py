@@ -27,6 +27,7 @@ __all__ = [
 # hundred transfers in flight stay well under the memory budget.
 CHUNK = 1 << 20
 TMP_SUFFIX = ".bbpart"
+_MAX_NAME_BYTES = 255
 
 
 def format_sha256(hexdigest: str) -> str:
@@ -71,6 +72,20 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
         while n := f.readinto(buf):
             h.update(view[:n])
     return format_sha256(h.hexdigest())
+
+
+def _tmp_name(name: str) -> str:
+    """A private temporary name beside ``name``, within the 255-byte limit of one component.
+
+    A final name near that limit is legal, but the temporary name adds a prefix and suffix;
+    then a digest of the name stands in for it.
+    """
+    token = secrets.token_hex(4)
+    tmp = f".{name}.{token}{TMP_SUFFIX}"
+    if len(tmp.encode("utf-8", "surrogateescape")) > _MAX_NAME_BYTES:
+        short = hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+        tmp = f".{short}.{token}{TMP_SUFFIX}"
+    return tmp
 
 
 class VerifiedWriter:
@@ -118,7 +133,7 @@ class VerifiedWriter:
         self.expected_sha256 = hex_of(expected_sha256) if expected_sha256 else None
         self.what = what or str(dest)
         self.dest.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = self.dest.with_name(f".{self.dest.name}.{secrets.token_hex(4)}{TMP_SUFFIX}")
+        self.tmp = self.dest.with_name(_tmp_name(self.dest.name))
         self._f = open(self.tmp, "wb")
         self._h = hashlib.sha256()
         self.expected_md5 = expected_md5.lower() if expected_md5 else None

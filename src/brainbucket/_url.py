@@ -90,7 +90,12 @@ def parse_url(url: str | os.PathLike[str]) -> StoreURL:
     scheme, sep, rest = url.partition("://")
     if not sep:
         # A plain path. Windows-style "C:\..." never reaches here on POSIX; treat as path.
-        return StoreURL("file", "", str(Path(url).expanduser().absolute()))
+        try:
+            local = Path(url).expanduser()
+        except RuntimeError as exc:  # "~name" for a user that does not exist
+            msg = f"cannot expand {url.split('/')[0]!r} in {url!r}: no such user"
+            raise InvalidURLError(msg, hint="write the folder's full path") from exc
+        return StoreURL("file", "", str(local.absolute()))
     scheme = scheme.lower()
     if scheme == "file":
         path = unquote(rest)

@@ -1,3 +1,115 @@
 """publish, unpublish, access, share, doctor."""
 
 from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from .._exceptions import BrainbucketError
+from ..access import AccessStatus, doctor, is_public, publish, share, unpublish
+from ._app import AnonOpt, EndpointOpt, JsonOpt, ProfileOpt, app, console, emit_json
+
+UrlArg = Annotated[str, typer.Argument(help="s3://bucket/prefix")]
+
+
+def _show(status: AccessStatus, json_out: bool) -> None:
+    if json_out:
+        emit_json(status.to_dict())
+        return
+    if status.public:
+        how = "anyone may read" + (" and list" if status.listable else "") + " it without credentials"
+        console.print(f"{escape(status.url)}: [bold]public[/] — {how}")
+    else:
+        console.print(f"{escape(status.url)}: [bold]private[/] — reading needs credentials")
+
+
+@app.command("publish")
+def publish_cmd(
+    url: UrlArg,
+    profile: ProfileOpt = None,
+    endpoint_url: EndpointOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Make a prefix publicly readable and listable (bucket policy; other statements kept)."""
+    _show(publish(url, profile=profile, endpoint_url=endpoint_url), json_out)
+
+
+@app.command("unpublish")
+def unpublish_cmd(
+    url: UrlArg,
+    profile: ProfileOpt = None,
+    endpoint_url: EndpointOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Undo `publish` for a prefix."""
+    _show(unpublish(url, profile=profile, endpoint_url=endpoint_url), json_out)
+
+
+@app.command("access")
+def access_cmd(
+    url: UrlArg,
+    profile: ProfileOpt = None,
+    endpoint_url: EndpointOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Say whether a prefix is public (asks the server as an anonymous client)."""
+    _show(is_public(url, profile=profile, endpoint_url=endpoint_url), json_out)
+
+
+@app.command("share")
+def share_cmd(
+    url: Annotated[str, typer.Argument(help="s3://bucket/key of one object")],
+    expires: Annotated[str, typer.Option("--expires", help="How long the link works: 30s, 15m, 1h, 7d (max).")] = "1h",
+    profile: ProfileOpt = None,
+    endpoint_url: EndpointOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Print a presigned URL anyone can download the object from until it expires."""
+    link = share(url, expires, profile=profile, endpoint_url=endpoint_url)
+    if json_out:
+        emit_json({"url": url, "expires": expires, "link": link})
+    else:
+        typer.echo(link)
+
+
+@app.command("doctor")
+def doctor_cmd(
+    url: UrlArg,
+    profile: ProfileOpt = None,
+    anon: AnonOpt = False,
+    endpoint_url: EndpointOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Which endpoint and credentials are used, and which request fails and why.
+
+    Exits 0 when every request succeeded, 1 otherwise.
+    """
+    report = doctor(url, profile=profile, anon=True if anon else None, endpoint_url=endpoint_url)
+    if json_out:
+        emit_json(report.to_dict())
+    else:
+        def yn(v: bool | None) -> str:
+            return "unknown" if v is None else ("yes" if v else "no")
+
+        for label, value in (
+            ("url", report.url),
+            ("endpoint", report.endpoint or "-"),
+            ("profile", report.profile or "(default chain)"),
+            ("credentials", report.credential_source),
+            ("access key id", report.access_key_id or "-"),
+            ("identity", report.identity or "-"),
+            ("bucket exists", yn(report.bucket_exists)),
+            ("versioned", yn(report.versioned)),
+            ("public", yn(report.public)),
+        ):
+            console.print(f"{label:>14}  {escape(str(value))}")
+        console.print("")
+        for c in report.checks:
+            mark = "[green]ok[/]  " if c.ok else "[bold red]FAIL[/]"
+            console.print(f"  {mark} {escape(c.request)}: {escape(c.detail)}")
+    if not report.ok:
+        first = report.failed[0]
+        msg = f"{len(report.failed)} of {len(report.checks)} requests failed; first: {first.request}: {first.detail}"
+        raise BrainbucketError(msg, hint="the report above says which credentials and endpoint were used")

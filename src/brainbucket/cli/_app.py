@@ -115,8 +115,19 @@ def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (never raises)."""
     from . import _register  # noqa: F401 - registers every command group
 
+    # Each run starts from the environment: a --debug of an earlier run in the same process
+    # must not turn every later error into a traceback.
+    _state["debug"] = bool(os.environ.get("BRAINBUCKET_DEBUG"))
+
     try:
-        app(args=argv, standalone_mode=False, prog_name="brainbucket")
+        rv = app(args=argv, standalone_mode=False, prog_name="brainbucket")
+        # Typer turns Ctrl-C into an exit code returned here (not raised) when not standalone.
+        if isinstance(rv, int) and not isinstance(rv, bool) and rv:
+            if rv == EXIT_INTERRUPTED:
+                err_console.print(
+                    "interrupted: no partial file was left under a real name; re-run to resume"
+                )
+            return rv
     except BrainbucketError as exc:
         if _state["debug"]:
             err_console.print_exception()

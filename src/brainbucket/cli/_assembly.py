@@ -1,3 +1,221 @@
-"""assembly upload|load|list|show|versions."""
+"""assembly upload|load|list|show|versions|export|import."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from ..access import open_auto
+from ..assemblies import (
+    AssemblyRecord,
+    export_brainio_csv,
+    fetch_assembly,
+    import_brainio_csv,
+    read_catalog,
+    upload_data_assembly,
+)
+from ..assemblies._upload import resolve_store_url
+from ._app import (
+    AnonOpt,
+    EndpointOpt,
+    JsonOpt,
+    ProfileOpt,
+    app,
+    console,
+    emit_json,
+    err_console,
+    human_size,
+)
+
+assembly_app = typer.Typer(
+    help="Versioned data assemblies under an identifier, with a catalog in the bucket.",
+    no_args_is_help=True,
+)
+app.add_typer(assembly_app, name="assembly")
+
+StoreOpt = Annotated[
+    str | None,
+    typer.Option("--store", help="s3://bucket/prefix holding the catalog (else BRAINBUCKET_STORE).", show_default=False),
+]
+
+
+def _open(store: str | None, profile: str | None, anon: bool, endpoint_url: str | None):  # type: ignore[no-untyped-def]
+    # --anon forces unsigned; otherwise unsigned exactly when no credentials are found.
+    return open_auto(resolve_store_url(store), profile=profile, anon=True if anon else None, endpoint_url=endpoint_url)
+
+
+def _when(r: AssemblyRecord) -> str:
+    return r.time.strftime("%Y-%m-%d %H:%M:%S") if r.time else "-"
+
+
+def _print_record(r: AssemblyRecord) -> None:
+    for label, value in (
+        ("identifier", r.identifier),
+        ("version_id", r.version_id or "(none: unversioned store)"),
+        ("sha1", r.sha1),
+        ("sha256", r.sha256 or "-"),
+        ("size", f"{r.size} ({human_size(r.size)})" if r.size is not None else "-"),
+        ("class", r.class_name),
+        ("location", r.location),
+        ("uploader", r.uploader or "-"),
+        ("time", _when(r)),
+    ):
+        console.print(f"{label:>11}  {escape(str(value))}")
+
+
+@assembly_app.command("upload")
+def upload_cmd(
+    src: Annotated[Path, typer.Argument(help="File to upload (a .nc file is loadable as xarray).")],
+    identifier: Annotated[str, typer.Argument(help="Assembly identifier, e.g. lab.Study2024.public.")],
+    store: StoreOpt = None,
+    class_name: Annotated[str | None, typer.Option("--class", help="Recorded class name (BrainIO's 'class').")] = None,
+    stimulus_set: Annotated[str | None, typer.Option("--stimulus-set", help="BrainIO stimulus_set_identifier.")] = None,
+    profile: ProfileOpt = None,
+    endpoint_url: EndpointOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Upload a file under IDENTIFIER; prints its sha1 and version id."""
+    record = upload_data_assembly(
+        src, identifier, resolve_store_url(store), class_name=class_name,
+        stimulus_set_identifier=stimulus_set, profile=profile, endpoint_url=endpoint_url,
+    )
+    if json_out:
+        emit_json(record.to_dict())
+        return
+    _print_record(record)
+
+
+@assembly_app.command("load")
+def load_cmd(
+    identifier: Annotated[str, typer.Argument(help="Assembly identifier.")],
+    version_id: Annotated[str | None, typer.Option("--version-id", help="Exact S3 version (default: the newest).")] = None,
+    sha1: Annotated[str | None, typer.Option("--sha1", help="Expected sha1; a mismatch is an error.")] = None,
+    store: StoreOpt = None,
+    verify: Annotated[bool, typer.Option("--verify", help="Re-hash a cached copy before trusting it.")] = False,
+    profile: ProfileOpt = None,
+    anon: AnonOpt = False,
+    endpoint_url: EndpointOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Fetch one verified version into the cache and print its local path."""
+    st = _open(store, profile, anon, endpoint_url)
+    got = fetch_assembly(identifier, version_id, sha1, st, verify=verify)
+    if json_out:
+        emit_json(got.to_dict())
+        return
+    which = "newest version" if version_id is None and sha1 is None else "version"
+    source = "from the cache" if got.from_cache else "downloaded; sha1 and sha256 verified"
+    # The path alone goes to stdout, so `$(brainbucket assembly load ...)` is the path.
+    err_console.print(f"{escape(got.record.short)} ({which}, {source})", style="dim", highlight=False)
+    typer.echo(str(got.path))
+
+
+@assembly_app.command("list")
+def list_cmd(
+    store: StoreOpt = None,
+    profile: ProfileOpt = None,
+    anon: AnonOpt = False,
+    endpoint_url: EndpointOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Every identifier in the catalog, with its newest version."""
+    catalog = read_catalog(_open(store, profile, anon, endpoint_url))
+    rows = [(i, catalog.entries[i]) for i in catalog.identifiers()]
+    if json_out:
+        emit_json([{"identifier": i, "versions": len(v), "latest": v[-1].to_dict()} for i, v in rows])
+        return
+    if not rows:
+        console.print("the catalog is empty")
+        return
+    table = Table(show_edge=False, box=None)
+    for col in ("identifier", "versions", "newest version_id", "sha1", "size", "uploaded"):
+        table.add_column(col)
+    for i, v in rows:
+        r = v[-1]
+        table.add_row(
+            escape(i), str(len(v)), escape(r.version_id or "-"), r.sha1[:12],
+            human_size(r.size) if r.size is not None else "-", _when(r),
+        )
+    console.print(table)
+
+
+@assembly_app.command("show")
+def show_cmd(
+    identifier: Annotated[str, typer.Argument(help="Assembly identifier.")],
+    version_id: Annotated[str | None, typer.Option("--version-id", help="A version (default: the newest).")] = None,
+    store: StoreOpt = None,
+    profile: ProfileOpt = None,
+    anon: AnonOpt = False,
+    endpoint_url: EndpointOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """The record of one version (the newest by default)."""
+    record = read_catalog(_open(store, profile, anon, endpoint_url)).find(identifier, version_id=version_id)
+    if json_out:
+        emit_json(record.to_dict())
+        return
+    _print_record(record)
+
+
+@assembly_app.command("versions")
+def versions_cmd(
+    identifier: Annotated[str, typer.Argument(help="Assembly identifier.")],
+    store: StoreOpt = None,
+    profile: ProfileOpt = None,
+    anon: AnonOpt = False,
+    endpoint_url: EndpointOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Every version of IDENTIFIER, newest first."""
+    records = read_catalog(_open(store, profile, anon, endpoint_url)).versions(identifier)[::-1]
+    if json_out:
+        emit_json([r.to_dict() for r in records])
+        return
+    table = Table(show_edge=False, box=None)
+    for col in ("version_id", "sha1", "size", "uploaded", "uploader"):
+        table.add_column(col)
+    for r in records:
+        table.add_row(
+            escape(r.version_id or "-"), r.sha1, human_size(r.size) if r.size is not None else "-",
+            _when(r), escape(r.uploader or "-"),
+        )
+    console.print(table)
+
+
+@assembly_app.command("export")
+def export_cmd(
+    dest: Annotated[Path, typer.Argument(help="CSV file to write ('-' for standard output).")],
+    store: StoreOpt = None,
+    all_versions: Annotated[bool, typer.Option("--all-versions", help="One row per version, with a version_id column.")] = False,
+    profile: ProfileOpt = None,
+    anon: AnonOpt = False,
+    endpoint_url: EndpointOpt = None,
+) -> None:
+    """Write the catalog as a BrainIO lookup CSV."""
+    st = _open(store, profile, anon, endpoint_url)
+    if str(dest) == "-":
+        typer.echo(export_brainio_csv(st, all_versions=all_versions), nl=False)
+        return
+    text = export_brainio_csv(st, dest, all_versions=all_versions)
+    console.print(f"wrote {len(text.splitlines()) - 1} rows to {escape(str(dest))}")
+
+
+@assembly_app.command("import")
+def import_cmd(
+    src: Annotated[Path, typer.Argument(help="BrainIO lookup CSV.")],
+    store: StoreOpt = None,
+    profile: ProfileOpt = None,
+    endpoint_url: EndpointOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Add the rows of a BrainIO lookup CSV to the catalog."""
+    st = open_auto(resolve_store_url(store), profile=profile, anon=False, endpoint_url=endpoint_url)
+    added = import_brainio_csv(st, src)
+    if json_out:
+        emit_json([r.to_dict() for r in added])
+        return
+    console.print(f"imported {len(added)} records into {escape(st.describe())}")

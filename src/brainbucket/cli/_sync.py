@@ -44,6 +44,22 @@ from ._bids import (
 )
 
 
+def _tune_allocator() -> None:
+    """Let glibc reuse the ~1 MiB download buffers instead of mapping and unmapping each one.
+
+    Measured on large downloads: about a third less system time (page faults). Process-wide,
+    hence here in the command and not in the library; a no-op where glibc is absent.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 32 * 1024 * 1024)  # M_MMAP_THRESHOLD: its maximum on 64-bit
+        libc.mallopt(-1, 256 * 1024 * 1024)  # M_TRIM_THRESHOLD
+    except (OSError, AttributeError):
+        pass
+
+
 class _OrderedFilters(typer.core.TyperCommand):
     """Remembers the command-line order of --include/--exclude: later rules win."""
 
@@ -161,6 +177,7 @@ def sync_cmd(
     chosen part of a study, plus its dataset-level files; --validate refuses an invalid study.
     """
     rules = ctx.meta.get("filter_order") or []
+    _tune_allocator()
     kw: dict[str, Any] = {
         "delete": delete, "force": force, "filters": rules, "jobs": jobs,
         "follow_symlinks": not no_follow_symlinks, "profile": profile, "anon": anon,

@@ -129,16 +129,26 @@ def decode_shard(blob: bytes, what: str) -> dict[str, Entry]:
     ------
     ManifestError
     """
-    text = _gunzip(blob, what)
+    try:
+        text = _gunzip(blob, what).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        msg = f"{what}: not UTF-8 text"
+        raise ManifestError(msg) from exc
+    lines = [line for line in text.split("\n") if line.strip()]
+    try:
+        # One parse of the whole shard is several times faster than one per line.
+        docs = json.loads("[" + ",".join(lines) + "]")
+    except ValueError:
+        for n, line in enumerate(lines, 1):
+            try:
+                json.loads(line)
+            except ValueError as exc:
+                msg = f"{what}: line {n} is not JSON"
+                raise ManifestError(msg) from exc
+        msg = f"{what}: not JSON Lines"
+        raise ManifestError(msg) from None
     out: dict[str, Entry] = {}
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            d = json.loads(line)
-        except ValueError as exc:
-            msg = f"{what}: line {n} is not JSON"
-            raise ManifestError(msg) from exc
+    for d in docs:
         e = Entry.from_dict(d)
         out[e.path] = e
     return out

@@ -132,7 +132,10 @@ def read_manifest(store: Store, prefix: str | None = None, *, cache: bool = True
             raise ManifestError(msg)
         return shard
 
-    m = Manifest._lazy(refs, load, root, b"")
+    def is_cached(ref: ShardRef) -> bool:
+        return folder is not None and (folder / ref.sha256.partition(":")[2]).exists()
+
+    m = Manifest._lazy(refs, load, root, b"", is_cached)
     m.pointer_etag = etag
     if prefix:
         sub = m.subset(prefix)

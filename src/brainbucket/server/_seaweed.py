@@ -105,6 +105,9 @@ def free_port(exclude: set[int] | None = None) -> int:
 
 def _port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # As the server's own listener does: connections of a server that just stopped linger
+        # in TIME_WAIT on the port for a minute, and must not keep a restart from using it.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:

@@ -19,6 +19,7 @@ from .._exceptions import (
     NoCredentialsError,
     ObjectNotFoundError,
     ServerError,
+    UnsafeKeyError,
 )
 
 __all__ = ["translate"]
@@ -27,6 +28,22 @@ _CODE_RE = re.compile(r"<Code>([^<]+)</Code>")
 _STATUS_RE = re.compile(r"status code: (\d{3})|\b(\d{3}) (?:Not Found|Forbidden|Precondition)")
 
 _BAD_CREDS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken"}
+
+
+def printable(text: str) -> str:
+    r"""``text`` with control characters escaped, so a hostile key cannot rewrite a terminal.
+
+    Examples
+    --------
+    >>> printable("s3://b/evil\x1b[2J.txt")
+    's3://b/evil\\x1b[2J.txt'
+    """
+    if not any(ord(c) < 32 or ord(c) == 127 for c in text):
+        return text
+    return "".join(
+        c.encode("unicode_escape").decode("ascii") if ord(c) < 32 or ord(c) == 127 else c
+        for c in text
+    )
 
 
 def _from_code(code: str, status: int, what: str, anon: bool) -> BrainbucketError:
@@ -70,6 +87,7 @@ def translate(exc: BaseException, what: str, *, anon: bool = False) -> Brainbuck
     """
     if isinstance(exc, BrainbucketError):
         return exc
+    what = printable(what)
     if isinstance(exc, botocore.exceptions.ClientError):
         err = exc.response.get("Error", {})
         code = str(err.get("Code", ""))
@@ -98,6 +116,11 @@ def _translate_obstore(exc: BaseException, what: str, anon: bool) -> Brainbucket
     code = m.group(1) if m else ""
     sm = _STATUS_RE.search(text)
     status = int(sm.group(1) or sm.group(2)) if sm else 0
+    if name == "InvalidPathError" or (
+        isinstance(exc, ValueError) and "could not parse path" in text.lower()
+    ):
+        # The data path cannot represent this key (control character, empty or '..' segment).
+        return UnsafeKeyError(f"{what}: the key holds characters or segments brainbucket refuses")
     if name == "NotFoundError" or isinstance(exc, FileNotFoundError):
         return _from_code(code or "NoSuchKey", 404, what, anon)
     if name in ("AlreadyExistsError", "PreconditionError"):
@@ -107,6 +130,14 @@ def _translate_obstore(exc: BaseException, what: str, anon: bool) -> Brainbucket
     if code or status:
         return _from_code(code, status, what, anon)
     lowered = text.lower()
+    if any(s in lowered for s in ("body error", "incompletebody", "unexpectedeof")):
+        # The answer started and then broke off, on every retry: the connection or the server
+        # is failing. Nothing partial was kept (downloads verify before renaming).
+        return ServerError(
+            f"{what}: the connection broke off in the middle of a transfer, after retries",
+            hint="the network or the server keeps dropping connections; re-run later "
+            "(verified files are kept, nothing partial is)",
+        )
     if any(
         s in lowered
         for s in ("connection refused", "error sending request", "dns error", "tcp connect", "connect error")

@@ -29,6 +29,14 @@ __all__ = ["LocalStore"]
 _META_SUFFIX = ".bbmeta"
 
 
+def _meta_path(p: Path) -> Path | None:
+    """The metadata sidecar of ``p``; ``None`` if a name that long cannot exist."""
+    name = p.name + _META_SUFFIX
+    if len(name.encode("utf-8", "surrogateescape")) > 255:
+        return None
+    return p.with_name(name)
+
+
 def _is_hidden_artifact(name: str) -> bool:
     return name.endswith(TMP_SUFFIX) or name.endswith(_META_SUFFIX)
 
@@ -65,7 +73,9 @@ class LocalStore(Store):
         )
 
     def _read_meta(self, p: Path) -> dict[str, str]:
-        meta = p.with_name(p.name + _META_SUFFIX)
+        meta = _meta_path(p)
+        if meta is None:
+            return {}
         try:
             return dict(json.loads(meta.read_text()))
         except (FileNotFoundError, ValueError):
@@ -169,7 +179,12 @@ class LocalStore(Store):
         return PutResult(path.strip("/"), len(data), digest, etag=hex_of(digest))
 
     def _write_meta(self, p: Path, metadata: dict[str, str] | None) -> None:
-        meta = p.with_name(p.name + _META_SUFFIX)
+        meta = _meta_path(p)
+        if meta is None:
+            if metadata:
+                msg = f"{p}: the name is too long to keep metadata beside it"
+                raise UsageError(msg, hint="shorten the name to 247 bytes or fewer")
+            return
         if metadata:
             meta.write_text(json.dumps(metadata))
         else:
@@ -208,8 +223,10 @@ class LocalStore(Store):
             raise UsageError(msg)
         with contextlib.suppress(FileNotFoundError):
             p.unlink()
-        with contextlib.suppress(FileNotFoundError):
-            p.with_name(p.name + _META_SUFFIX).unlink()
+        meta = _meta_path(p)
+        if meta is not None:
+            with contextlib.suppress(FileNotFoundError):
+                meta.unlink()
         # Keep the tree tidy like S3 "folders", which vanish with their last object.
         parent = p.parent
         while parent != self.root and parent.is_relative_to(self.root):

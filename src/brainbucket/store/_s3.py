@@ -9,8 +9,10 @@ go through boto3, where the ecosystem's credential chain and behaviour are expec
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import stat
+import time
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,7 +21,15 @@ from typing import Any
 import obstore
 from obstore.store import S3Store as _ObStore
 
-from .._exceptions import AccessDeniedError, BrainbucketError, ObjectNotFoundError, UsageError
+from .._exceptions import (
+    AccessDeniedError,
+    BrainbucketError,
+    ConflictError,
+    EndpointError,
+    ObjectNotFoundError,
+    ServerError,
+    UsageError,
+)
 from .._hashing import (
     CHUNK,
     VerifiedWriter,
@@ -32,7 +42,7 @@ from .._types import Entry, FolderInfo, ObjectInfo, PutResult, VersionInfo
 from .._url import StoreURL
 from ._base import Progress, Store
 from ._errors import translate
-from ._session import S3Settings, Session
+from ._session import S3Settings, Session, _retries, backoff_delay
 
 __all__ = ["S3Store"]
 
@@ -55,6 +65,10 @@ def _local_size(src: str | os.PathLike[str]) -> int:
 # Files up to this size go up in one PUT; larger ones in parts.
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
 PART_SIZE = 16 * 1024 * 1024
+
+
+def _is_invalid_path(exc: BaseException) -> bool:
+    return type(exc).__name__ == "InvalidPathError"
 
 
 def _etag(raw: str | None) -> str | None:
@@ -129,22 +143,85 @@ class S3Store(Store):
 
     def _list(self, prefix: str, *, recursive: bool) -> Iterator[Entry]:
         full = self.key(prefix)
-        try:
-            if recursive:
-                stream = obstore.list(self.obs, prefix=full or None, chunk_size=1000)
-                for batch in stream:
-                    for meta in batch:
-                        yield self._meta_to_info(meta)
-                return
-            result = obstore.list_with_delimiter(self.obs, prefix=full or None)
-        except BrainbucketError:
-            raise
-        except Exception as exc:
-            raise self._err(exc, prefix) from exc
+        if recursive:
+            yield from self._list_recursive(full, prefix)
+            return
+        attempt = 0
+        while True:
+            try:
+                result = obstore.list_with_delimiter(self.obs, prefix=full or None)
+                break
+            except BrainbucketError:
+                raise
+            except Exception as exc:
+                if _is_invalid_path(exc):
+                    yield from sorted(
+                        self._list_raw(full, None, delimiter=True), key=lambda e: e.path
+                    )
+                    return
+                attempt = self._retry_or_raise(exc, prefix, attempt)
         entries: list[Entry] = [FolderInfo(self._rel(p) + "/") for p in result["common_prefixes"]]
         entries += [self._meta_to_info(m) for m in result["objects"]]
         entries.sort(key=lambda e: e.path)
         yield from entries
+
+    def _list_recursive(self, full: str, prefix: str) -> Iterator[ObjectInfo]:
+        # The data path retries failed requests, but not a listing page whose body breaks off
+        # midway. Keys come in order, so a retry resumes after the last key already yielded:
+        # nothing is listed twice or skipped.
+        attempt = 0
+        last: str | None = None
+        while True:
+            try:
+                stream = obstore.list(self.obs, prefix=full or None, offset=last, chunk_size=1000)
+                for batch in stream:
+                    for meta in batch:
+                        last = meta["path"]
+                        yield self._meta_to_info(meta)
+                return
+            except BrainbucketError:
+                raise
+            except Exception as exc:
+                if _is_invalid_path(exc):
+                    yield from self._list_raw(full, last, delimiter=False)  # type: ignore[misc]
+                    return
+                attempt = self._retry_or_raise(exc, prefix, attempt)
+
+    def _list_raw(self, full: str, start_after: str | None, *, delimiter: bool) -> Iterator[Entry]:
+        """List through the control plane, which takes any key the server holds.
+
+        The data path refuses to list a prefix holding a key it cannot represent (a control
+        character, an empty or ``..`` segment), failing the whole listing. Such keys are
+        untrusted input: list them as they are, so the layers above can refuse them by name
+        (``local_path_for``) while every other object stays reachable.
+        """
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": f"{full}/" if full else ""}
+        if start_after:
+            kwargs["StartAfter"] = start_after
+        if delimiter:
+            kwargs["Delimiter"] = "/"
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(**kwargs):
+                for p in page.get("CommonPrefixes", []):
+                    yield FolderInfo(self._rel(p["Prefix"].rstrip("/")) + "/")
+                for o in page.get("Contents", []):
+                    yield ObjectInfo(
+                        path=self._rel(o["Key"]),
+                        size=int(o.get("Size", 0)),
+                        last_modified=o.get("LastModified"),
+                        etag=_etag(o.get("ETag")),
+                    )
+        except Exception as exc:
+            raise self._err(exc, full) from exc
+
+    def _retry_or_raise(self, exc: BaseException, path: str, attempt: int) -> int:
+        """Sleep and return the next attempt number if ``exc`` is transient, else raise."""
+        err = self._err(exc, path)
+        if not isinstance(err, ServerError | EndpointError) or attempt >= _retries():
+            raise err from exc
+        attempt += 1
+        time.sleep(backoff_delay(attempt))
+        return attempt
 
     def info(self, path: str, *, version_id: str | None = None) -> ObjectInfo:
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": self.key(path)}
@@ -287,6 +364,7 @@ class S3Store(Store):
             mode = "create"
         elif if_match is not None:
             mode = {"e_tag": f'"{if_match.strip(chr(34))}"'}
+        digest = sha256_bytes(data)
         try:
             r = obstore.put(
                 self.obs,
@@ -299,10 +377,31 @@ class S3Store(Store):
         except BrainbucketError:
             raise
         except Exception as exc:
-            raise self._err(exc, path) from exc
-        return PutResult(
-            path.strip("/"), len(data), sha256_bytes(data), _etag(r["e_tag"]), r.get("version")
-        )
+            err = self._err(exc, path)
+            if mode is not None and isinstance(err, ConflictError):
+                # A conditional write whose answer was lost is retried, and the retry then
+                # meets our own first write. If the object holds exactly these bytes, the
+                # write is done, whoever made it.
+                landed = self._holds(path, data, digest)
+                if landed is not None:
+                    return PutResult(
+                        path.strip("/"), len(data), digest, landed.etag, landed.version_id
+                    )
+            raise err from exc
+        return PutResult(path.strip("/"), len(data), digest, _etag(r["e_tag"]), r.get("version"))
+
+    def _holds(self, path: str, data: bytes, digest: str) -> ObjectInfo | None:
+        """The object's info if it holds exactly ``data`` now, else ``None``."""
+        try:
+            info = self.info(path)
+        except BrainbucketError:
+            return None
+        if info.size != len(data):
+            return None
+        if info.sha256 is not None:
+            return info if info.sha256 == digest else None
+        # Single-part uploads: the ETag is the MD5 of the content.
+        return info if info.etag == hashlib.md5(data, usedforsecurity=False).hexdigest() else None
 
     def upload(
         self,

@@ -9,6 +9,7 @@ instance metadata.
 from __future__ import annotations
 
 import os
+import random
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -21,7 +22,7 @@ from botocore.config import Config as BotoConfig
 
 from .._exceptions import CredentialsError, NoCredentialsError
 
-__all__ = ["S3Settings", "Session"]
+__all__ = ["S3Settings", "Session", "backoff_delay"]
 
 _DEFAULT_REGION = "us-east-1"
 
@@ -29,6 +30,15 @@ _DEFAULT_REGION = "us-east-1"
 def _retries() -> int:
     raw = os.environ.get("BRAINBUCKET_RETRIES", "").strip()
     return int(raw) if raw.isdigit() else 5
+
+
+def backoff_delay(attempt: int) -> float:
+    """Seconds to wait before retry number ``attempt`` (1-based): exponential, full jitter.
+
+    The same curve as the data path's own retries (100 ms doubling, capped at 8 s); the jitter
+    keeps many clients that failed together from retrying together.
+    """
+    return random.uniform(0, min(8.0, 0.1 * 2 ** (attempt - 1)))
 
 
 @dataclass(frozen=True)
@@ -157,7 +167,9 @@ class Session:
 
     def obstore_kwargs(self, bucket: str) -> dict[str, Any]:
         """Keyword arguments for ``obstore.store.S3Store`` matching this session."""
-        endpoint = self.endpoint_url
+        # Building the boto3 client costs ~0.3 s of model loading; only ask it for the endpoint
+        # when the endpoint comes from the AWS config file.
+        endpoint = self._resolved_endpoint() or self.endpoint_url
         kwargs: dict[str, Any] = {
             "region": self.region,
             "endpoint": endpoint,

@@ -76,7 +76,7 @@ def _get_options(a: Download, offset: int = 0) -> dict[str, Any]:
 
 async def _whole(store: S3Store, a: Download, progress: Progress) -> str:
     try:
-        res = await obstore.get_async(store.obs, store.key(a.path), options=_get_options(a))
+        res = await obstore.get_async(store.obs, store.key(a.path), options=_get_options(a))  # type: ignore[arg-type]
         with VerifiedWriter(
             a.dest,
             expected_size=a.size,
@@ -154,7 +154,7 @@ async def _resume_locked(store: S3Store, a: Download, progress: Progress, state:
         if offset < a.size:
             try:
                 res = await obstore.get_async(
-                    store.obs, store.key(a.path), options=_get_options(a, offset)
+                    store.obs, store.key(a.path), options=_get_options(a, offset)  # type: ignore[arg-type]
                 )
             except Exception as exc:
                 err = store._err(exc, a.path)

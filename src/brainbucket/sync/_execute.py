@@ -224,6 +224,7 @@ async def _run(
     budget = _Budget(opts.upload_budget)
     large = asyncio.Semaphore(LARGE_IN_FLIGHT)
     fatal: list[BrainbucketError] = []
+    stop = threading.Event()
 
     def progress_for(a: Action, threaded: bool = False) -> Any:
         def on_bytes(nbytes: int) -> None:
@@ -238,10 +239,14 @@ async def _run(
         if isinstance(a, Upload):
             if isinstance(store, S3Store) and a.size >= opts.multipart_threshold:
                 async with large:
-                    return await asyncio.to_thread(
-                        upload_multipart, store, a.src, a.path, state_dir=opts.state_dir,
-                        part_size=opts.part_size, progress=progress_for(a, True),
-                    )
+                    try:
+                        return await asyncio.to_thread(
+                            upload_multipart, store, a.src, a.path, state_dir=opts.state_dir,
+                            part_size=opts.part_size, progress=progress_for(a, True), stop=stop,
+                        )
+                    except asyncio.CancelledError:
+                        stop.set()  # let the thread end after its parts in flight
+                        raise
             await budget.acquire(a.size)
             try:
                 return await _upload_small(store, a, progress_for(a))

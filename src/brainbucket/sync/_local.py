@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import hashlib
 import os
+import re
 import stat as st_mod
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .._exceptions import UnsafeKeyError
 from .._hashing import CHUNK, TMP_SUFFIX, format_sha256
-from .._paths import check_key
 from ..manifest import META_DIR
 
 __all__ = ["Filters", "LocalFile", "Scan", "hash_files", "scan"]
@@ -57,8 +58,11 @@ class Filters:
 
     rules: tuple[tuple[str, str], ...] = ()
     select: Callable[[str], bool] | None = None
+    prefixes: tuple[str, ...] = ()
 
     def __call__(self, path: str) -> bool:
+        if self.prefixes and not path.startswith(self.prefixes):
+            return False
         keep = True
         for kind, pattern in self.rules:
             if fnmatch.fnmatchcase(path, pattern):
@@ -69,28 +73,70 @@ class Filters:
 
     @property
     def active(self) -> bool:
-        return bool(self.rules) or self.select is not None
+        return bool(self.rules) or self.select is not None or bool(self.prefixes)
 
 
-def _hidden(name: str, top: bool) -> bool:
-    return name.endswith(TMP_SUFFIX) or (top and name == META_DIR)
+# What a local file name may hold but an object key may not (see ``_paths.check_key``); the
+# filesystem already excludes ``/``, NUL, empty, ``.`` and ``..`` names. One regex per name
+# instead of a per-character check per path: this runs for every file on every sync.
+_BAD_NAME = re.compile(r"[\x00-\x1f\x7f\\]")
+_DRIVE = re.compile(r"^[A-Za-z]:")
 
 
-def scan(root: Path, *, filters: Filters, follow_symlinks: bool = True) -> Scan:
+def _key_problem(name: str, top: bool) -> str | None:
+    if _BAD_NAME.search(name):
+        return "has a control character or backslash"
+    if len(name.encode("utf-8", "surrogatepass")) > 255:
+        return "has a component longer than 255 bytes"
+    if top and _DRIVE.match(name):
+        return "looks like a drive path"
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid UTF-8"
+    return None
+
+
+def _check_name(name: str, top: bool) -> str | None:
+    # Fast path for the common case: short ASCII names without control characters.
+    if name.isascii() and len(name) <= 255 and not _BAD_NAME.search(name):
+        return "looks like a drive path" if top and _DRIVE.match(name) else None
+    return _key_problem(name, top)
+
+
+def _remove_if_stale(path: str) -> None:
+    # A temporary file untouched this long belongs to a download that was killed: no writer
+    # leaves its own file alone for an hour. Resumable partials are kept (they are resumed).
+    with contextlib.suppress(OSError):
+        if time.time() - os.stat(path, follow_symlinks=False).st_mtime > STALE_SECONDS:
+            os.unlink(path)
+
+
+STALE_SECONDS = 3600
+
+
+def scan(
+    root: Path, *, filters: Filters, follow_symlinks: bool = True, clean_stale: bool = False
+) -> Scan:
     """Walk ``root`` and return its files (those the filters keep).
 
     Symlinks are followed unless ``follow_symlinks`` is false (then skipped); a link back to
     an enclosing folder is reported as a loop, a dangling link as broken. Unreadable folders
-    and names that cannot be object keys are reported; the walk goes on.
+    and names that cannot be object keys are reported; the walk goes on. With
+    ``clean_stale``, temporary files of killed downloads older than an hour are removed.
     """
     out = Scan()
+    files = out.files
+    keep = filters if filters.active else None
     root_st = os.stat(root)
+    S_ISDIR, S_ISREG = st_mod.S_ISDIR, st_mod.S_ISREG
     # (folder path, its dataset prefix, (dev, inode) of it and its ancestors)
     stack: list[tuple[str, str, frozenset[tuple[int, int]]]] = [
         (str(root), "", frozenset({(root_st.st_dev, root_st.st_ino)}))
     ]
     while stack:
         folder, prefix, ancestors = stack.pop()
+        top = not prefix
         try:
             it = os.scandir(folder)
         except OSError as exc:
@@ -99,15 +145,20 @@ def scan(root: Path, *, filters: Filters, follow_symlinks: bool = True) -> Scan:
         with it:
             for de in it:
                 name = de.name
-                if _hidden(name, not prefix):
+                if name.endswith(TMP_SUFFIX):
+                    if clean_stale and not name.endswith(".resume" + TMP_SUFFIX):
+                        _remove_if_stale(de.path)
+                    continue
+                if top and name == META_DIR:
                     continue
                 rel = prefix + name
+                is_link = False
                 try:
                     is_link = de.is_symlink()
                     if is_link and not follow_symlinks:
                         out.skipped_symlinks += 1
                         continue
-                    s = de.stat(follow_symlinks=True)
+                    s = de.stat()
                 except FileNotFoundError:
                     if is_link:
                         out.errors.append((rel, "broken symlink"))
@@ -115,25 +166,21 @@ def scan(root: Path, *, filters: Filters, follow_symlinks: bool = True) -> Scan:
                 except OSError as exc:
                     out.errors.append((rel, f"cannot stat: {exc.strerror or exc}"))
                     continue
-                if st_mod.S_ISDIR(s.st_mode):
+                problem = _check_name(name, top)
+                if problem is not None:
+                    shown = rel.encode("utf-8", "backslashreplace").decode()
+                    out.errors.append((shown, f"name cannot be part of an object key: it {problem}"))
+                    continue
+                mode = s.st_mode
+                if S_ISDIR(mode):
                     ident = (s.st_dev, s.st_ino)
                     if ident in ancestors:
                         out.errors.append((rel + "/", "symlink loop (links back to an enclosing folder)"))
                         continue
                     stack.append((de.path, rel + "/", ancestors | {ident}))
-                    continue
-                if not st_mod.S_ISREG(s.st_mode):
-                    continue  # sockets, fifos, devices: not data
-                try:
-                    check_key(rel)
-                    rel.encode("utf-8")
-                except (UnsafeKeyError, UnicodeEncodeError) as exc:
-                    shown = rel.encode("utf-8", "backslashreplace").decode()
-                    out.errors.append((shown, f"name cannot be an object key: {exc}"))
-                    continue
-                if filters.active and not filters(rel):
-                    continue
-                out.files[rel] = LocalFile(rel, de.path, s.st_size, s.st_mtime_ns, s.st_ino)
+                elif S_ISREG(mode) and (keep is None or keep(rel)):
+                    # sockets, fifos and devices are not data and are passed over
+                    files[rel] = LocalFile(rel, de.path, s.st_size, s.st_mtime_ns, s.st_ino)
     return out
 
 
@@ -168,11 +215,21 @@ def hash_files(
     if not files:
         return errors
     n = threads or min(4, (os.cpu_count() or 2))
-    if n <= 1 or len(files) == 1:
+    total = sum(f.size for f in files)
+    if n <= 1 or len(files) == 1 or total < 8 * CHUNK:
         for f in files:
             one(f)
-    else:
-        # hashlib releases the GIL on large buffers, so threads use every core.
-        with ThreadPoolExecutor(n) as pool:
-            list(pool.map(one, files))
+        return errors
+    # hashlib releases the GIL on large buffers, so threads use every core; files go in
+    # batches so that many small files do not cost a hand-off each.
+    batches: list[list[LocalFile]] = [[] for _ in range(n * 4)]
+    for i, f in enumerate(sorted(files, key=lambda f: -f.size)):
+        batches[i % len(batches)].append(f)
+
+    def run(batch: list[LocalFile]) -> None:
+        for f in batch:
+            one(f)
+
+    with ThreadPoolExecutor(n) as pool:
+        list(pool.map(run, batches))
     return errors

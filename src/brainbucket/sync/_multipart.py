@@ -71,8 +71,13 @@ def upload_multipart(
     state_dir: Path,
     part_size: int,
     progress: Progress,
+    stop: threading.Event | None = None,
 ) -> PutResult:
-    """Upload ``src`` to ``path`` in parts, resuming a previous attempt when it still fits."""
+    """Upload ``src`` to ``path`` in parts, resuming a previous attempt when it still fits.
+
+    Setting ``stop`` (on Ctrl-C) ends the upload after the parts in flight; its state is
+    kept, so the next run continues from there.
+    """
     key = store.key(path)
     st = os.stat(src)
     state_path = _state_file(state_dir, store, path, src)
@@ -127,6 +132,9 @@ def upload_multipart(
         n = 0
         # Parts are read in order so the whole-file digest is computed in the same pass.
         while chunk := f.read(part_size):
+            if stop is not None and stop.is_set():
+                msg = f"{src}: upload interrupted; re-run to continue from the finished parts"
+                raise InterruptedError(msg)
             n += 1
             whole.update(chunk)
             if n in done:
@@ -154,10 +162,25 @@ def upload_multipart(
         raise store._err(exc, path) from exc
     with contextlib.suppress(FileNotFoundError):
         state_path.unlink()
+    _abort_others(store, key, upload_id)
     return PutResult(
         path, st.st_size, format_sha256(whole.hexdigest()),
         str(r.get("ETag", "")).strip('"') or None, r.get("VersionId"),
     )
+
+
+def _abort_others(store: S3Store, key: str, upload_id: str) -> None:
+    """Abort unfinished uploads of ``key`` other than ours, now that ours is complete.
+
+    A process killed after the server created an upload but before it recorded the upload
+    id leaves an upload no state knows about; this is the moment it is surely useless.
+    """
+    with contextlib.suppress(Exception):
+        r = store.client.list_multipart_uploads(Bucket=store.bucket, Prefix=key)
+        for u in r.get("Uploads", []):
+            if u.get("Key") == key and u.get("UploadId") != upload_id:
+                with contextlib.suppress(BrainbucketError):
+                    store.abort_multipart(key, u["UploadId"])
 
 
 def abort_stale(store: S3Store, state_dir: Path, *, keep: set[str] = frozenset()) -> int:  # type: ignore[assignment]

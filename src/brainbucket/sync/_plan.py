@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -106,7 +106,11 @@ def needs_hash(local: LocalFile, remote: RemoteFile | None) -> tuple[bool, bool]
         return False, False
     if remote.sha256:
         return local.sha256 is None, False
-    return False, plain_md5(remote.etag) is not None and local.md5 is None
+    if plain_md5(remote.etag) is not None:
+        return False, local.md5 is None
+    # No digest on the remote side (a multipart object): judged by size, but its sha256 is
+    # still needed to record it when the manifest is first written.
+    return local.sha256 is None, False
 
 
 def _sorted(actions: Iterable[Action]) -> list[Action]:
@@ -120,27 +124,34 @@ def plan_upload(
     delete: bool = False,
     selected: Callable[[str], bool] | None = None,
     errors: Iterable[tuple[str, str]] = (),
+    same: Set[str] = frozenset(),
 ) -> Plan:
     """Plan an upload: send what is new or changed; with ``delete``, remove remote extras.
 
     Only remote paths that ``selected`` keeps are candidates for deletion, so a partial
-    selection never deletes what it did not select.
+    selection never deletes what it did not select. ``same`` names paths already known
+    identical on both sides (a subset of ``remote``); they are not looked up.
     """
     plan = Plan("upload", errors=list(errors))
     transfers: list[Action] = []
     for path, f in local.items():
+        if path in same:
+            plan.unchanged += 1
+            plan.unchanged_bytes += f.size
+            continue
         r = remote.get(path)
         if r is None:
             transfers.append(Upload(Path(f.abspath), path, f.size, f.sha256, "new"))
             continue
-        same, why = same_content(f, r)
-        if same:
+        equal, why = same_content(f, r)
+        if equal:
             plan.unchanged += 1
             plan.unchanged_bytes += f.size
         else:
             transfers.append(Upload(Path(f.abspath), path, f.size, f.sha256, why))
     deletes: list[Action] = []
-    if delete:
+    # When every remote path is known identical to a local file, there is nothing extra.
+    if delete and not (same and len(remote) == len(same)):
         for path in remote:
             if path not in local and (selected is None or selected(path)):
                 deletes.append(Delete(path, remote[path].size, "not in source"))
@@ -156,14 +167,27 @@ def plan_download(
     delete: bool = False,
     selected: Callable[[str], bool] | None = None,
     errors: Iterable[tuple[str, str]] = (),
+    same: Set[str] = frozenset(),
 ) -> Plan:
     """Plan a download into ``root``: fetch what is missing or changed, refuse unsafe keys.
 
     Keys that would land outside ``root`` are refused; a key that is also a folder of other
     keys (``a`` and ``a/b``) cannot exist on disk and is refused too; with ``delete``, local
-    files the remote side lacks are removed (only those ``selected`` keeps).
+    files the remote side lacks are removed (only those ``selected`` keeps). ``same`` names
+    paths already known identical on both sides (a subset of ``remote``).
     """
     plan = Plan("download", errors=list(errors))
+    if same and selected is None and len(remote) == len(same):
+        # Everything remote is already here: only local extras can need work.
+        plan.unchanged = len(same)
+        plan.unchanged_bytes = sum(local[p].size for p in same if p in local)
+        if delete:
+            plan.actions = _sorted(
+                DeleteLocal(path, Path(f.abspath), f.size, "not in source")
+                for path, f in local.items()
+                if path not in same and remote.get(path) is None
+            )
+        return plan
     wanted = [p for p in remote if selected is None or selected(p)]
     folders: set[str] = set()
     for p in wanted:
@@ -181,12 +205,16 @@ def plan_download(
         if path in folders:
             plan.errors.append((path, "clashes with a folder of the same name (both 'a' and 'a/...' exist)"))
             continue
+        if path in same:
+            plan.unchanged += 1
+            plan.unchanged_bytes += r.size
+            continue
         f = local.get(path)
         if f is None:
             transfers.append(Download(path, dest, r.size, r.sha256, None, r.etag, "new"))
             continue
-        same, why = same_content(f, r)
-        if same:
+        equal, why = same_content(f, r)
+        if equal:
             plan.unchanged += 1
             plan.unchanged_bytes += f.size
         else:

@@ -109,6 +109,7 @@ class _Side:
     cache: StatCache
     hashed: list[LocalFile]
     filters: Filters
+    same: set[str]
 
 
 def _open(url: str, **kw: Any) -> Store:
@@ -126,7 +127,10 @@ def _local_root(url: StoreURL) -> Path:
 def _remote_listing(store: Store, jobs: int = 8) -> dict[str, ObjectInfo]:
     """Every object under the store root (without ``.brainbucket/``), listing top folders in
     parallel: S3 pages come 1,000 keys at a time, one after the other."""
-    top = list(store.ls(""))
+    try:
+        top = list(store.ls(""))
+    except ObjectNotFoundError:  # a prefix nothing was written under yet
+        top = []
     out: dict[str, ObjectInfo] = {}
     folders = [e.path for e in top if e.is_dir and e.path.rstrip("/") != META_DIR]
     for e in top:
@@ -192,15 +196,34 @@ def _gather(
         if isinstance(store, LocalStore):
             Path(d.prefix).mkdir(parents=True, exist_ok=True)
     manifest, remote = _remote_state(store, must_exist=direction == "download")
-    local = scan(root, filters=filters, follow_symlinks=follow_symlinks) if root.is_dir() else Scan()
-    cache = StatCache(state_dir / "hashes.sqlite")
+    local = (
+        scan(root, filters=filters, follow_symlinks=follow_symlinks,
+             clean_stale=direction == "download")
+        if root.is_dir() else Scan()
+    )
+    cache = StatCache(state_dir / "hashes.sqlite", _remote_id(store))
     known = cache.load(root)
+    # Rows of this (folder, dataset) pair were all consistent with the manifest the last
+    # clean sync left; if the dataset still has it, a file whose stat matches is identical.
+    trusted = (
+        manifest is not None and not filters.active and cache.synced_root(root) == manifest.root
+    )
+    if manifest is not None and not trusted:
+        if filters.prefixes:
+            # Only the shards that may hold the wanted paths are read.
+            remote = {e.path: e for p in filters.prefixes for e in manifest.entries(p)}
+        else:
+            remote = manifest.flat()  # everything is compared: fetch every shard, in parallel
+    same: set[str] = set()
     need_sha: list[LocalFile] = []
     md5_for: set[str] = set()
     for path, f in local.files.items():
         row = known.get(path)
         if row is not None and row[0] == f.size and row[1] == f.mtime_ns and row[2] == f.inode:
             f.sha256 = row[3]
+            if trusted:
+                same.add(path)
+                continue
         r = remote.get(path)
         if r is None:
             continue
@@ -214,27 +237,35 @@ def _gather(
         local.files.pop(path, None)
     local.errors.extend(errors)
     hashed = [f for f in need_sha if f.sha256 is not None]
-    return _Side(direction, root, store, manifest, remote, local, cache, hashed, filters)
+    return _Side(direction, root, store, manifest, remote, local, cache, hashed, filters, same)
+
+
+def _remote_id(store: Store) -> str:
+    if isinstance(store, S3Store):
+        return f"{store.describe()}@{store.session._resolved_endpoint() or 'default'}"
+    return store.describe()
 
 
 def _make_plan(side: _Side, delete: bool) -> Plan:
     selected = side.filters if side.filters.active else None
     if side.direction == "upload":
         return plan_upload(side.local.files, side.remote, delete=delete, selected=selected,
-                           errors=side.local.errors)
+                           errors=side.local.errors, same=side.same)
     return plan_download(side.remote, side.local.files, root=side.root, delete=delete,
-                         selected=selected, errors=side.local.errors)
+                         selected=selected, errors=side.local.errors, same=side.same)
 
 
 def _filters(include: Sequence[str], exclude: Sequence[str], rules: Sequence[tuple[str, str]] | None,
-             select: Callable[[str], bool] | None) -> Filters:
+             select: Callable[[str], bool] | None, prefixes: Sequence[str] | str = ()) -> Filters:
     if rules is None:
         rules = [("exclude", p) for p in exclude] + [("include", p) for p in include]
     for kind, _ in rules:
         if kind not in ("include", "exclude"):
             msg = f"filter kind must be 'include' or 'exclude', not {kind!r}"
             raise UsageError(msg)
-    return Filters(tuple(rules), select)
+    if isinstance(prefixes, str):
+        prefixes = (prefixes,)
+    return Filters(tuple(rules), select, tuple(p.lstrip("/") for p in prefixes if p))
 
 
 def plan(
@@ -246,6 +277,7 @@ def plan(
     exclude: Sequence[str] = (),
     filters: Sequence[tuple[str, str]] | None = None,
     select: Callable[[str], bool] | None = None,
+    prefixes: Sequence[str] | str = (),
     follow_symlinks: bool = True,
     profile: str | None = None,
     anon: bool = False,
@@ -264,7 +296,7 @@ def plan(
     ['a.txt']
     """
     side = _gather(
-        src, dst, filters=_filters(include, exclude, filters, select),
+        src, dst, filters=_filters(include, exclude, filters, select, prefixes),
         follow_symlinks=follow_symlinks, state_dir=Config().state_dir,
         store_kw={"profile": profile, "anon": anon or None, "endpoint_url": endpoint_url},
     )
@@ -284,6 +316,7 @@ def sync(
     exclude: Sequence[str] = (),
     filters: Sequence[tuple[str, str]] | None = None,
     select: Callable[[str], bool] | None = None,
+    prefixes: Sequence[str] | str = (),
     dry_run: bool = False,
     jobs: int | None = None,
     serial: bool = False,
@@ -318,6 +351,9 @@ def sync(
         order, pass ``filters=[("exclude", "*"), ("include", "sub-01/*")]``).
     select
         Predicate on dataset paths; unselected files are neither transferred nor deleted.
+    prefixes
+        Only paths under these (e.g. ``["sub-01/"]``): like ``select``, and only the manifest
+        shards that may hold them are read, so fetching one subject reads one shard.
     dry_run
         Plan only; nothing changes.
     jobs, serial
@@ -365,7 +401,7 @@ def sync(
     config = Config()
     state_dir = config.state_dir
     side = _gather(
-        src, dst, filters=_filters(include, exclude, filters, select),
+        src, dst, filters=_filters(include, exclude, filters, select, prefixes),
         follow_symlinks=follow_symlinks, state_dir=state_dir,
         store_kw={"profile": profile, "anon": anon or None, "endpoint_url": endpoint_url},
     )
@@ -393,6 +429,11 @@ def sync(
         else:
             _finish_download(side, result, executed)
         _remember_hashes(side, executed)
+        clean = not result.failed and not side.filters.active
+        final = result.manifest_root if side.direction == "upload" else (
+            side.manifest.root if side.manifest is not None else None
+        )
+        side.cache.set_synced(side.root, final if clean else None)
     finally:
         side.cache.close()
     result.elapsed = time.perf_counter() - t0
@@ -461,7 +502,9 @@ def _record_local_manifest(side: _Side) -> None:
     if not side.filters.active and pointer is not None and pointer[0] == side.manifest.root:
         return
     keep = side.filters if side.filters.active else None
-    copy = Manifest(e for e in side.manifest.entries() if keep is None or keep(e.path))
+    prefixes = side.filters.prefixes or ("",)
+    source = (e for p in prefixes for e in side.manifest.entries(p))
+    copy = Manifest(e for e in source if keep is None or keep(e.path))
     if pointer is not None and pointer[0] == copy.root:
         return
     with contextlib.suppress(ConflictError):  # another process recorded it meanwhile

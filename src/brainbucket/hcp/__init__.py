@@ -1,0 +1,175 @@
+"""Human Connectome Project open-access data: browse, select and fetch subjects as BIDS.
+
+The functions here open the bucket for one call; use :class:`HCP` to reuse one connection.
+
+Examples
+--------
+>>> from brainbucket import hcp
+>>> hcp.subjects(profile="hcp")[:2]  # doctest: +SKIP
+['100206', '100307']
+>>> result = hcp.fetch(["100206"], "./hcp", kinds=("dwi", "anat"))  # doctest: +SKIP
+>>> sorted(p.name for _, p in result.downloaded)[:1]  # doctest: +SKIP
+['sub-100206_ses-01_desc-aparcaseg_dseg.nii.gz']
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from ._fetch import FetchPlan, FetchResult, execute_fetch, plan_fetch
+from ._layout import (
+    DEFAULT_BUCKET,
+    DEFAULT_KINDS,
+    DEFAULT_PROFILE,
+    DEFAULT_RELEASE,
+    KINDS,
+    RELEASES,
+    Kind,
+    bids_target,
+)
+from ._record import RECORD_NAME, verify
+from ._select import HCP, HCPFile, Selection
+
+__all__ = [
+    "DEFAULT_BUCKET",
+    "DEFAULT_KINDS",
+    "DEFAULT_PROFILE",
+    "DEFAULT_RELEASE",
+    "HCP",
+    "KINDS",
+    "RECORD_NAME",
+    "RELEASES",
+    "FetchPlan",
+    "FetchResult",
+    "HCPFile",
+    "Kind",
+    "Selection",
+    "bids_target",
+    "execute_fetch",
+    "fetch",
+    "files",
+    "plan_fetch",
+    "select",
+    "subjects",
+    "verify",
+]
+
+
+def subjects(
+    release: str = DEFAULT_RELEASE,
+    *,
+    bucket: str = DEFAULT_BUCKET,
+    profile: str | None = None,
+    anon: bool = False,
+    endpoint_url: str | None = None,
+) -> list[str]:
+    """Subject ids of ``release``, from one delimiter listing.
+
+    Examples
+    --------
+    >>> from brainbucket import hcp
+    >>> len(hcp.subjects("HCP_1200", profile="hcp"))  # doctest: +SKIP
+    1113
+    """
+    return HCP(
+        release, bucket=bucket, profile=profile, anon=anon, endpoint_url=endpoint_url
+    ).subjects()
+
+
+def files(
+    subject: str | int,
+    kinds: Iterable[str] | str = DEFAULT_KINDS,
+    *,
+    release: str = DEFAULT_RELEASE,
+    bucket: str = DEFAULT_BUCKET,
+    profile: str | None = None,
+    anon: bool = False,
+    endpoint_url: str | None = None,
+) -> list[HCPFile]:
+    """One subject's files for ``kinds``, with sizes, ETags and BIDS targets.
+
+    Examples
+    --------
+    >>> from brainbucket import hcp
+    >>> sum(f.size for f in hcp.files("100206", "dwi", profile="hcp"))  # doctest: +SKIP
+    1543672072
+    """
+    return HCP(release, bucket=bucket, profile=profile, anon=anon, endpoint_url=endpoint_url).files(
+        subject, kinds
+    )
+
+
+def select(
+    subjects: Iterable[str | int],
+    kinds: Iterable[str] | str = DEFAULT_KINDS,
+    *,
+    release: str = DEFAULT_RELEASE,
+    bucket: str = DEFAULT_BUCKET,
+    profile: str | None = None,
+    anon: bool = False,
+    endpoint_url: str | None = None,
+) -> Selection:
+    """The files of several subjects, with a size estimate per subject and in total.
+
+    Examples
+    --------
+    >>> from brainbucket import hcp
+    >>> hcp.select(["100206", "100307"], profile="hcp").size_by_subject()  # doctest: +SKIP
+    {'100206': 1577853042, '100307': 1516981120}
+    """
+    return HCP(
+        release, bucket=bucket, profile=profile, anon=anon, endpoint_url=endpoint_url
+    ).select(subjects, kinds)
+
+
+def fetch(
+    subjects: Iterable[str | int],
+    dest: str | os.PathLike[str],
+    kinds: Iterable[str] | str = DEFAULT_KINDS,
+    pipeline: str = "hcp",
+    *,
+    release: str = DEFAULT_RELEASE,
+    bucket: str = DEFAULT_BUCKET,
+    profile: str | None = None,
+    anon: bool = False,
+    endpoint_url: str | None = None,
+    jobs: int | None = None,
+    dry_run: bool = False,
+    progress: Callable[[int], None] | None = None,
+    on_done: Callable[[HCPFile, Path], None] | None = None,
+) -> FetchResult:
+    """Download subjects into ``dest/derivatives/<pipeline>`` as BIDS, verified and resumable.
+
+    Subjects without the diffusion data asked for are skipped and reported in
+    ``result.plan.selection.skipped``. Files already present and verified are not fetched
+    again. With ``dry_run``, nothing is written and ``result.plan`` says what would happen.
+
+    Parameters
+    ----------
+    subjects
+        Six-digit ids (``"100206"`` or ``"sub-100206"``).
+    dest
+        The BIDS dataset root to create or update.
+    kinds
+        ``dwi``, ``dwi7t``, ``anat``, ``mni``, ``unprocessed`` (see :data:`KINDS`).
+    pipeline
+        Name of the derivative folder.
+    jobs
+        Transfers in flight.
+    progress, on_done
+        Callbacks: bytes received; a file verified and in place.
+
+    Examples
+    --------
+    >>> from brainbucket import hcp
+    >>> r = hcp.fetch(["100206"], "./hcp", kinds="dwi", profile="hcp")  # doctest: +SKIP
+    >>> r.derivative.name  # doctest: +SKIP
+    'hcp'
+    """
+    client = HCP(release, bucket=bucket, profile=profile, anon=anon, endpoint_url=endpoint_url)
+    plan = plan_fetch(client, subjects, dest, kinds=kinds, pipeline=pipeline)
+    if dry_run:
+        return FetchResult(plan)
+    return execute_fetch(plan, jobs=jobs, progress=progress, on_done=on_done)

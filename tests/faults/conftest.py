@@ -1,0 +1,60 @@
+"""Fixtures for fault tests: a fault proxy in front of the session's S3 server.
+
+SeaweedFS allocates storage for each new bucket on its first write, which costs about a second;
+these tests share one versioned bucket and give each test its own prefix instead.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from brainbucket import open_store
+from brainbucket.server import LocalServer
+from brainbucket.store import S3Store
+
+from .proxy import FaultProxy
+
+
+@pytest.fixture(scope="session")
+def fault_bucket(s3_server: LocalServer) -> str:
+    """One versioned bucket shared by the fault tests."""
+    name = f"faults-{uuid.uuid4().hex[:8]}"
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in s3_server.env().items():
+            mp.setenv(k, v)
+        store = open_store(f"s3://{name}")
+        assert isinstance(store, S3Store)
+        store.create_bucket()
+    return name
+
+
+@pytest.fixture
+def root_url(fault_bucket: str, s3_env: dict[str, str]) -> str:
+    """``s3://BUCKET/PREFIX`` private to this test (the environment is set for the admin)."""
+    return f"s3://{fault_bucket}/t-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def proxy(s3_server: LocalServer) -> Iterator[FaultProxy]:
+    """A fault proxy in front of the test server, stopped after the test."""
+    with FaultProxy(s3_server.endpoint_url, lifetime=120) as p:
+        yield p
+
+
+@pytest.fixture
+def faulty_store(root_url: str, proxy: FaultProxy) -> S3Store:
+    """This test's prefix, reached through the fault proxy."""
+    store = open_store(root_url, endpoint_url=proxy.url)
+    assert isinstance(store, S3Store)
+    return store
+
+
+@pytest.fixture
+def direct_store(root_url: str) -> S3Store:
+    """The same prefix reached directly, to check what really reached the server."""
+    store = open_store(root_url)
+    assert isinstance(store, S3Store)
+    return store

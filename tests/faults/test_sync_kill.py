@@ -1,0 +1,228 @@
+"""SIGKILL a sync at chosen points, re-run it, and check nothing was lost or left behind.
+
+Kill points are made exact with the fault proxy: the child's sync goes through it, one
+request of the chosen kind is held, and the child is killed while it waits for the answer.
+The re-run is what a user does: the same command again (through the same endpoint).
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from brainbucket import open_store, sync
+from brainbucket.store import S3Store
+from brainbucket.sync import verify
+
+from ._helpers import (
+    PART,
+    THRESHOLD,
+    kill_after,
+    kill_at,
+    make_study,
+    start_sync,
+    temporaries,
+    tree_digests,
+)
+from .proxy import Fault, FaultProxy
+
+HOLD = 120.0  # longer than any test: the child is killed while it waits
+
+UPLOAD_KILL_POINTS = {
+    # name: (fault, slow)
+    "first-data-put": (Fault("stall", method="PUT", path=r"/sub-0\d/", nth=1, seconds=HOLD), False),
+    "multipart-part-2": (Fault("stall", method="PUT", path="partNumber=2", seconds=HOLD), True),
+    "multipart-created-answer-lost": (
+        Fault("hold", method="POST", path=r"\?uploads", seconds=HOLD),
+        False,
+    ),
+    "multipart-complete": (Fault("hold", method="POST", path="uploadId=", seconds=HOLD), True),
+    "manifest-shard": (
+        Fault("stall", method="PUT", path=r"\.brainbucket/(?!HEAD)", nth=1, seconds=HOLD),
+        True,
+    ),
+    "pointer-before-move": (
+        Fault("stall", method="PUT", path=r"\.brainbucket/HEAD", seconds=HOLD),
+        True,
+    ),
+    "pointer-moved-answer-lost": (
+        Fault("hold", method="PUT", path=r"\.brainbucket/HEAD", seconds=HOLD),
+        False,
+    ),
+}
+
+
+def _kw(proxy: FaultProxy) -> dict[str, object]:
+    return {"endpoint_url": proxy.url, "multipart_threshold": THRESHOLD, "part_size": PART}
+
+
+def _check_bucket(root_url: str, src: Path, tmp_path: Path) -> None:
+    """The bucket holds exactly the source, verified, with no unfinished multipart upload."""
+    report = verify(root_url, deep=True)
+    assert report.ok, report.to_dict()
+    assert report.checked == len(tree_digests(src))
+    store = open_store(root_url)
+    assert isinstance(store, S3Store)
+    assert store.multipart_uploads() == []
+    down = tmp_path / "check-down"
+    sync(root_url, down)
+    assert tree_digests(down) == tree_digests(src)
+
+
+def _upload_kill(point: str, proxy: FaultProxy, root_url: str, tmp_path: Path) -> None:
+    src = make_study(tmp_path / "study")
+    fault, _ = UPLOAD_KILL_POINTS[point]
+    proxy.add(fault)
+    child = start_sync(str(src), root_url, endpoint_url=proxy.url)
+    kill_at(proxy, fault.action, child)
+    proxy.clear()
+    rerun = sync(src, root_url, **_kw(proxy))
+    assert rerun.ok, rerun.failed
+    _check_bucket(root_url, src, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "point",
+    [
+        pytest.param(name, marks=[pytest.mark.slow] if slow else [])
+        for name, (_, slow) in UPLOAD_KILL_POINTS.items()
+    ],
+)
+def test_upload_killed_then_rerun(
+    point: str, proxy: FaultProxy, root_url: str, tmp_path: Path
+) -> None:
+    _upload_kill(point, proxy, root_url, tmp_path)
+
+
+def test_second_upload_killed_after_pointer_moved(
+    proxy: FaultProxy, root_url: str, tmp_path: Path
+) -> None:
+    src = make_study(tmp_path / "study", big=False)
+    assert sync(src, root_url, endpoint_url=proxy.url).ok
+    (src / "README").write_text("changed after the first upload\n")
+    (src / "sub-01" / "notes.txt").write_text("new file\n")
+    fault = Fault("hold", method="PUT", path=r"\.brainbucket/HEAD", seconds=HOLD)
+    proxy.add(fault)
+    child = start_sync(str(src), root_url, endpoint_url=proxy.url)
+    kill_at(proxy, "hold", child)
+    proxy.clear()
+    rerun = sync(src, root_url, endpoint_url=proxy.url)
+    assert rerun.ok
+    assert rerun.transferred == 0  # everything had landed; only the answer was lost
+    _check_bucket(root_url, src, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_upload_killed_at_random_time(seed: int, root_url: str, tmp_path: Path) -> None:
+    src = make_study(tmp_path / "study")
+    child = start_sync(str(src), root_url)
+    kill_after(child, random.Random(seed).uniform(0.3, 4.0))
+    rerun = sync(src, root_url, multipart_threshold=THRESHOLD, part_size=PART)
+    assert rerun.ok, rerun.failed
+    _check_bucket(root_url, src, tmp_path)
+
+
+# -- downloads --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def uploaded(root_url: str, tmp_path: Path) -> Path:
+    """A study already uploaded (directly); its local source folder."""
+    src = make_study(tmp_path / "study")
+    assert sync(src, root_url, multipart_threshold=THRESHOLD, part_size=PART).ok
+    return src
+
+
+DOWNLOAD_KILL_POINTS = {
+    "first-data-get": (Fault("stall", method="GET", path=r"/sub-0\d/", nth=1, seconds=HOLD), False),
+    "big-file-midway": (
+        Fault("cut", method="GET", path="desc-big", after_bytes=3 * 1024 * 1024, seconds=HOLD),
+        False,
+    ),
+    "small-file-midway": (
+        Fault("cut", method="GET", path=r"_dwi\.nii\.gz", nth=1, after_bytes=10_000, seconds=HOLD),
+        True,
+    ),
+}
+
+
+def _no_unverified_file(dest: Path, src: Path) -> None:
+    """Every file under a real name is complete and correct; only temporaries may be partial."""
+    want = tree_digests(src)
+    for rel, digest in tree_digests(dest).items():
+        assert want.get(rel) == digest, f"{rel} is under its real name but not the source's bytes"
+
+
+@pytest.mark.parametrize(
+    "point",
+    [
+        pytest.param(name, marks=[pytest.mark.slow] if slow else [])
+        for name, (_, slow) in DOWNLOAD_KILL_POINTS.items()
+    ],
+)
+def test_download_killed_then_rerun(
+    point: str, uploaded: Path, proxy: FaultProxy, root_url: str, tmp_path: Path
+) -> None:
+    dest = tmp_path / "down"
+    fault, _ = DOWNLOAD_KILL_POINTS[point]
+    proxy.add(fault)
+    child = start_sync(root_url, str(dest), endpoint_url=proxy.url)
+    kill_at(proxy, fault.action, child, settle=1.5 if fault.action == "cut" else 0.0)
+    if dest.exists():
+        _no_unverified_file(dest, uploaded)
+    proxy.clear()
+    rerun = sync(root_url, dest, **_kw(proxy))
+    assert rerun.ok, rerun.failed
+    assert tree_digests(dest) == tree_digests(uploaded)
+    assert verify(dest).ok
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_download_killed_at_random_time(
+    seed: int, uploaded: Path, root_url: str, tmp_path: Path
+) -> None:
+    dest = tmp_path / "down"
+    child = start_sync(root_url, str(dest), jobs=2)
+    kill_after(child, random.Random(seed).uniform(0.3, 3.0))
+    if dest.exists():
+        _no_unverified_file(dest, uploaded)
+    rerun = sync(root_url, dest, multipart_threshold=THRESHOLD, part_size=PART)
+    assert rerun.ok, rerun.failed
+    assert tree_digests(dest) == tree_digests(uploaded)
+    assert verify(dest).ok
+
+
+def test_download_rerun_after_kill_leaves_only_hidden_temporaries(
+    uploaded: Path, proxy: FaultProxy, root_url: str, tmp_path: Path
+) -> None:
+    """A killed download's temporary file is never taken for data.
+
+    The re-run finishes every file; what the killed process was writing stays behind as a
+    hidden ``.NAME.XXXX.bbpart`` (another process may still be writing its own), which scans,
+    syncs and ``verify`` ignore. A resumable partial (``.resume.bbpart``) is consumed.
+    """
+    dest = tmp_path / "down"
+    fault = Fault(
+        "cut", method="GET", path=r"_dwi\.nii\.gz", nth=1, after_bytes=10_000, seconds=HOLD
+    )
+    proxy.add(fault)
+    kill_at(proxy, "cut", start_sync(root_url, str(dest), endpoint_url=proxy.url), settle=1.5)
+    left = temporaries(dest)
+    assert left, "the kill point should leave the killed writer's temporary file"
+    proxy.clear()
+    assert sync(root_url, dest, **_kw(proxy)).ok
+    assert tree_digests(dest) == tree_digests(uploaded)
+    assert all(p.name.startswith(".") for p in temporaries(dest))
+    assert not [p for p in temporaries(dest) if p.name.endswith(".resume.bbpart")]
+    report = verify(dest)
+    assert report.ok
+    assert report.extra == []
+    # An upload from that folder does not carry the temporaries along.
+    again = tmp_path / "again"
+    assert sync(dest, f"{root_url}-copy").ok
+    assert sync(f"{root_url}-copy", again).ok
+    assert temporaries(again) == []

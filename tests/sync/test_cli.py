@@ -1,0 +1,137 @@
+"""The sync, status and verify commands: output, JSON and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from brainbucket import open_store, read_manifest
+from brainbucket.cli import run
+
+
+def _tree(root: Path, files: dict[str, bytes]) -> Path:
+    for name, data in files.items():
+        p = root / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+    return root
+
+
+FILES = {
+    "README": b"readme",
+    "sub-01/anat/sub-01_T1w.nii.gz": os.urandom(5000),
+    "sub-02/anat/sub-02_T1w.nii.gz": os.urandom(6000),
+    "sub-02/anat/sub-02_T1w.json": b"{}",
+}
+
+
+def test_sync_status_verify(bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = _tree(tmp_path / "src", FILES)
+    url = f"s3://{bucket}/study"
+    assert run(["sync", str(src), url, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "upload       sub-01/anat/sub-01_T1w.nii.gz" in out
+    assert "4 to upload" in out
+    assert list(open_store(url).walk()) == []
+
+    assert run(["sync", str(src), url]) == 0
+    out = capsys.readouterr().out
+    assert "uploaded 4 files" in out
+
+    assert run(["sync", str(src), url, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["transferred"], doc["unchanged"], doc["failed"]) == (0, 4, [])
+
+    (src / "README").write_bytes(b"README")
+    assert run(["status", str(src), url, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["actions"] == [
+        {"action": "upload", "path": "README", "size": 6, "reason": "content changed (same size)"}
+    ]
+
+    assert run(["verify", url]) == 0
+    assert "ok: 4 files checked" in capsys.readouterr().out
+    open_store(url).write_bytes("sub-02/anat/sub-02_T1w.json", b"[]")
+    assert run(["verify", url, "--json"]) == 8
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)
+    assert doc["ok"] is False
+    assert doc["mismatched"][0]["path"] == "sub-02/anat/sub-02_T1w.json"
+    assert "differ from the manifest" in captured.err
+    assert "Traceback" not in captured.err
+
+
+def test_filters_apply_in_order(bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = _tree(tmp_path / "src", FILES)
+    url = f"s3://{bucket}"
+    assert run(["sync", str(src), url, "--quiet", "--exclude", "*", "--include", "sub-02/*",
+                "--exclude=*.json"]) == 0
+    assert capsys.readouterr().out == ""
+    assert sorted(read_manifest(open_store(url))) == ["sub-02/anat/sub-02_T1w.nii.gz"]  # type: ignore[arg-type]
+
+
+def test_download_and_delete_guard(bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = _tree(tmp_path / "src", FILES)
+    url = f"s3://{bucket}"
+    assert run(["sync", str(src), url, "-q"]) == 0
+    down = tmp_path / "down"
+    assert run(["sync", url, str(down), "-j", "4"]) == 0
+    assert "downloaded 4 files" in capsys.readouterr().out
+    for name in ("README", "sub-01/anat/sub-01_T1w.nii.gz", "sub-02/anat/sub-02_T1w.json"):
+        (src / name).unlink()
+    assert run(["sync", str(src), url, "--delete"]) == 2
+    err = capsys.readouterr().err
+    assert "refusing to delete 3 of 4" in err
+    assert "--force" in err
+    assert run(["sync", str(src), url, "--delete", "--force", "-q"]) == 0
+    assert run(["sync", url, str(down), "--delete", "--force", "-q"]) == 0
+    assert [p.relative_to(down).as_posix() for p in down.rglob("*") if p.is_file() and ".brainbucket" not in p.parts] == [
+        "sub-02/anat/sub-02_T1w.nii.gz"
+    ]
+    assert not (down / "sub-01").exists()  # emptied folders go too
+
+
+def test_bad_inputs_exit_codes(bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["sync", str(tmp_path / "nope"), f"s3://{bucket}"]) == 3
+    assert "no such folder" in capsys.readouterr().err
+    src = _tree(tmp_path / "src", {"a.txt": b"a"})
+    assert run(["sync", str(src), "s3://missing-bucket-q"]) == 3
+    err = capsys.readouterr().err
+    assert "no such bucket" in err
+    assert "brainbucket mb s3://missing-bucket-q" in err
+    (src / "loop").symlink_to(src)
+    assert run(["sync", str(src), f"s3://{bucket}"]) == 12
+    err = capsys.readouterr().err
+    assert "symlink loop" in err
+    assert "Traceback" not in err
+    assert open_store(f"s3://{bucket}").read_bytes("a.txt") == b"a"  # the rest still synced
+    assert run(["sync", str(src), f"s3://{bucket}/b", "--no-follow-symlinks", "-q"]) == 0
+    assert run(["verify", str(tmp_path / "src")]) == 3
+
+
+def test_unreadable_file_is_reported_rest_goes_on(bucket: str, tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    src = _tree(tmp_path / "src", {"ok/a.txt": b"fine", "secret/b.txt": b"locked"})
+    (src / "secret" / "b.txt").chmod(0)
+    cmd = [sys.executable, "-m", "brainbucket", "sync", str(src), f"s3://{bucket}"]
+    if os.geteuid() == 0:
+        # root reads anything; without these two capabilities it obeys file modes like anyone.
+        setpriv = shutil.which("setpriv")
+        assert setpriv, "running as root needs setpriv (util-linux) to drop DAC capabilities"
+        caps = "-dac_override,-dac_read_search"
+        cmd = [setpriv, f"--bounding-set={caps}", f"--inh-caps={caps}", *cmd]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 12, proc.stderr
+    assert "secret/b.txt" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    store = open_store(f"s3://{bucket}")
+    assert store.read_bytes("ok/a.txt") == b"fine"
+    assert not store.exists("secret/b.txt")
+    assert sorted(read_manifest(store)) == ["ok/a.txt"]  # type: ignore[arg-type]
