@@ -15,8 +15,7 @@ from brainbucket.cli import run
 def published(s3_env, bucket: str, tmp_path: Path) -> tuple[str, Path]:
     """A demo study uploaded with `brainbucket sync` (so it has a manifest)."""
     src = build_demo_study(tmp_path / "src", subjects=4)
-    # the bucket root: sync (on main) refuses a fresh prefix below it (`ls` of an empty prefix)
-    url = f"s3://{bucket}"
+    url = f"s3://{bucket}/study"
     assert run(["sync", str(src), url, "--quiet"]) == 0
     return url, src
 
@@ -86,7 +85,7 @@ def test_mirror_verifies_against_the_manifest(published, tmp_path: Path) -> None
 def test_validate_before_upload(s3_env, bucket: str, tmp_path: Path, capsys) -> None:
     src = build_demo_study(tmp_path / "src", subjects=2)
     (src / "sub-01/ses-01/anat/sub-01_ses-01_T1w.nii").rename(src / "sub-01/ses-01/anat/sub-01_T1w.nii")
-    url = f"s3://{bucket}"
+    url = f"s3://{bucket}/study"
     assert run(["sync", str(src), url, "--validate"]) == 14
     captured = capsys.readouterr()
     assert "sub-01/ses-01/anat/sub-01_T1w.nii: file name lacks ses-01" in captured.out
