@@ -188,3 +188,25 @@ def test_offline_path_without_a_saved_listing(remote, cache: Path, monkeypatch) 
     assert m.path(key) == got
     with pytest.raises(OfflineError, match="not in the cache: README"):
         m.path("README")
+
+
+def test_public_study_read_anonymously(public_bucket: str, tmp_path: Path, cache: Path, monkeypatch) -> None:
+    """An analyst without credentials: study queries and the mirror over unsigned requests."""
+    import uuid
+
+    from brainbucket import Study
+    from brainbucket._demo import build_demo_study
+
+    src = build_demo_study(tmp_path / "pub", subjects=2)
+    prefix = f"study-{uuid.uuid4().hex[:8]}"
+    store = open_store(f"s3://{public_bucket}/{prefix}")
+    for p in sorted(src.rglob("*")):
+        if p.is_file():
+            store.upload(p, p.relative_to(src).as_posix())
+    for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(k, raising=False)
+    url = f"s3://{public_bucket}/{prefix}"
+    assert Study(url, anon=True).select(where="sex == 'M'") == ["02"]
+    m = Mirror(url, anon=True, cache_dir=cache)
+    (path,) = m.files(subject="02", suffix="T1w", extension=".nii", pipeline="raw")
+    assert path.read_bytes() == (src / "sub-02/ses-01/anat/sub-02_ses-01_T1w.nii").read_bytes()
