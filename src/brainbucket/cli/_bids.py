@@ -245,8 +245,11 @@ def study_cmd(
     endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Summarise a BIDS study, or what a selection of it holds (files, sizes), without
-    downloading anything."""
+    """Summarise a BIDS study, or a selection of it, with sizes, before downloading.
+
+    Subjects, sessions, datatypes, pipelines, files kept although not plain BIDS, and what the
+    filter options select (add --files to list them).
+    """
     study = Study(store=open_for_cli(url, profile, anon, endpoint_url))
     sel = selection_from_options(
         study, subject=subject, session=session, datatype=datatype, suffix=suffix,
