@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -84,24 +85,32 @@ class StudyIndex:
         by_path: dict[str, BIDSFile] = {}
         by_subject: dict[str, list[BIDSFile]] = {}
         dataset_level: list[BIDSFile] = []
-        for r in remote:
-            path = r[0]
-            if path.startswith(INTERNAL_PREFIX):
-                continue
-            if root and not path.startswith(root):
-                f = BIDSFile(path, *r[1:], problem="outside the dataset root")
-            else:
-                f = parse(path[n:] if n else path, path, r[1:])
-            files.append(f)
-            by_path[path] = f
-            if f.subject is not None:
-                group = by_subject.get(f.subject)
-                if group is None:
-                    by_subject[f.subject] = [f]
+        # Parsing creates a few hundred thousand small objects and no reference cycles; the
+        # cyclic collector would otherwise run dozens of times for nothing (~25% of the time).
+        gc_was_on = gc.isenabled()
+        gc.disable()
+        try:
+            for r in remote:
+                path = r[0]
+                if path.startswith(INTERNAL_PREFIX):
+                    continue
+                if root and not path.startswith(root):
+                    f = BIDSFile(path, *r[1:], problem="outside the dataset root")
                 else:
-                    group.append(f)
-            elif f.level == "dataset":
-                dataset_level.append(f)
+                    f = parse(path[n:] if n else path, path, r[1:])
+                files.append(f)
+                by_path[path] = f
+                if f.subject is not None:
+                    group = by_subject.get(f.subject)
+                    if group is None:
+                        by_subject[f.subject] = [f]
+                    else:
+                        group.append(f)
+                elif f.level == "dataset":
+                    dataset_level.append(f)
+        finally:
+            if gc_was_on:
+                gc.enable()
         self.files = files
         self.by_path = by_path
         self.by_subject = by_subject
