@@ -107,7 +107,12 @@ class Mirror:
         self.url = str(parse_url(url))
         self.offline = cfg.offline if offline is None else offline
         self.cache_dir = Path(cache_dir) if cache_dir is not None else cfg.cache_dir
-        self.endpoint = endpoint_url or cfg.endpoint_url if self.url.startswith("s3://") else None
+        # The same bucket name on two servers is two studies: the endpoint names the cache.
+        self.endpoint = (
+            (endpoint_url or cfg.endpoint_url or os.environ.get("AWS_ENDPOINT_URL"))
+            if self.url.startswith("s3://")
+            else None
+        )
         self.layout = CacheLayout(self.cache_dir / "mirror" / mirror_slug(self.url, self.endpoint))
         self.jobs = max(1, min(jobs or cfg.jobs, 32))
         self.on_fetch = on_fetch
