@@ -71,3 +71,13 @@ def test_mirror_status_verify_gc(remote, cache: Path, capsys) -> None:
 def test_gc_bad_size(size: str, cache: Path, capsys) -> None:
     assert run(["mirror", "gc", "--max-size", size, "--cache-dir", str(cache)]) == 2
     assert "not a size" in capsys.readouterr().err
+
+
+def test_get_with_an_unwritable_cache(remote, tmp_path: Path, capsys) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache should be")
+    assert run(["get", remote.url, "README", "--cache-dir", str(blocker)]) == 4
+    err = capsys.readouterr().err
+    assert "cannot write to the mirror cache" in err
+    assert "BRAINBUCKET_CACHE" in err
+    assert "Traceback" not in err

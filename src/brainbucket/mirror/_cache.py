@@ -124,7 +124,7 @@ class CacheLayout:
         try:
             raw = json.loads(self.record_path(key).read_bytes())
             return Record(**raw)
-        except (FileNotFoundError, ValueError, TypeError):
+        except (OSError, ValueError, TypeError):
             return None
 
     def write_record(self, record: Record) -> None:

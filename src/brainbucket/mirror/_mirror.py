@@ -14,6 +14,7 @@ import filelock
 
 from .._config import Config
 from .._exceptions import (
+    AccessDeniedError,
     ConflictError,
     IntegrityError,
     ObjectNotFoundError,
@@ -232,7 +233,7 @@ class Mirror:
         record = self.layout.read_record(key)
         try:
             st = path.stat()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             st = None
         if record is None or st is None or not record.describes(st):
             msg = f"offline: 1 file(s) not in the cache: {key}"
@@ -259,11 +260,23 @@ class Mirror:
             err.missing = names  # type: ignore[attr-defined]
             raise err
         if missing:
-            self.layout.write_source(self.url, self.endpoint)
+            self._prepare_cache()
             results = self._fetch_all([wanted[i] for i in missing])
             for i, p in zip(missing, results, strict=True):
                 paths[i] = p
         return [p for p in paths if p is not None]
+
+    def _prepare_cache(self) -> None:
+        """Make the cache folders, with a clear error if the cache cannot be written."""
+        try:
+            for folder in (self.layout.files, self.layout.records, self.layout.locks):
+                folder.mkdir(parents=True, exist_ok=True)
+            self.layout.write_source(self.url, self.endpoint)
+        except OSError as exc:
+            msg = f"cannot write to the mirror cache {self.layout.root}: {exc.strerror or exc}"
+            raise AccessDeniedError(
+                msg, hint="point BRAINBUCKET_CACHE (or --cache-dir) at a writable folder"
+            ) from exc
 
     def _cached(self, remote: RemoteFile) -> Path | None:
         """The local path if a verified copy of exactly ``remote`` is there, else None."""
@@ -275,7 +288,7 @@ class Mirror:
             path, _, ident = hit
             try:
                 st = os.stat(path)
-            except FileNotFoundError:
+            except (FileNotFoundError, NotADirectoryError):
                 st = None
             if st is not None and (st.st_ino, st.st_size, st.st_mtime_ns) == ident:
                 self._touch(path, st)
@@ -283,7 +296,7 @@ class Mirror:
         path = self.layout.data_path(key)
         try:
             st = path.stat()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
         record = self.layout.read_record(key)
         if record is None or not record.describes(st) or not record.matches(remote):
