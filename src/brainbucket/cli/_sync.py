@@ -17,6 +17,7 @@ from rich.progress import (
 )
 
 from .._exceptions import BrainbucketError, IntegrityError
+from ..store._errors import printable  # keys are untrusted: no control characters to a terminal
 from ..sync import Callbacks, Plan, SyncResult, plan, sync, verify
 from ..sync._actions import Action
 from ._app import (
@@ -115,9 +116,9 @@ class _Bar(Callbacks):
 
 def _print_plan(p: Plan) -> None:
     for a in p.actions:
-        console.print(f"{a.kind:<12} {escape(a.path)}  [dim]{human_size(a.size)}  {escape(a.reason)}[/]")
+        console.print(f"{a.kind:<12} {escape(printable(a.path))}  [dim]{human_size(a.size)}  {escape(a.reason)}[/]")
     for path, err in p.errors:
-        console.print(f"[red]{'error':<12}[/] {escape(path)}  [dim]{escape(err)}[/]")
+        console.print(f"[red]{'error':<12}[/] {escape(printable(path))}  [dim]{escape(printable(err))}[/]")
     n_t, n_d = len(p.transfers), len(p.deletes)
     verb = "upload" if p.direction == "upload" else "download"
     console.print(
@@ -139,7 +140,7 @@ def _summary(r: SyncResult) -> None:
     line += f" in {r.elapsed:.1f} s ({human_size(rate)}/s)"
     console.print(line)
     for path, err in r.failed[:20]:
-        err_console.print(f"[red]failed:[/] {escape(path)}: {escape(err)}")
+        err_console.print(f"[red]failed:[/] {escape(printable(path))}: {escape(printable(err))}")
     if len(r.failed) > 20:
         err_console.print(f"... and {len(r.failed) - 20} more (see --json)")
 
@@ -220,7 +221,7 @@ def sync_cmd(
         _summary(result)
     elif result.failed:
         for path, err in result.failed[:20]:
-            err_console.print(f"[red]failed:[/] {escape(path)}: {escape(err)}")
+            err_console.print(f"[red]failed:[/] {escape(printable(path))}: {escape(printable(err))}")
     result.raise_for_failures()
 
 
