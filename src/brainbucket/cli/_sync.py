@@ -31,6 +31,18 @@ from ._app import (
     err_console,
     human_size,
 )
+from ._bids import (
+    DatatypeOpt,
+    PipelineOpt,
+    SampleOpt,
+    SeedOpt,
+    SessionOpt,
+    SubjectOpt,
+    ValidateOpt,
+    WhereOpt,
+    expand_multi,
+    selection_for_sync,
+)
 
 
 def _tune_allocator() -> None:
@@ -53,6 +65,7 @@ class _OrderedFilters(typer.core.TyperCommand):
     """Remembers the command-line order of --include/--exclude: later rules win."""
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        args = expand_multi(args)  # --subject 01 02
         order: list[tuple[str, str]] = []
         it = iter(args)
         for arg in it:
@@ -145,6 +158,14 @@ def sync_cmd(
     dry_run: Annotated[bool, typer.Option("--dry-run", "-n", help="Print the plan; change nothing.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary; errors only.")] = False,
     no_follow_symlinks: NoFollowOpt = False,
+    subject: SubjectOpt = None,
+    session: SessionOpt = None,
+    datatype: DatatypeOpt = None,
+    pipeline: PipelineOpt = None,
+    sample: SampleOpt = None,
+    seed: SeedOpt = 0,
+    where: WhereOpt = None,
+    validate_src: ValidateOpt = False,
     profile: ProfileOpt = None,
     anon: AnonOpt = False,
     endpoint_url: EndpointOpt = None,
@@ -153,7 +174,8 @@ def sync_cmd(
     """Make DST hold what SRC holds: only new or changed files move, every one verified.
 
     Uploads leave a manifest in the bucket; downloads check every file against it. Re-run
-    after an interruption to resume.
+    after an interruption to resume. The BIDS options (--subject ... --where) move only the
+    chosen part of a study, plus its dataset-level files; --validate refuses an invalid study.
     """
     rules = ctx.meta.get("filter_order") or []
     _tune_allocator()
@@ -162,6 +184,13 @@ def sync_cmd(
         "follow_symlinks": not no_follow_symlinks, "profile": profile, "anon": anon,
         "endpoint_url": endpoint_url, "check": False,
     }
+    selection = selection_for_sync(
+        src, dst, subject=subject, session=session, datatype=datatype, pipeline=pipeline,
+        sample=sample, seed=seed, where=where, check_valid=validate_src, force=force,
+        show=not (quiet or json_out), profile=profile, anon=anon, endpoint_url=endpoint_url,
+    )
+    if selection is not None:
+        kw["select"] = selection
     if dry_run:
         result = sync(src, dst, dry_run=True, **kw)
         if json_out:
