@@ -26,7 +26,7 @@ def own_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Loca
     try:
         yield server
     finally:
-        server.stop()
+        server.kill()  # its data is this test's alone; a restarted server can be slow to stop
 
 
 def _restart(server: LocalServer) -> None:
@@ -59,6 +59,7 @@ def test_sync_fails_clearly_then_rerun_completes(own_server: LocalServer, tmp_pa
     src = make_study(tmp_path / "study", subjects=4)
     child = start_sync(str(src), "s3://restart/ds", jobs=2)
     _wait_for_objects(store, child)
+    assert child.poll() is None, "the sync ended before the server was killed"
     own_server.kill()
     _out, err = child.communicate(timeout=180)
     text = err.decode()
@@ -89,6 +90,7 @@ def test_sync_rides_out_a_quick_restart(
     src = make_study(tmp_path / "study", subjects=4)
     child = start_sync(str(src), "s3://restart2/ds", jobs=2)
     _wait_for_objects(store, child)
+    assert child.poll() is None, "the sync ended before the server was killed"
     own_server.kill()
     _restart(own_server)
     _out, err = child.communicate(timeout=300)
