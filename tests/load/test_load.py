@@ -18,8 +18,10 @@ from pathlib import Path
 import pytest
 
 from brainbucket import open_store, sync
+from brainbucket.server import LocalServer
 from brainbucket.store import S3Store
 from brainbucket.sync import verify
+from faults.proxy import Fault, FaultProxy
 
 CLIENT = Path(__file__).with_name("_client.py")
 # Read at import: the session's fixtures clear BRAINBUCKET_* variables before tests run.
@@ -37,10 +39,23 @@ def _digests(root: Path) -> dict[str, str]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("faulty", [False, True], ids=["clean", "faulty-network"])
 def test_eight_clients_for_a_bounded_time(
-    bucket: str, tmp_path: Path, s3_env: dict[str, str]
+    faulty: bool, bucket: str, tmp_path: Path, s3_env: dict[str, str], s3_server: LocalServer
 ) -> None:
-    seconds = SECONDS
+    seconds = SECONDS if not faulty else SECONDS / 2
+    env = dict(os.environ)
+    proxy = None
+    if faulty:
+        # Every client's traffic through one proxy that keeps failing a share of requests.
+        proxy = FaultProxy(s3_server.endpoint_url, lifetime=seconds + 300, max_connections=512)
+        proxy.add(
+            Fault("status", every=13, status=503, code="SlowDown"),
+            Fault("cut", method="GET", every=17, after_bytes=1000),
+            Fault("drop", method="PUT", every=19),
+            Fault("reset", method="HEAD", every=7),
+        )
+        env["BRAINBUCKET_ENDPOINT_URL"] = proxy.url
     datasets = [f"s3://{bucket}/ds-{i}" for i in range(2)]
     procs: list[tuple[str, subprocess.Popen[str]]] = []
     publishers: list[tuple[Path, str, str]] = []
@@ -52,10 +67,10 @@ def test_eight_clients_for_a_bounded_time(
         sync(root, url)  # the datasets exist (with a manifest) before the clients start
         publishers.append((root, url, f"sub-{i:02d}"))
         argv = ["publish", str(seconds), str(i), str(root), url, f"sub-{i:02d}"]
-        procs.append((f"publisher {i}", _start(argv)))
+        procs.append((f"publisher {i}", _start(argv, env)))
     for i in range(4):
         argv = ["fetch", str(seconds), str(100 + i), datasets[i % 2], str(tmp_path / f"fetch-{i}")]
-        procs.append((f"fetcher {i}", _start(argv)))
+        procs.append((f"fetcher {i}", _start(argv, env)))
 
     reports = {}
     for name, proc in procs:
@@ -68,6 +83,9 @@ def test_eight_clients_for_a_bounded_time(
         assert proc.returncode == 0, f"{name}: {err[-2000:]}"
         reports[name] = json.loads(out.strip().splitlines()[-1])
 
+    if proxy is not None:
+        proxy.stop()
+        assert len(proxy.injected()) > 50, "the faulty network should have failed many requests"
     errors = {n: r["errors"] for n, r in reports.items() if r["errors"]}
     assert not errors, errors
     assert all(r["syncs"] > 0 for r in reports.values()), reports
@@ -97,16 +115,17 @@ def test_eight_clients_for_a_bounded_time(
             r.get("refused_changed_meanwhile", 0) for r in reports.values()
         ),
         "bytes": sum(r["bytes"] for r in reports.values()),
+        "faults_injected": len(proxy.injected()) if proxy is not None else 0,
         "run": uuid.uuid4().hex[:6],
     }
     print(f"load summary: {json.dumps(summary)}")
 
 
-def _start(argv: list[str]) -> subprocess.Popen[str]:
+def _start(argv: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, str(CLIENT), *argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=dict(os.environ),
+        env=env,
     )
