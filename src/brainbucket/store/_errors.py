@@ -66,6 +66,13 @@ def _from_code(code: str, status: int, what: str, anon: bool) -> BrainbucketErro
         if code == "BucketAlreadyExists":
             return BucketOwnedByOthersError(f"{what}: the bucket name is taken")
         return ConflictError(f"{what}: changed by someone else meanwhile ({code or status})")
+    if code == "InvalidRange" or status == 416:
+        # The data path resumes a broken-off read with a range request; past the end means the
+        # object was replaced by a shorter one meanwhile.
+        return ConflictError(
+            f"{what}: the byte range lies past the object's end: the object changed while it "
+            "was being read"
+        )
     if code in ("BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch"):
         return IntegrityError(f"{what}: the server received different bytes than were sent")
     if code in ("SlowDown", "ServiceUnavailable", "InternalError") or status >= 500:
