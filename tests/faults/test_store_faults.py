@@ -367,3 +367,25 @@ def test_listing_result_types_survive_faults(
     assert total.size == len(DATA)
     assert all(isinstance(o, ObjectInfo) for o in faulty_store.walk())
     assert proxy.injected()
+
+
+def test_object_replaced_by_a_shorter_one_mid_read(
+    faulty_store: S3Store, direct_store: S3Store, proxy: FaultProxy, remote: str, tmp_path: Path
+) -> None:
+    """The read breaks off, the object is replaced meanwhile, the resumed read finds it shorter:
+    a conflict naming the object, and nothing kept."""
+    from brainbucket import ConflictError
+
+    proxy.add(Fault("cut", method="GET", first=1, after_bytes=200_000, seconds=1.0))
+    dest = tmp_path / "T1w.nii.gz"
+    import threading
+
+    swap = threading.Timer(0.5, lambda: direct_store.write_bytes(remote, b"short"))
+    swap.start()
+    try:
+        with pytest.raises(ConflictError, match="changed while it was being read") as info:
+            faulty_store.download(remote, dest)
+    finally:
+        swap.join()
+    assert remote in str(info.value)
+    assert _leftovers(tmp_path) == []

@@ -85,7 +85,7 @@ def fetch(url: str, dest: Path, deadline: float) -> dict:
             # A file rewritten between reading the manifest and fetching the file is refused
             # (its bytes no longer match); anything else is an error. The next round gets it.
             for p, e in r.failed:
-                if "does not match the expected" in e:
+                if "does not match the expected" in e or "changed while it was being read" in e:
                     report["refused_changed_meanwhile"] = (
                         report.get("refused_changed_meanwhile", 0) + 1
                     )
