@@ -31,6 +31,7 @@ def test_command_pins_loopback_ports_and_safety_flags(tmp_path: Path) -> None:
     assert "-ip.bind=127.0.0.1" in args
     assert "-master.telemetry=false" in args
     assert "-s3.concurrentUploadLimitMB=256" in args
+    assert "-volume.max=5000" in args
     # Every service's HTTP and gRPC port is pinned, and all differ.
     for svc in ("master", "volume", "filer", "s3", "admin"):
         assert any(a.startswith(f"-{svc}.port=") for a in args)
@@ -60,6 +61,15 @@ def test_restart_keeps_data_and_cleans_up(tmp_path: Path, monkeypatch: pytest.Mo
         assert again.admin.access_key == server.admin.access_key  # identities are kept too
         _env_for(again, monkeypatch)
         assert open_store("s3://persist").read_bytes("sub-01/anat.nii.gz") == b"kept across restarts"
+
+
+def test_many_buckets_keep_accepting_writes(s3_env: dict[str, str]) -> None:
+    """Every bucket takes volume slots; the server must not run out after a few dozen."""
+    for i in range(80):
+        store = open_store(f"s3://many-buckets-{i:03d}")
+        store.create_bucket(versioning=False)
+        store.write_bytes("f.txt", b"x")
+    assert open_store("s3://many-buckets-079").read_bytes("f.txt") == b"x"
 
 
 def test_auth_is_enforced(s3_server: LocalServer, bucket: str) -> None:

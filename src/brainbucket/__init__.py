@@ -36,7 +36,9 @@ from ._exceptions import (
 from ._types import DiskUsage, FolderInfo, ObjectInfo, PutResult, VersionInfo
 from ._url import StoreURL, parse_url
 from .assemblies import AssemblyRecord, load_assembly, load_from_s3, upload_data_assembly
+from .bids import Study
 from .manifest import Manifest, read_manifest, write_manifest
+from .mirror import Mirror
 from .server import LocalServer
 from .store import LocalStore, S3Store, Store, open_store
 from .sync import Plan, SyncResult, VerifyReport, plan, sync, verify
@@ -62,6 +64,7 @@ __all__ = [
     "LocalStore",
     "Manifest",
     "ManifestError",
+    "Mirror",
     "NoCredentialsError",
     "NotFoundError",
     "ObjectInfo",
@@ -75,6 +78,7 @@ __all__ = [
     "ServerError",
     "Store",
     "StoreURL",
+    "Study",
     "SyncResult",
     "UnsafeKeyError",
     "UsageError",

@@ -110,12 +110,12 @@ class VerifiedWriter:
 
     Examples
     --------
-    >>> import tempfile, os
-    >>> d = tempfile.mkdtemp()
-    >>> with VerifiedWriter(os.path.join(d, "x.txt"), expected_size=2) as w:
+    >>> import tempfile, pathlib
+    >>> dest = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
+    >>> with VerifiedWriter(dest, expected_size=2) as w:
     ...     w.write(b"hi")
     ...     _ = w.commit()
-    >>> open(os.path.join(d, "x.txt")).read()
+    >>> dest.read_text()
     'hi'
     """
 

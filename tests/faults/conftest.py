@@ -6,7 +6,10 @@ these tests share one versioned bucket and give each test its own prefix instead
 
 from __future__ import annotations
 
+import json
+import os
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +19,10 @@ from brainbucket.server import LocalServer
 from brainbucket.store import S3Store
 
 from .proxy import FaultProxy
+
+# Where to append a line per test with the faults its proxy injected (for reports); read at
+# import, before the session clears BRAINBUCKET_* variables.
+_FAULT_LOG = os.environ.get("BRAINBUCKET_FAULT_LOG")
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +38,19 @@ def fault_bucket(s3_server: LocalServer) -> str:
     return name
 
 
+@pytest.fixture(scope="session")
+def plain_bucket(s3_server: LocalServer) -> str:
+    """A bucket without versioning: overwriting an object leaves no older copy to fall back on."""
+    name = f"plain-{uuid.uuid4().hex[:8]}"
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in s3_server.env().items():
+            mp.setenv(k, v)
+        store = open_store(f"s3://{name}")
+        assert isinstance(store, S3Store)
+        store.create_bucket(versioning=False)
+    return name
+
+
 @pytest.fixture
 def root_url(fault_bucket: str, s3_env: dict[str, str]) -> str:
     """``s3://BUCKET/PREFIX`` private to this test (the environment is set for the admin)."""
@@ -38,10 +58,14 @@ def root_url(fault_bucket: str, s3_env: dict[str, str]) -> str:
 
 
 @pytest.fixture
-def proxy(s3_server: LocalServer) -> Iterator[FaultProxy]:
+def proxy(s3_server: LocalServer, request: pytest.FixtureRequest) -> Iterator[FaultProxy]:
     """A fault proxy in front of the test server, stopped after the test."""
     with FaultProxy(s3_server.endpoint_url, lifetime=120) as p:
         yield p
+        if _FAULT_LOG:
+            counts = Counter(r.action for r in p.records)
+            with open(_FAULT_LOG, "a") as f:
+                f.write(json.dumps({"test": request.node.nodeid, **counts}) + "\n")
 
 
 @pytest.fixture

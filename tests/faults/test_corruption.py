@@ -30,19 +30,6 @@ def _fresh_manifest_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("BRAINBUCKET_CACHE", str(tmp_path / "cache"))
 
 
-@pytest.fixture(scope="session")
-def plain_bucket(s3_server: object, fault_bucket: str) -> str:
-    """A bucket without versioning: overwriting an object leaves no older copy to fall back on."""
-    name = f"plain-{uuid.uuid4().hex[:8]}"
-    with pytest.MonkeyPatch.context() as mp:
-        for k, v in s3_server.env().items():  # type: ignore[attr-defined]
-            mp.setenv(k, v)
-        store = open_store(f"s3://{name}")
-        assert isinstance(store, S3Store)
-        store.create_bucket(versioning=False)
-    return name
-
-
 def _study(tmp_path: Path) -> Path:
     src = make_study(tmp_path / "study", big=False)
     assert (src / VICTIM).stat().st_size > 1000
@@ -187,7 +174,15 @@ DAMAGE = {
 }
 
 
-@pytest.mark.parametrize("damage", sorted(DAMAGE))
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(
+            d, marks=[] if d in ("pointer-garbage", "shards-truncated") else [pytest.mark.slow]
+        )
+        for d in sorted(DAMAGE)
+    ],
+)
 def test_damaged_manifest_is_a_clear_error(
     damage: str, root_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -230,3 +230,45 @@ def test_errors_about_hostile_keys_are_printable(hostile_bucket: S3Store) -> Non
         hostile_bucket.info("missing\x1b[2J\n.txt")
     assert "\x1b" not in str(info.value)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("command", [["ls", "-r"], ["ls"], ["tree", "--depth", "3"], ["du"]])
+def test_cli_text_output_escapes_control_characters(
+    command: list[str],
+    hostile_bucket: S3Store,
+    root_url: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A key holding an escape sequence must not reach the terminal as one."""
+    assert run([*command, root_url]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out
+    assert "\x7f" not in out
+    if command == ["ls", "-r"]:
+        assert "escape\\x1b[2J" in out
+        assert "plain/ok file+1.txt" in out
+
+
+def test_sync_down_of_hostile_bucket_refuses_by_name(
+    hostile_bucket: S3Store, root_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dest = tmp_path / "down"
+    code = run(["sync", root_url, str(dest)])
+    captured = capsys.readouterr()
+    assert code == 12
+    text = captured.out + captured.err
+    assert "\x1b" not in text
+    assert "\x7f" not in text
+    assert "delete\\x7f.txt" in text
+    assert (dest / "plain" / "ok file+1.txt").read_bytes() == b"plain"
+    assert all(p.is_relative_to(dest) for p in tmp_path.rglob("*") if p != dest)
+
+
+@pytest.mark.parametrize("key", ["a[/]b.txt", "x[bold red]y", "[/x]"])
+def test_error_about_a_key_with_markup_is_printed_as_is(
+    key: str, root_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["cat", f"{root_url}/{key}"]) == 3
+    err = capsys.readouterr().err
+    assert key in err
+    assert err.startswith("error:")

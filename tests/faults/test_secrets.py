@@ -73,6 +73,16 @@ def test_cli_output_and_errors(
         out = capsys.readouterr()
         _assert_clean(out.out + out.err, secrets, " ".join(argv))
 
+    for argv in (
+        ["doctor", root_url],
+        ["doctor", root_url, "--json"],
+        ["access", root_url, "--json"],
+        ["share", f"{root_url}/README", "--json"],
+    ):
+        assert run(argv) in (0, 1), argv  # doctor exits 1 if any of its checks fails
+        out = capsys.readouterr()
+        _assert_clean(out.out + out.err, secrets, " ".join(argv))
+
     # Error paths: missing things, a refused identity, a wrong secret, an unreachable or
     # failing endpoint, and the debug traceback.
     failing = [
@@ -94,10 +104,17 @@ def test_cli_output_and_errors(
     out = capsys.readouterr()
     _assert_clean(out.out + out.err, secrets, "a refused write")
 
+    assert run(["doctor", root_url, "--json"]) in (0, 1)
+    out = capsys.readouterr()
+    _assert_clean(out.out + out.err, secrets, "doctor as the read-only identity")
+
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secrets[0][::-1])  # wrong, but secret too
     assert run(["ls", root_url]) == 5
     out = capsys.readouterr()
     _assert_clean(out.out + out.err, [*secrets, secrets[0][::-1]], "wrong credentials")
+    assert run(["doctor", root_url]) == 1
+    out = capsys.readouterr()
+    _assert_clean(out.out + out.err, [*secrets, secrets[0][::-1]], "doctor, wrong credentials")
 
 
 def test_reprs_and_error_messages(
@@ -160,6 +177,7 @@ def test_metadata_state_and_caches(secrets: list[str], root_url: str, tmp_path: 
             _assert_clean(p.read_bytes(), secrets, str(p))
 
 
+@pytest.mark.slow
 def test_subprocess_cli_with_secret_in_environment(
     secrets: list[str], root_url: str, tmp_path: Path
 ) -> None:

@@ -51,6 +51,7 @@ def _wait_for_objects(store: S3Store, child: object, n: int = 3) -> None:
         time.sleep(0.02)
 
 
+@pytest.mark.slow
 def test_sync_fails_clearly_then_rerun_completes(own_server: LocalServer, tmp_path: Path) -> None:
     store = open_store("s3://restart/ds")
     assert isinstance(store, S3Store)

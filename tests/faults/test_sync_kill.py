@@ -32,7 +32,7 @@ HOLD = 120.0  # longer than any test: the child is killed while it waits
 
 UPLOAD_KILL_POINTS = {
     # name: (fault, slow)
-    "first-data-put": (Fault("stall", method="PUT", path=r"/sub-0\d/", nth=1, seconds=HOLD), False),
+    "first-data-put": (Fault("stall", method="PUT", path=r"/sub-0\d/", nth=1, seconds=HOLD), True),
     "multipart-part-2": (Fault("stall", method="PUT", path="partNumber=2", seconds=HOLD), True),
     "multipart-created-answer-lost": (
         Fault("hold", method="POST", path=r"\?uploads", seconds=HOLD),
@@ -96,6 +96,7 @@ def test_upload_killed_then_rerun(
     _upload_kill(point, proxy, root_url, tmp_path)
 
 
+@pytest.mark.slow
 def test_second_upload_killed_after_pointer_moved(
     proxy: FaultProxy, root_url: str, tmp_path: Path
 ) -> None:
@@ -137,7 +138,7 @@ def uploaded(root_url: str, tmp_path: Path) -> Path:
 
 
 DOWNLOAD_KILL_POINTS = {
-    "first-data-get": (Fault("stall", method="GET", path=r"/sub-0\d/", nth=1, seconds=HOLD), False),
+    "first-data-get": (Fault("stall", method="GET", path=r"/sub-0\d/", nth=1, seconds=HOLD), True),
     "big-file-midway": (
         Fault("cut", method="GET", path="desc-big", after_bytes=3 * 1024 * 1024, seconds=HOLD),
         False,
@@ -196,6 +197,7 @@ def test_download_killed_at_random_time(
     assert verify(dest).ok
 
 
+@pytest.mark.slow
 def test_download_rerun_after_kill_leaves_only_hidden_temporaries(
     uploaded: Path, proxy: FaultProxy, root_url: str, tmp_path: Path
 ) -> None:
@@ -226,3 +228,51 @@ def test_download_rerun_after_kill_leaves_only_hidden_temporaries(
     assert sync(dest, f"{root_url}-copy").ok
     assert sync(f"{root_url}-copy", again).ok
     assert temporaries(again) == []
+
+
+def test_ctrl_c_during_a_download_sync(
+    uploaded: Path, proxy: FaultProxy, root_url: str, tmp_path: Path
+) -> None:
+    """SIGINT (Ctrl-C): exit 130 with a one-line note, nothing partial under a real name."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    dest = tmp_path / "down"
+    proxy.add(Fault("cut", method="GET", path="desc-big", after_bytes=2_000_000, seconds=HOLD))
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "brainbucket",
+            "sync",
+            root_url,
+            str(dest),
+            "--quiet",
+            "--endpoint-url",
+            proxy.url,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        # A shell may start test runs with SIGINT ignored, which children inherit.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 90
+    while not proxy.injected("cut") and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.02)
+    time.sleep(1.5)
+    os.kill(child.pid, signal.SIGINT)
+    try:
+        _out, err = child.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        pytest.fail("the sync did not stop on Ctrl-C")
+    assert child.returncode == 130, err.decode()[-1500:]
+    assert "interrupted" in err.decode()
+    assert "Traceback" not in err.decode()
+    _no_unverified_file(dest, uploaded)
+    proxy.clear()
+    assert sync(root_url, dest, **_kw(proxy)).ok
+    assert tree_digests(dest) == tree_digests(uploaded)

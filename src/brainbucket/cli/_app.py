@@ -14,9 +14,11 @@ from typing import Annotated, Any
 import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from .._exceptions import BrainbucketError
 from ..store import Store, open_store, split_object_url
+from ..store._errors import printable
 
 __all__ = [
     "AnonOpt",
@@ -61,6 +63,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON out
 
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
+_INTERRUPTED = "interrupted: no partial file was left under a real name; re-run to resume"
 
 _state: dict[str, Any] = {"debug": bool(os.environ.get("BRAINBUCKET_DEBUG"))}
 
@@ -105,9 +108,11 @@ def human_size(n: float) -> str:
 
 
 def _report(exc: BrainbucketError) -> int:
-    err_console.print(f"[bold red]error:[/] {exc.message}", markup=True, highlight=False)
+    # Messages quote keys, which are untrusted: no markup, no control characters.
+    message = escape(printable(exc.message))
+    err_console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
     if exc.hint:
-        err_console.print(f"[dim]hint:[/] {exc.hint}", markup=True, highlight=False)
+        err_console.print(f"[dim]hint:[/] {escape(exc.hint)}", markup=True, highlight=False)
     return exc.exit_code
 
 
@@ -124,9 +129,7 @@ def run(argv: list[str] | None = None) -> int:
         # Typer turns Ctrl-C into an exit code returned here (not raised) when not standalone.
         if isinstance(rv, int) and not isinstance(rv, bool) and rv:
             if rv == EXIT_INTERRUPTED:
-                err_console.print(
-                    "interrupted: no partial file was left under a real name; re-run to resume"
-                )
+                err_console.print(_INTERRUPTED)
             return rv
     except BrainbucketError as exc:
         if _state["debug"]:
@@ -141,7 +144,7 @@ def run(argv: list[str] | None = None) -> int:
         exc.show()
         return int(exc.exit_code)
     except KeyboardInterrupt:
-        err_console.print("interrupted: no partial file was left under a real name; re-run to resume")
+        err_console.print(_INTERRUPTED)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0

@@ -15,6 +15,7 @@ from .._exceptions import UsageError
 from .._types import FolderInfo, ObjectInfo
 from .._url import parse_url
 from ..store import LocalStore, S3Store
+from ..store._errors import printable  # keys are untrusted: no control characters to a terminal
 from ._app import (
     AnonOpt,
     EndpointOpt,
@@ -52,9 +53,9 @@ def ls_cmd(
         if json_out:
             emit_json(entry.to_dict())
         elif isinstance(entry, FolderInfo):
-            out.write(f"{'':19} {'PRE':>12}  {entry.path}\n")
+            out.write(f"{'':19} {'PRE':>12}  {printable(entry.path)}\n")
         else:
-            out.write(f"{_when(entry):19} {entry.size:>12}  {entry.path}\n")
+            out.write(f"{_when(entry):19} {entry.size:>12}  {printable(entry.path)}\n")
 
 
 @app.command("tree")
@@ -73,7 +74,7 @@ def tree_cmd(
         return
     console.print(escape(store.describe()))
     for level, entry in store.tree("", depth=depth):
-        name = entry.path.rstrip("/").rsplit("/", 1)[-1]
+        name = printable(entry.path.rstrip("/").rsplit("/", 1)[-1])
         indent = "    " * level
         if isinstance(entry, FolderInfo):
             console.print(f"{indent}├── [bold blue]{escape(name)}/[/]")
@@ -101,7 +102,7 @@ def du_cmd(
     table.add_column("bytes", justify="right")
     table.add_column("size", justify="right")
     for r in rows:
-        table.add_row(escape(r.path), str(r.count), str(r.size), human_size(r.size))
+        table.add_row(escape(printable(r.path)), str(r.count), str(r.size), human_size(r.size))
     table.add_row("[bold]total[/]", str(total.count), str(total.size), human_size(total.size))
     console.print(table)
 

@@ -1,3 +1,188 @@
 """get and mirror status|verify|gc."""
 
 from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from .._exceptions import UsageError
+from ..mirror import Mirror, gc_all, mirror_all
+from ._app import AnonOpt, EndpointOpt, JsonOpt, ProfileOpt, app, console, emit_json, human_size
+from ._bids import (
+    DatatypeOpt,
+    EntityOpt,
+    ExtensionOpt,
+    MultiValueCommand,
+    PipelineOpt,
+    SessionOpt,
+    SubjectOpt,
+    SuffixOpt,
+    _entities,
+    _many,
+)
+
+mirror_app = typer.Typer(
+    help="Inspect and maintain the local mirror cache.", no_args_is_help=True
+)
+app.add_typer(mirror_app, name="mirror")
+
+CacheOpt = Annotated[
+    Path | None,
+    typer.Option("--cache-dir", help="Cache root (else BRAINBUCKET_CACHE, else the user cache).", show_default=False),
+]
+OfflineOpt = Annotated[
+    bool, typer.Option("--offline", help="Answer from the cache only; never contact the server.")
+]
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b?)\s*$", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """``50G`` → bytes (K, M, G, T, P are powers of 1024; ``GB``/``GiB`` mean the same).
+
+    Examples
+    --------
+    >>> parse_size("50G"), parse_size("1.5k"), parse_size("100")
+    (53687091200, 1536, 100)
+    """
+    m = _SIZE.match(text)
+    if not m:
+        msg = f"not a size: {text!r}"
+        raise UsageError(msg, hint="use a number with an optional unit: 500M, 50G, 2T")
+    power = " kmgtp".index(m.group(2).lower() or " ")
+    return int(float(m.group(1)) * 1024**power)
+
+
+@app.command("get", cls=MultiValueCommand)
+def get_cmd(
+    url: Annotated[str, typer.Argument(help="The study: s3://bucket/prefix or a folder.")],
+    keys: Annotated[list[str] | None, typer.Argument(help="Files by path in the study (optional).", show_default=False)] = None,
+    subject: SubjectOpt = None,
+    session: SessionOpt = None,
+    datatype: DatatypeOpt = None,
+    suffix: SuffixOpt = None,
+    extension: ExtensionOpt = None,
+    pipeline: PipelineOpt = None,
+    entity: EntityOpt = None,
+    cache_dir: CacheOpt = None,
+    offline: OfflineOpt = False,
+    profile: ProfileOpt = None,
+    anon: AnonOpt = False,
+    endpoint_url: EndpointOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Print local paths of study files, one per line, fetching what the cache lacks.
+
+    Files come verified from the mirror cache; pick them by path or with the filters.
+    """
+    filters = {
+        "subject": _many(subject),
+        "session": _many(session),
+        "datatype": _many(datatype),
+        "suffix": _many(suffix),
+        "extension": _many(extension),
+        "pipeline": _many(pipeline),
+    }
+    ents = _entities(entity)
+    if not keys and not any(filters.values()) and not ents:
+        msg = "get needs file paths or at least one filter (refusing to fetch a whole study)"
+        raise UsageError(msg, hint="e.g. `brainbucket get URL --subject 01 --datatype dwi`")
+    m = Mirror(
+        url,
+        cache_dir=cache_dir,
+        offline=offline or None,
+        profile=profile,
+        anon=anon,
+        endpoint_url=endpoint_url,
+    )
+    paths: list[Path] = [m.path(k) for k in keys or []]
+    if any(filters.values()) or ents:
+        paths += m.files(**{k: v for k, v in filters.items() if v is not None}, **ents)
+    if json_out:
+        emit_json({"url": url, "paths": [str(p) for p in paths]})
+        return
+    out = sys.stdout
+    for p in paths:
+        out.write(f"{p}\n")
+
+
+@mirror_app.command("status")
+def status_cmd(
+    url: Annotated[str | None, typer.Argument(help="One study's mirror (default: all).", show_default=False)] = None,
+    cache_dir: CacheOpt = None,
+    endpoint_url: EndpointOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Mirrors in the cache: their URL, files and bytes."""
+    rows = (
+        [Mirror(url, cache_dir=cache_dir, endpoint_url=endpoint_url).status()]
+        if url
+        else mirror_all(cache_dir)
+    )
+    if json_out:
+        emit_json({"mirrors": [r.to_dict() for r in rows]})
+        return
+    table = Table(show_edge=False, box=None)
+    for col in ("url", "files", "size", "folder"):
+        table.add_column(col, justify="right" if col in ("files", "size") else "left")
+    for r in rows:
+        table.add_row(escape(r.url), str(r.files), human_size(r.size), escape(str(r.root)))
+    console.print(table)
+    total = sum(r.size for r in rows)
+    console.print(f"{len(rows)} mirror(s), {sum(r.files for r in rows)} files, {human_size(total)}")
+
+
+@mirror_app.command("verify")
+def verify_cmd(
+    url: Annotated[str, typer.Argument(help="The study whose mirror to check.")],
+    cache_dir: CacheOpt = None,
+    endpoint_url: EndpointOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Re-hash every cached file; damaged ones are removed (fetched again on next use).
+
+    Exits 8 if any file was damaged.
+    """
+    from .._exceptions import IntegrityError
+
+    report = Mirror(url, cache_dir=cache_dir, endpoint_url=endpoint_url).verify()
+    if json_out:
+        emit_json({"url": url, **report.to_dict()})
+    else:
+        for key in report.damaged:
+            console.print(f"damaged, removed: {escape(key)}")
+        console.print(f"{report.checked} files checked, {len(report.damaged)} damaged")
+    if report.damaged:
+        msg = f"{len(report.damaged)} of {report.checked} cached files were damaged and removed"
+        raise IntegrityError(msg, hint="they are fetched again the next time they are asked for")
+
+
+@mirror_app.command("gc")
+def gc_cmd(
+    max_size: Annotated[str, typer.Option("--max-size", help="Keep at most this much, e.g. 50G.")],
+    url: Annotated[str | None, typer.Argument(help="One study's mirror (default: all).", show_default=False)] = None,
+    cache_dir: CacheOpt = None,
+    endpoint_url: EndpointOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Evict least recently used files until the cache holds at most --max-size."""
+    limit = parse_size(max_size)
+    report = (
+        Mirror(url, cache_dir=cache_dir, endpoint_url=endpoint_url).gc(limit)
+        if url
+        else gc_all(limit, cache_dir)
+    )
+    if json_out:
+        emit_json(report.to_dict())
+        return
+    console.print(
+        f"removed {report.removed} files ({human_size(report.freed)}); "
+        f"kept {report.kept} files ({human_size(report.kept_size)})"
+        + (f"; {report.temp_removed} stale temporary files removed" if report.temp_removed else "")
+    )

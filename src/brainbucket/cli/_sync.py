@@ -17,6 +17,7 @@ from rich.progress import (
 )
 
 from .._exceptions import BrainbucketError, IntegrityError
+from ..store._errors import printable  # keys are untrusted: no control characters to a terminal
 from ..sync import Callbacks, Plan, SyncResult, plan, sync, verify
 from ..sync._actions import Action
 from ._app import (
@@ -29,6 +30,18 @@ from ._app import (
     emit_json,
     err_console,
     human_size,
+)
+from ._bids import (
+    DatatypeOpt,
+    PipelineOpt,
+    SampleOpt,
+    SeedOpt,
+    SessionOpt,
+    SubjectOpt,
+    ValidateOpt,
+    WhereOpt,
+    expand_multi,
+    selection_for_sync,
 )
 
 
@@ -52,6 +65,7 @@ class _OrderedFilters(typer.core.TyperCommand):
     """Remembers the command-line order of --include/--exclude: later rules win."""
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        args = expand_multi(args)  # --subject 01 02
         order: list[tuple[str, str]] = []
         it = iter(args)
         for arg in it:
@@ -102,9 +116,9 @@ class _Bar(Callbacks):
 
 def _print_plan(p: Plan) -> None:
     for a in p.actions:
-        console.print(f"{a.kind:<12} {escape(a.path)}  [dim]{human_size(a.size)}  {escape(a.reason)}[/]")
+        console.print(f"{a.kind:<12} {escape(printable(a.path))}  [dim]{human_size(a.size)}  {escape(a.reason)}[/]")
     for path, err in p.errors:
-        console.print(f"[red]{'error':<12}[/] {escape(path)}  [dim]{escape(err)}[/]")
+        console.print(f"[red]{'error':<12}[/] {escape(printable(path))}  [dim]{escape(printable(err))}[/]")
     n_t, n_d = len(p.transfers), len(p.deletes)
     verb = "upload" if p.direction == "upload" else "download"
     console.print(
@@ -126,7 +140,7 @@ def _summary(r: SyncResult) -> None:
     line += f" in {r.elapsed:.1f} s ({human_size(rate)}/s)"
     console.print(line)
     for path, err in r.failed[:20]:
-        err_console.print(f"[red]failed:[/] {escape(path)}: {escape(err)}")
+        err_console.print(f"[red]failed:[/] {escape(printable(path))}: {escape(printable(err))}")
     if len(r.failed) > 20:
         err_console.print(f"... and {len(r.failed) - 20} more (see --json)")
 
@@ -144,6 +158,14 @@ def sync_cmd(
     dry_run: Annotated[bool, typer.Option("--dry-run", "-n", help="Print the plan; change nothing.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary; errors only.")] = False,
     no_follow_symlinks: NoFollowOpt = False,
+    subject: SubjectOpt = None,
+    session: SessionOpt = None,
+    datatype: DatatypeOpt = None,
+    pipeline: PipelineOpt = None,
+    sample: SampleOpt = None,
+    seed: SeedOpt = 0,
+    where: WhereOpt = None,
+    validate_src: ValidateOpt = False,
     profile: ProfileOpt = None,
     anon: AnonOpt = False,
     endpoint_url: EndpointOpt = None,
@@ -152,7 +174,8 @@ def sync_cmd(
     """Make DST hold what SRC holds: only new or changed files move, every one verified.
 
     Uploads leave a manifest in the bucket; downloads check every file against it. Re-run
-    after an interruption to resume.
+    after an interruption to resume. The BIDS options (--subject ... --where) move only the
+    chosen part of a study, plus its dataset-level files; --validate refuses an invalid study.
     """
     rules = ctx.meta.get("filter_order") or []
     _tune_allocator()
@@ -161,6 +184,13 @@ def sync_cmd(
         "follow_symlinks": not no_follow_symlinks, "profile": profile, "anon": anon,
         "endpoint_url": endpoint_url, "check": False,
     }
+    selection = selection_for_sync(
+        src, dst, subject=subject, session=session, datatype=datatype, pipeline=pipeline,
+        sample=sample, seed=seed, where=where, check_valid=validate_src, force=force,
+        show=not (quiet or json_out), profile=profile, anon=anon, endpoint_url=endpoint_url,
+    )
+    if selection is not None:
+        kw["select"] = selection
     if dry_run:
         result = sync(src, dst, dry_run=True, **kw)
         if json_out:
@@ -191,7 +221,7 @@ def sync_cmd(
         _summary(result)
     elif result.failed:
         for path, err in result.failed[:20]:
-            err_console.print(f"[red]failed:[/] {escape(path)}: {escape(err)}")
+            err_console.print(f"[red]failed:[/] {escape(printable(path))}: {escape(printable(err))}")
     result.raise_for_failures()
 
 

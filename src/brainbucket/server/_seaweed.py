@@ -8,6 +8,8 @@ SeaweedFS behaviour designed around here:
   free ports so two servers (or a server and anything else) never collide;
 - ``-s3.concurrentUploadLimitMB=256`` keeps memory near 1.7 GiB under parallel uploads
   instead of ~6 GiB;
+- every bucket takes volume slots of its own, and the automatic slot count runs out after a
+  few dozen buckets (writes then fail with 500s): ``-volume.max=5000``;
 - ``mini`` remembers its flags in ``DIR/mini.options`` and reloads them: we pass every flag
   each time and remove that file first, so a restart on other ports works;
 - it leaves unix socket files in the temp folder: it gets a private ``TMPDIR`` that a clean
@@ -242,6 +244,10 @@ class LocalServer:
             "-master.telemetry=false",
             f"-s3.config={config_path}",
             f"-s3.concurrentUploadLimitMB={self.upload_limit_mb}",
+            # Each bucket is a collection with volumes of its own; the automatic slot count
+            # (free disk / volume size) runs out after a few dozen buckets and writes then fail
+            # with 500s. Volumes are created sparse and on demand, so many slots cost nothing.
+            "-volume.max=5000",
             "-s3.autoCreateBucket=false",
             "-webdav=false",
             "-admin.ui=false",

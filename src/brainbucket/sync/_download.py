@@ -13,7 +13,9 @@ import hashlib
 import json
 import os
 import re
+import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -87,11 +89,27 @@ async def _whole(store: S3Store, a: Download, progress: Progress) -> str:
             async for chunk in res.stream(min_chunk_size=CHUNK):
                 w.write(chunk)
                 progress(len(chunk))
-            return w.commit()
+            digest = w.commit()
+        _stamp(a.dest, res.meta.get("last_modified"))
+        return digest
     except BrainbucketError:
         raise
     except Exception as exc:
         raise store._err(exc, a.path) from exc
+
+
+def _stamp(dest: Path, last_modified: datetime | None) -> None:
+    """Give a downloaded file its object's modification time, as aws-cli and rclone do.
+
+    Besides being what users expect, a modification time in the past lets the hash cache
+    remember the verified digest at once: a file modified "just now" could change again within
+    the same mtime tick, so such entries are not trusted, and the next sync would re-read
+    every file it just downloaded.
+    """
+    if last_modified is None:
+        return
+    with contextlib.suppress(OSError, OverflowError, ValueError):
+        os.utime(dest, (time.time(), last_modified.timestamp()))
 
 
 def _state_file(state_dir: Path, dest: Path) -> Path:
@@ -186,6 +204,8 @@ async def _resume_locked(store: S3Store, a: Download, progress: Progress, state:
             raise IntegrityError(msg)
         os.replace(partial, a.dest)
         _drop(state)
+        if offset < a.size:
+            _stamp(a.dest, res.meta.get("last_modified"))
         return format_sha256(digest)
     except IntegrityError:
         _drop(partial, state)

@@ -15,6 +15,7 @@ from .._url import parse_url
 from ..manifest import Manifest, read_manifest
 from ..store import Store, open_store
 from ._local import Filters, hash_files, scan
+from ._state import remote_listing
 
 __all__ = ["VerifyReport", "verify"]
 
@@ -116,9 +117,7 @@ def verify(
 
 
 def _verify_remote(store: Store, manifest: Manifest, report: VerifyReport, *, deep: bool, jobs: int) -> None:
-    from ._sync import _remote_listing
-
-    listing = _remote_listing(store)
+    listing = remote_listing(store)
     to_hash: list[str] = []
     for e in manifest.entries():
         report.checked += 1

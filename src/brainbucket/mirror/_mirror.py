@@ -1,0 +1,463 @@
+"""``Mirror``: local paths for remote files, fetched on request, verified, shared safely."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import filelock
+
+from .._config import Config
+from .._exceptions import (
+    AccessDeniedError,
+    ConflictError,
+    IntegrityError,
+    ObjectNotFoundError,
+    OfflineError,
+    UsageError,
+)
+from .._hashing import VerifiedWriter
+from .._url import parse_url
+from ..bids._index import RemoteFile
+from ..bids._listing import remote_file_of, remote_files
+from ..bids._study import Study
+from ..store import Store, open_store
+from ._cache import CacheLayout, GcReport, MirrorStatus, Record, gc, mirror_slug, status_of
+
+__all__ = ["Mirror", "VerifyReport"]
+
+_MD5_ETAG = re.compile(r"^[0-9a-f]{32}$")
+_TOUCH_EVERY_NS = 60 * 1_000_000_000
+_ATTEMPTS = 3
+
+# Called after each file actually downloaded: (remote key, bytes).
+FetchCallback = Callable[[str, int], None]
+
+
+class VerifyReport:
+    """What :meth:`Mirror.verify` found: files checked, and those removed as damaged."""
+
+    def __init__(self, checked: int, damaged: list[str]) -> None:
+        self.checked = checked
+        self.damaged = damaged
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"checked": self.checked, "damaged": self.damaged}
+
+
+class Mirror:
+    """A lazy local copy of a remote study: ask for files, get verified local paths.
+
+    Files are fetched only when asked for and missing (or changed remotely), through a private
+    temporary file that is verified — sha256 from the manifest when there is one, else size
+    and the ETag's MD5 — and then renamed into place. Several processes may share one cache:
+    a per-file lock saves duplicate downloads, and correctness never rests on it.
+
+    Parameters
+    ----------
+    url
+        ``s3://bucket/prefix`` or a local folder.
+    cache_dir
+        Cache root; default ``Config().cache_dir`` (platformdirs' user cache, or
+        ``BRAINBUCKET_CACHE``).
+    offline
+        Answer from the cache only, without any request; default ``BRAINBUCKET_OFFLINE``.
+    profile, anon, endpoint_url
+        As for :func:`brainbucket.open_store`.
+    jobs
+        Files fetched at once by :meth:`files`.
+    on_fetch
+        Called with ``(key, size)`` after each file actually downloaded.
+    on_progress
+        Called with a byte count as data arrives.
+    lock_timeout
+        Seconds to wait for another process fetching the same file before fetching it anyway.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from brainbucket._demo import build_demo_study
+    >>> study = build_demo_study(pathlib.Path(tempfile.mkdtemp()) / "study", subjects=2)
+    >>> m = Mirror(study, cache_dir=tempfile.mkdtemp())
+    >>> [p.name for p in m.files(subject="01", datatype="dwi", pipeline="raw")]
+    ['sub-01_ses-01_dwi.bval', 'sub-01_ses-01_dwi.bvec', 'sub-01_ses-01_dwi.json', 'sub-01_ses-01_dwi.nii.gz']
+    >>> m.path("participants.tsv").read_text().splitlines()[0]
+    'participant_id\\tage\\tsex'
+    """
+
+    def __init__(
+        self,
+        url: Any,
+        *,
+        cache_dir: str | os.PathLike[str] | None = None,
+        offline: bool | None = None,
+        profile: str | None = None,
+        anon: bool = False,
+        endpoint_url: str | None = None,
+        jobs: int | None = None,
+        on_fetch: FetchCallback | None = None,
+        on_progress: Callable[[int], None] | None = None,
+        lock_timeout: float = 900.0,
+    ) -> None:
+        cfg = Config()
+        self.url = str(parse_url(url))
+        self.offline = cfg.offline if offline is None else offline
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else cfg.cache_dir
+        # The same bucket name on two servers is two studies: the endpoint names the cache.
+        self.endpoint = (
+            (endpoint_url or cfg.endpoint_url or os.environ.get("AWS_ENDPOINT_URL"))
+            if self.url.startswith("s3://")
+            else None
+        )
+        self.layout = CacheLayout(self.cache_dir / "mirror" / mirror_slug(self.url, self.endpoint))
+        self.jobs = max(1, min(jobs or cfg.jobs, 32))
+        self.on_fetch = on_fetch
+        self.on_progress = on_progress
+        self.lock_timeout = lock_timeout
+        self._open_args = {"profile": profile, "anon": anon, "endpoint_url": endpoint_url}
+        self._store: Store | None = None
+        self._study: Study | None = None
+        # key → (path, remote identity, (inode, size, mtime_ns)) of files verified here
+        self._seen: dict[str, tuple[Path, RemoteFile, tuple[int, int, int]]] = {}
+
+    def __repr__(self) -> str:
+        return f"Mirror({self.url!r}, root={str(self.layout.root)!r}, offline={self.offline})"
+
+    @property
+    def root(self) -> Path:
+        """Folder holding this mirror's data (``files/``) and bookkeeping."""
+        return self.layout.root
+
+    @property
+    def store(self) -> Store:
+        if self.offline:
+            msg = f"offline: not contacting {self.url}"
+            raise OfflineError(msg)
+        if self._store is None:
+            self._store = open_store(self.url, **self._open_args)  # type: ignore[arg-type]
+        return self._store
+
+    # -- the remote file list --------------------------------------------------------------
+
+    @property
+    def study(self) -> Study:
+        """The remote study as last seen: listed (or read from its manifest) on first use
+        online and saved in the cache; offline, the saved list."""
+        if self._study is None:
+            if self.offline:
+                saved = self.layout.load_listing()
+                if saved is None:
+                    msg = f"offline, and {self.url} was never listed into {self.layout.root}"
+                    raise OfflineError(msg, hint="run once online (unset BRAINBUCKET_OFFLINE) to record the study")
+                remote, source = saved
+                self._study = Study.from_files(_OfflineStore(self.url), remote, source)
+            else:
+                store = self.store
+                remote, source = remote_files(store)
+                self.layout.write_source(self.url, self.endpoint)
+                self.layout.save_listing(remote, source)
+                self._study = Study.from_files(store, remote, source)
+        return self._study
+
+    def refresh(self) -> None:
+        """Read the remote file list again on next use (to see files changed since)."""
+        self._study = None
+
+    # -- asking for files ------------------------------------------------------------------
+
+    def files(self, *args: Any, **filters: Any) -> list[Path]:
+        """Local paths of the files matching the filters (as :meth:`Study.files`), fetching
+        the missing ones.
+
+        Raises
+        ------
+        OfflineError
+            Offline, and some of the files are not in the cache; the message names them.
+        PartialFailureError
+            Some files could not be fetched; the others are in place.
+        """
+        wanted = self.study.files(*args, **filters)
+        return self._ensure([_remote_of(f) for f in wanted])
+
+    def fetch(self, selection: Any) -> list[Path]:
+        """Local paths of every file of a :class:`~brainbucket.bids.Selection` (requested
+        files plus dataset-level ones), fetching the missing ones.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> from brainbucket._demo import build_demo_study
+        >>> from brainbucket.bids import selector
+        >>> m = Mirror(build_demo_study(pathlib.Path(tempfile.mkdtemp()) / "s"), cache_dir=tempfile.mkdtemp())
+        >>> paths = m.fetch(selector(m.study, subject="01", datatype="anat", pipeline="raw"))
+        >>> sorted(p.name for p in paths)[:3]
+        ['README', 'dataset_description.json', 'participants.tsv']
+        """
+        return self._ensure([_remote_of(f) for f in selection.files])
+
+    def path(self, key: str) -> Path:
+        """Local path of one file (relative to the study root), fetched if missing or stale.
+
+        Without a file list loaded yet, one HEAD request says what the current remote file is.
+
+        Raises
+        ------
+        ObjectNotFoundError
+            No such file remotely (or, offline, in the saved list).
+        OfflineError
+            Offline, and the file is not in the cache.
+        """
+        key = key.strip("/")
+        remote: RemoteFile | None = None
+        if self.offline and self._study is None and self.layout.load_listing() is None:
+            return self._offline_by_record(key)
+        if self._study is not None or self.offline:
+            f = self.study.index.by_path.get(key)
+            if f is None:
+                msg = f"no file {key!r} in {self.url}"
+                raise ObjectNotFoundError(msg, hint="list the study with `brainbucket study URL`")
+            remote = _remote_of(f)
+        else:
+            remote = remote_file_of(self.store.info(key))
+        return self._ensure([remote])[0]
+
+    def _offline_by_record(self, key: str) -> Path:
+        """Offline without a saved file list (files fetched one by one with :meth:`path`):
+        a file is served if its record says it is the verified file on disk."""
+        path = self.layout.data_path(key)
+        record = self.layout.read_record(key)
+        try:
+            st = path.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            st = None
+        if record is None or st is None or not record.describes(st):
+            msg = f"offline: 1 file(s) not in the cache: {key}"
+            err = OfflineError(msg)
+            err.missing = [key]  # type: ignore[attr-defined]
+            raise err
+        self._touch(path, st)
+        return path
+
+    def _ensure(self, wanted: list[RemoteFile]) -> list[Path]:
+        paths: list[Path | None] = [None] * len(wanted)
+        missing: list[int] = []
+        for i, r in enumerate(wanted):
+            p = self._cached(r)
+            if p is None:
+                missing.append(i)
+            else:
+                paths[i] = p
+        if missing and self.offline:
+            names = [wanted[i][0] for i in missing]
+            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+            msg = f"offline: {len(names)} file(s) not in the cache: {shown}"
+            err = OfflineError(msg)
+            err.missing = names  # type: ignore[attr-defined]
+            raise err
+        if missing:
+            self._prepare_cache()
+            results = self._fetch_all([wanted[i] for i in missing])
+            for i, p in zip(missing, results, strict=True):
+                paths[i] = p
+        return [p for p in paths if p is not None]
+
+    def _prepare_cache(self) -> None:
+        """Make the cache folders, with a clear error if the cache cannot be written."""
+        try:
+            for folder in (self.layout.files, self.layout.records, self.layout.locks):
+                folder.mkdir(parents=True, exist_ok=True)
+            self.layout.write_source(self.url, self.endpoint)
+        except OSError as exc:
+            msg = f"cannot write to the mirror cache {self.layout.root}: {exc.strerror or exc}"
+            raise AccessDeniedError(
+                msg, hint="point BRAINBUCKET_CACHE (or --cache-dir) at a writable folder"
+            ) from exc
+
+    def _cached(self, remote: RemoteFile) -> Path | None:
+        """The local path if a verified copy of exactly ``remote`` is there, else None."""
+        key = remote[0]
+        hit = self._seen.get(key)
+        if hit is not None and hit[1] == remote:
+            # Checked before in this process: the same inode, size and mtime is still the
+            # same verified file (a replaced or rewritten file changes at least one of them).
+            path, _, ident = hit
+            try:
+                st = os.stat(path)
+            except (FileNotFoundError, NotADirectoryError):
+                st = None
+            if st is not None and (st.st_ino, st.st_size, st.st_mtime_ns) == ident:
+                self._touch(path, st)
+                return path
+        path = self.layout.data_path(key)
+        try:
+            st = path.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        record = self.layout.read_record(key)
+        if record is None or not record.describes(st) or not record.matches(remote):
+            return None
+        self._seen[key] = (path, remote, (st.st_ino, st.st_size, st.st_mtime_ns))
+        self._touch(path, st)
+        return path
+
+    @staticmethod
+    def _touch(path: Path, st: os.stat_result) -> None:
+        """Mark a file used, for least-recently-used eviction (a minute's precision is enough
+        and saves a write per lookup); the mtime the record holds is kept."""
+        now = _now_ns()
+        if now - st.st_atime_ns < _TOUCH_EVERY_NS:
+            return
+        try:
+            os.utime(path, ns=(now, st.st_mtime_ns))
+        except OSError:
+            pass  # a read-only shared cache is fine; it just cannot be evicted by age
+
+    def _fetch_all(self, todo: list[RemoteFile]) -> list[Path]:
+        from .._exceptions import BrainbucketError, PartialFailureError
+
+        if len(todo) == 1:
+            return [self._fetch(todo[0])]
+        results: list[Path | BaseException] = []
+        with ThreadPoolExecutor(max_workers=min(self.jobs, len(todo))) as pool:
+            futures = [pool.submit(self._fetch, r) for r in todo]
+            for fut in futures:
+                try:
+                    results.append(fut.result())
+                except BrainbucketError as exc:
+                    results.append(exc)
+        failures = [(r[0], str(e)) for r, e in zip(todo, results, strict=True) if isinstance(e, BaseException)]
+        if failures:
+            first = failures[0]
+            msg = f"{len(failures)} of {len(todo)} files could not be fetched (first: {first[0]}: {first[1]})"
+            raise PartialFailureError(msg, failures=failures)
+        return [p for p in results if isinstance(p, Path)]
+
+    def _fetch(self, remote: RemoteFile) -> Path:
+        key = remote[0]
+        lock_path = self.layout.lock_path(key)
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        lock: filelock.BaseFileLock | None = filelock.FileLock(lock_path, timeout=self.lock_timeout)
+        try:
+            lock.acquire()  # type: ignore[union-attr]
+        except (filelock.Timeout, OSError):
+            lock = None  # no lock (stuck peer, or a filesystem without locks): fetch anyway
+        try:
+            for _ in range(_ATTEMPTS):
+                cached = self._cached(remote)  # another process may have fetched it meanwhile
+                if cached is not None:
+                    return cached
+                done = self._download(remote)
+                if done is not None:
+                    return done
+                # Another writer's rename replaced ours (no lock held): look again.
+        finally:
+            if lock is not None:
+                lock.release()
+        msg = f"{self.url.rstrip('/')}/{key}: other processes kept replacing the file while it was fetched"
+        raise ConflictError(msg, hint="re-run; if this repeats, the cache's filesystem may not support locks")
+
+    def _download(self, remote: RemoteFile) -> Path | None:
+        """Fetch one file into place and record it; ``None`` if, once renamed, the file at the
+        destination turned out to be another writer's (its record is that writer's to make)."""
+        key, size, etag, version_id, sha256 = remote
+        dest = self.layout.data_path(key)
+        md5 = hashlib.md5(usedforsecurity=False) if etag and _MD5_ETAG.match(etag) else None
+        what = f"{self.url.rstrip('/')}/{key}"
+        with VerifiedWriter(dest, expected_size=size, expected_sha256=sha256, what=what) as w:
+            # A rename keeps the inode: it tells our file from one another process put there.
+            ours = os.stat(w.tmp).st_ino
+            for chunk in self.store.iter_bytes(key, version_id=version_id):
+                w.write(chunk)
+                if md5 is not None:
+                    md5.update(chunk)
+                if self.on_progress is not None:
+                    self.on_progress(len(chunk))
+            if md5 is not None and md5.hexdigest() != etag:
+                w.abort()
+                msg = f"{what}: MD5 {md5.hexdigest()[:12]}… does not match the ETag {etag[:12]}…"  # type: ignore[index]
+                raise IntegrityError(msg)
+            digest = w.commit()
+        try:
+            st = dest.stat()
+        except FileNotFoundError:
+            return None  # evicted at once by a concurrent gc
+        if st.st_ino != ours:
+            return None
+        self.layout.write_record(
+            Record(key, st.st_size, digest, etag, version_id, sha256, st.st_ino, st.st_mtime_ns)
+        )
+        if self.on_fetch is not None:
+            self.on_fetch(key, st.st_size)
+        return dest
+
+    # -- maintenance -----------------------------------------------------------------------
+
+    def status(self) -> MirrorStatus:
+        """How many files and bytes this mirror holds."""
+        return status_of(self.layout)
+
+    def verify(self) -> VerifyReport:
+        """Re-hash every cached file against its record; remove those that do not match."""
+        from .._hashing import sha256_file
+
+        checked = 0
+        damaged: list[str] = []
+        for key, path, st in self.layout.cached_files():
+            checked += 1
+            record = self.layout.read_record(key)
+            if record is None or record.size != st.st_size or sha256_file(path) != record.sha256:
+                damaged.append(key)
+                self.layout.drop(key)
+        return VerifyReport(checked, damaged)
+
+    def gc(self, max_size: int) -> GcReport:
+        """Evict this mirror's least recently used files until it holds at most ``max_size``."""
+        if max_size < 0:
+            msg = "max_size must be zero or more bytes"
+            raise UsageError(msg)
+        return gc(self.cache_dir, max_size, roots=[self.layout.root])
+
+
+def _remote_of(f: Any) -> RemoteFile:
+    return (f.path, f.size, f.etag, f.version_id, f.sha256)
+
+
+def _now_ns() -> int:
+    import time
+
+    return time.time_ns()
+
+
+class _OfflineStore(Store):
+    """Stands in for the remote store offline: every request is refused, none is made."""
+
+    def __init__(self, url: str) -> None:
+        self.url = parse_url(url)
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        msg = f"offline: not contacting {self.url}"
+        raise OfflineError(msg)
+
+    _list = info = _open_stream = write_bytes = upload = delete = presign = versions = _refuse  # type: ignore[assignment]
+
+
+def mirror_all(cache_dir: Path | None = None) -> list[MirrorStatus]:
+    """Status of every mirror in the cache."""
+    from ._cache import mirrors
+
+    return mirrors(cache_dir if cache_dir is not None else Config().cache_dir)
+
+
+def gc_all(max_size: int, cache_dir: Path | None = None) -> GcReport:
+    """Evict least recently used files across every mirror in the cache."""
+    if max_size < 0:
+        msg = "max_size must be zero or more bytes"
+        raise UsageError(msg)
+    return gc(cache_dir if cache_dir is not None else Config().cache_dir, max_size)
+
+

@@ -1,0 +1,185 @@
+"""Gathering both sides' state before planning: the remote manifest (or a listing), the local
+walk, and the hashes that are cached or must be computed."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .._exceptions import BucketNotFoundError, ObjectNotFoundError, UsageError
+from .._types import ObjectInfo
+from .._url import StoreURL, parse_url
+from ..manifest import META_DIR, Manifest, read_manifest
+from ..store import LocalStore, S3Store, Store, open_store
+from ._local import Filters, LocalFile, Scan, hash_files, scan
+from ._plan import needs_hash
+from ._statcache import StatCache
+
+__all__ = ["Side", "gather", "make_filters", "remote_listing"]
+
+
+@dataclass
+class Side:
+    """Everything gathered before planning."""
+
+    direction: str
+    root: Path
+    store: Store
+    manifest: Manifest | None
+    remote: dict[str, Any]
+    local: Scan
+    cache: StatCache
+    hashed: list[LocalFile]
+    filters: Filters
+    same: set[str]
+
+
+def _open(url: str, **kw: Any) -> Store:
+    return open_store(url, **{k: v for k, v in kw.items() if v is not None})
+
+
+def _parse(url: str | os.PathLike[str]) -> StoreURL:
+    return parse_url(url)
+
+
+def _local_root(url: StoreURL) -> Path:
+    return Path(url.prefix)
+
+
+def remote_listing(store: Store, jobs: int = 8) -> dict[str, ObjectInfo]:
+    """Every object under the store root (without ``.brainbucket/``), listing top folders in
+    parallel: S3 pages come 1,000 keys at a time, one after the other."""
+    try:
+        top = list(store.ls(""))
+    except ObjectNotFoundError:  # a prefix nothing was written under yet
+        top = []
+    out: dict[str, ObjectInfo] = {}
+    folders = [e.path for e in top if e.is_dir and e.path.rstrip("/") != META_DIR]
+    for e in top:
+        if isinstance(e, ObjectInfo):
+            out[e.path] = e
+    with ThreadPoolExecutor(max(1, min(jobs, len(folders) or 1))) as pool:
+        for listed in pool.map(lambda p: list(store.walk(p)), folders):
+            for o in listed:
+                out[o.path] = o
+    return out
+
+
+def _require_bucket(store: Store) -> None:
+    if isinstance(store, S3Store) and not store.bucket_exists():
+        msg = f"s3://{store.bucket}: no such bucket"
+        raise BucketNotFoundError(msg, hint=f"create it with `brainbucket mb s3://{store.bucket}`")
+
+
+def _remote_state(store: Store, *, must_exist: bool) -> tuple[Manifest | None, dict[str, Any]]:
+    try:
+        manifest = read_manifest(store)
+    except BucketNotFoundError as exc:
+        bucket = getattr(store, "bucket", "BUCKET")
+        msg = f"s3://{bucket}: no such bucket"
+        raise BucketNotFoundError(msg, hint=f"create it with `brainbucket mb s3://{bucket}`") from exc
+    if manifest is not None:
+        return manifest, manifest  # type: ignore[return-value]
+    _require_bucket(store)
+    listing = remote_listing(store)
+    if must_exist and not listing:
+        msg = f"{store.describe()}: nothing there (no objects, no manifest)"
+        raise ObjectNotFoundError(msg, hint=f"list it with `brainbucket ls {store.describe()}`")
+    return None, listing
+
+
+def gather(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    *,
+    filters: Filters,
+    follow_symlinks: bool,
+    state_dir: Path,
+    store_kw: dict[str, Any],
+) -> Side:
+    s, d = _parse(src), _parse(dst)
+    if s.is_s3 and d.is_s3:
+        msg = "both sides are buckets: sync copies between a folder and a bucket"
+        raise UsageError(msg, hint="sync down to a folder, then up to the other bucket")
+    if s.is_s3:
+        direction, root, store = "download", _local_root(d), _open(str(s), **store_kw)
+        if root.exists() and not root.is_dir():
+            msg = f"{root} is a file; the destination must be a folder"
+            raise UsageError(msg)
+    else:
+        direction, root = "upload", _local_root(s)
+        if not root.exists():
+            msg = f"no such folder: {root}"
+            raise ObjectNotFoundError(msg, hint="check the source path")
+        if not root.is_dir():
+            msg = f"{root} is a file; sync works on folders"
+            raise UsageError(msg, hint="use `brainbucket cp FILE URL` for one file")
+        store = open_store(d) if not d.is_s3 else _open(str(d), **store_kw)
+        if isinstance(store, LocalStore):
+            Path(d.prefix).mkdir(parents=True, exist_ok=True)
+    manifest, remote = _remote_state(store, must_exist=direction == "download")
+    local = (
+        scan(root, filters=filters, follow_symlinks=follow_symlinks,
+             clean_stale=direction == "download")
+        if root.is_dir() else Scan()
+    )
+    cache = StatCache(state_dir / "hashes.sqlite", _remote_id(store))
+    known = cache.load(root)
+    # Rows of this (folder, dataset) pair were all consistent with the manifest the last
+    # clean sync left; if the dataset still has it, a file whose stat matches is identical.
+    trusted = (
+        manifest is not None and not filters.active and cache.synced_root(root) == manifest.root
+    )
+    if manifest is not None and not trusted:
+        if filters.prefixes:
+            # Only the shards that may hold the wanted paths are read.
+            remote = {e.path: e for p in filters.prefixes for e in manifest.entries(p)}
+        else:
+            remote = manifest.flat()  # everything is compared: fetch every shard, in parallel
+    same: set[str] = set()
+    need_sha: list[LocalFile] = []
+    md5_for: set[str] = set()
+    for path, f in local.files.items():
+        row = known.get(path)
+        if row is not None and row[0] == f.size and row[1] == f.mtime_ns and row[2] == f.inode:
+            f.sha256 = row[3]
+            if trusted:
+                same.add(path)
+                continue
+        r = remote.get(path)
+        if r is None:
+            continue
+        sha, md5 = needs_hash(f, r)
+        if md5:
+            md5_for.add(path)
+        if sha or md5:
+            need_sha.append(f)
+    errors = hash_files(need_sha, md5_for=md5_for)
+    for path, _ in errors:
+        local.files.pop(path, None)
+    local.errors.extend(errors)
+    hashed = [f for f in need_sha if f.sha256 is not None]
+    return Side(direction, root, store, manifest, remote, local, cache, hashed, filters, same)
+
+
+def _remote_id(store: Store) -> str:
+    if isinstance(store, S3Store):
+        return f"{store.describe()}@{store.session._resolved_endpoint() or 'default'}"
+    return store.describe()
+
+
+def make_filters(include: Sequence[str], exclude: Sequence[str], rules: Sequence[tuple[str, str]] | None,
+             select: Callable[[str], bool] | None, prefixes: Sequence[str] | str = ()) -> Filters:
+    if rules is None:
+        rules = [("exclude", p) for p in exclude] + [("include", p) for p in include]
+    for kind, _ in rules:
+        if kind not in ("include", "exclude"):
+            msg = f"filter kind must be 'include' or 'exclude', not {kind!r}"
+            raise UsageError(msg)
+    if isinstance(prefixes, str):
+        prefixes = (prefixes,)
+    return Filters(tuple(rules), select, tuple(p.lstrip("/") for p in prefixes if p))

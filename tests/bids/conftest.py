@@ -1,0 +1,81 @@
+"""Real community BIDS examples, extracted once and uploaded once to the test S3 server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from brainbucket import open_store
+from brainbucket.server import LocalServer
+from brainbucket.store import S3Store, Store
+
+
+def corpus_dir() -> Path:
+    """Where the shared corpus is (the same rule as the top-level ``corpus`` fixture)."""
+    here = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+    return here if here.exists() else Path(os.environ.get("BRAINBUCKET_CORPUS", "/work/shared/corpus"))
+
+
+DATASETS = ("ds114", "synthetic", "ds000001-fmriprep", "dwi_deriv")
+
+
+def upload_tree(store: Store, src: Path, prefix: str = "") -> int:
+    """Upload every file under ``src`` (dotfiles included) below ``prefix``; returns the count."""
+    files = [p for p in sorted(src.rglob("*")) if p.is_file()]
+
+    def put(p: Path) -> None:
+        rel = p.relative_to(src).as_posix()
+        store.upload(p, f"{prefix}/{rel}" if prefix else rel)
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(put, files))
+    return len(files)
+
+
+@pytest.fixture(scope="session")
+def examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The four example datasets, extracted from the corpus into one folder."""
+    tarball = corpus_dir() / "bids-examples.tar.gz"
+    if not tarball.exists():
+        pytest.fail(f"test corpus not found at {tarball}; set BRAINBUCKET_CORPUS")
+    dest = tmp_path_factory.mktemp("bids-examples")
+    subprocess.run(
+        ["tar", "-xzf", str(tarball), "-C", str(dest), *(f"./{d}" for d in DATASETS)],
+        check=True,
+    )
+    return dest
+
+
+@pytest.fixture(scope="session")
+def examples_bucket(s3_server: LocalServer, examples: Path) -> Iterator[str]:
+    """A bucket holding each example dataset under its own prefix (uploaded once)."""
+    name = f"bids-{uuid.uuid4().hex[:8]}"
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in s3_server.env().items():
+            mp.setenv(k, v)
+        store = open_store(f"s3://{name}")
+        assert isinstance(store, S3Store)
+        store.create_bucket()
+        for d in DATASETS:
+            upload_tree(open_store(f"s3://{name}/{d}"), examples / d)
+    return name
+
+
+@pytest.fixture(scope="session")
+def pybids_layouts(examples: Path) -> dict[str, object]:
+    """pybids' view of each dataset: the test-only oracle."""
+    import bids
+
+    return {d: bids.BIDSLayout(examples / d, validate=False, derivatives=False) for d in DATASETS}
+
+
+@pytest.fixture
+def upload():
+    """``upload(store, folder, prefix="")``: put a local tree into a store."""
+    return upload_tree

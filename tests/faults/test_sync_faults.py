@@ -1,0 +1,88 @@
+"""Whole syncs through a faulty network: transient faults are ridden out, verified."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from brainbucket import PartialFailureError, sync
+from brainbucket.sync import verify
+
+from ._helpers import PART, THRESHOLD, make_study, temporaries, tree_digests
+from .proxy import Fault, FaultProxy
+
+# A bit of everything, spread over the run; each fault hits a request at most twice in a row,
+# within the session's retry budget (BRAINBUCKET_RETRIES=2).
+MIXED = [  # the first matching fault that is due applies: specific ones first
+    Fault("lose", method="PUT", path=r"\.brainbucket/HEAD", first=1),
+    Fault("status", method="PUT", every=5, status=503, code="SlowDown"),
+    Fault("drop", method="PUT", path="partNumber=2", first=1),
+    Fault("status", method="POST", path="uploadId=", first=1, status=500, code="InternalError"),
+    Fault("reset", method="GET", path="list-type=2", first=1),
+    Fault("cut", method="GET", path=r"/sub-0\d/", every=4, after_bytes=2000),
+    Fault("status", method="GET", path=r"\.brainbucket/", first=2, status=503),
+    Fault("drop", method="HEAD", first=2),
+]
+
+
+def test_upload_and_download_through_faults(
+    proxy: FaultProxy, root_url: str, tmp_path: Path
+) -> None:
+    src = make_study(tmp_path / "study")
+    proxy.add(*MIXED)
+    kw = {"endpoint_url": proxy.url, "multipart_threshold": THRESHOLD, "part_size": PART}
+    up = sync(src, root_url, **kw)
+    assert up.ok
+    down = tmp_path / "down"
+    assert sync(root_url, down, **kw).ok
+    injected = proxy.injected()
+    kinds = {r.action for r in injected}
+    assert {"status", "drop", "cut", "lose"} <= kinds, kinds
+    assert tree_digests(down) == tree_digests(src)
+    assert temporaries(down) == []
+    assert verify(down).ok
+    assert verify(root_url, deep=True).ok
+    # A second run through the same faults moves nothing: the lost pointer answer did not
+    # leave a dataset that looks changed.
+    again = sync(src, root_url, **kw)
+    assert again.transferred == 0
+
+
+def test_one_subject_unreachable_rest_synced_then_rerun(
+    proxy: FaultProxy, root_url: str, tmp_path: Path
+) -> None:
+    src = make_study(tmp_path / "study", subjects=3, big=False)
+    proxy.add(Fault("status", method="PUT", path=r"/sub-02/", status=503))
+    with pytest.raises(PartialFailureError) as info:
+        sync(src, root_url, endpoint_url=proxy.url)
+    failed = [p for p, _ in info.value.failures]
+    assert failed
+    assert all("/sub-02/" in f"/{p}" for p in failed)
+    assert all("server error" in e or "after retries" in e for _, e in info.value.failures)
+    proxy.clear()
+    assert sync(src, root_url, endpoint_url=proxy.url).ok
+    assert verify(root_url, deep=True).ok
+    down = tmp_path / "down"
+    assert sync(root_url, down).ok
+    assert tree_digests(down) == tree_digests(src)
+
+
+def test_download_with_every_read_cut_fails_clearly(
+    proxy: FaultProxy, root_url: str, tmp_path: Path
+) -> None:
+    src = make_study(tmp_path / "study", subjects=1, big=False)
+    assert sync(src, root_url).ok
+    proxy.add(Fault("cut", method="GET", path=r"/sub-01/", after_bytes=100))
+    down = tmp_path / "down"
+    result = sync(root_url, down, endpoint_url=proxy.url, check=False)
+    assert result.failed
+    assert all("/sub-01/" in f"/{p}" for p, _ in result.failed)
+    got, want = tree_digests(down), tree_digests(src)
+    # What landed is exactly the source's; every sub-01 file longer than the cut is missing.
+    assert all(want[p] == d for p, d in got.items())
+    longer = {p for p in want if "/sub-01/" in f"/{p}" and (src / p).stat().st_size > 100}
+    assert longer
+    assert not longer & set(got)
+    assert {p for p, _ in result.failed} == longer
+    assert temporaries(down) == []
