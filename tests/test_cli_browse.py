@@ -91,22 +91,37 @@ def test_mb_creates_versioned_bucket_and_is_idempotent(
     assert json.loads(out)["versioning"] == "Disabled"
 
 
-def test_cp_both_ways_and_cat(capsys: pytest.CaptureFixture[str], bucket: str, tmp_path: Path) -> None:
+def test_cp_both_ways_and_cat(
+    capsys: pytest.CaptureFixture[str], bucket: str, tmp_path: Path
+) -> None:
     src = tmp_path / "sub-01_aparc+aseg.nii.gz"
     src.write_bytes(os.urandom(100_000))
     code, _, err = cli(capsys, "cp", str(src), f"s3://{bucket}/sub-01/anat/")
     assert code == 0, err
-    assert open_store(f"s3://{bucket}").read_bytes("sub-01/anat/sub-01_aparc+aseg.nii.gz") == src.read_bytes()
+    assert (
+        open_store(f"s3://{bucket}").read_bytes("sub-01/anat/sub-01_aparc+aseg.nii.gz")
+        == src.read_bytes()
+    )
     back = tmp_path / "back.nii.gz"
-    code, out, _ = cli(capsys, "cp", "--json", f"s3://{bucket}/sub-01/anat/sub-01_aparc+aseg.nii.gz", str(back))
+    code, out, _ = cli(
+        capsys, "cp", "--json", f"s3://{bucket}/sub-01/anat/sub-01_aparc+aseg.nii.gz", str(back)
+    )
     assert code == 0
     assert json.loads(out)["size"] == 100_000
     assert back.read_bytes() == src.read_bytes()
     # cat writes raw bytes; check through a subprocess to see the real stdout.
     env = dict(os.environ)
     proc = subprocess.run(
-        [sys.executable, "-m", "brainbucket", "cat", f"s3://{bucket}/sub-01/anat/sub-01_aparc+aseg.nii.gz"],
-        capture_output=True, env=env, check=False,
+        [
+            sys.executable,
+            "-m",
+            "brainbucket",
+            "cat",
+            f"s3://{bucket}/sub-01/anat/sub-01_aparc+aseg.nii.gz",
+        ],
+        capture_output=True,
+        env=env,
+        check=False,
     )
     assert proc.returncode == 0
     assert proc.stdout == src.read_bytes()
@@ -181,11 +196,15 @@ def test_cli_no_credentials_and_wrong_secret_exit_codes(
     assert "no AWS credentials" in err
 
 
-def test_cli_unreachable_endpoint(capsys: pytest.CaptureFixture[str], s3_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_unreachable_endpoint(
+    capsys: pytest.CaptureFixture[str], s3_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from brainbucket.server import free_port
 
     monkeypatch.setenv("BRAINBUCKET_RETRIES", "0")
-    code, _, err = cli(capsys, "ls", "s3://unreachable", "--endpoint-url", f"http://127.0.0.1:{free_port()}")
+    code, _, err = cli(
+        capsys, "ls", "s3://unreachable", "--endpoint-url", f"http://127.0.0.1:{free_port()}"
+    )
     assert code == 6
     assert "cannot reach the endpoint" in err
 

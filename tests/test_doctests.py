@@ -14,9 +14,7 @@ import pytest
 
 import brainbucket
 
-MODULES = sorted(
-    m.name for m in pkgutil.walk_packages(brainbucket.__path__, prefix="brainbucket.")
-)
+MODULES = sorted(m.name for m in pkgutil.walk_packages(brainbucket.__path__, prefix="brainbucket."))
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -29,8 +27,6 @@ def test_docstring_examples(name: str) -> None:
 def test_there_are_examples() -> None:
     finder = doctest.DocTestFinder()
     count = sum(
-        len(t.examples)
-        for name in MODULES
-        for t in finder.find(importlib.import_module(name))
+        len(t.examples) for name in MODULES for t in finder.find(importlib.import_module(name))
     )
     assert count >= 50

@@ -45,7 +45,9 @@ def test_readonly_identity_cannot_write(
     assert "doctor" in (err.value.hint or "")
 
 
-def test_no_credentials(s3_env: dict[str, str], bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_credentials(
+    s3_env: dict[str, str], bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     store = open_store(f"s3://{bucket}")
@@ -67,7 +69,9 @@ def test_wrong_secret(s3_env: dict[str, str], bucket: str, monkeypatch: pytest.M
         store.info("x")
 
 
-def test_unknown_access_key(s3_env: dict[str, str], bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unknown_access_key(
+    s3_env: dict[str, str], bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDUNKNOWN000000000")
     with pytest.raises(InvalidCredentialsError):
         list(open_store(f"s3://{bucket}").ls())
@@ -86,7 +90,15 @@ def test_server_unreachable(s3_env: dict[str, str], monkeypatch: pytest.MonkeyPa
 
 @pytest.mark.parametrize(
     "url",
-    ["s3://", "s3:///key", "s3://a/x", "gs://bucket/x", "s3://bad..name/x", "s3://UP^per/x", "file://relative/x"],
+    [
+        "s3://",
+        "s3:///key",
+        "s3://a/x",
+        "gs://bucket/x",
+        "s3://bad..name/x",
+        "s3://UP^per/x",
+        "file://relative/x",
+    ],
 )
 def test_malformed_urls(url: str) -> None:
     with pytest.raises(InvalidURLError) as err:
@@ -113,7 +125,9 @@ def test_anonymous_read_of_private_bucket_says_private(bucket: str) -> None:
     assert "--profile" in (err.value.hint or "")
 
 
-def _write_aws_files(tmp: Path, monkeypatch: pytest.MonkeyPatch, server: LocalServer, profile: str) -> None:
+def _write_aws_files(
+    tmp: Path, monkeypatch: pytest.MonkeyPatch, server: LocalServer, profile: str
+) -> None:
     ident = server.identity("readonly")
     (tmp / "config").write_text(
         f"[profile {profile}]\nregion = us-east-1\nendpoint_url = {server.endpoint_url}\n"
@@ -131,7 +145,12 @@ def test_profile_and_endpoint_from_aws_config(
 ) -> None:
     open_store(f"s3://{bucket}").write_bytes("sub-01/f.txt", b"via profile")
     _write_aws_files(tmp_path, monkeypatch, s3_server, "lab")
-    for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "BRAINBUCKET_ENDPOINT_URL", "AWS_ENDPOINT_URL"):
+    for k in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "BRAINBUCKET_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL",
+    ):
         monkeypatch.delenv(k, raising=False)
     store = open_store(f"s3://{bucket}", profile="lab")
     assert store.read_bytes("sub-01/f.txt") == b"via profile"

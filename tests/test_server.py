@@ -60,7 +60,9 @@ def test_restart_keeps_data_and_cleans_up(tmp_path: Path, monkeypatch: pytest.Mo
     with again:
         assert again.admin.access_key == server.admin.access_key  # identities are kept too
         _env_for(again, monkeypatch)
-        assert open_store("s3://persist").read_bytes("sub-01/anat.nii.gz") == b"kept across restarts"
+        assert (
+            open_store("s3://persist").read_bytes("sub-01/anat.nii.gz") == b"kept across restarts"
+        )
 
 
 def test_many_buckets_keep_accepting_writes(s3_env: dict[str, str]) -> None:
@@ -89,7 +91,17 @@ def test_serve_command_prints_endpoint_and_stops_on_ctrl_c(tmp_path: Path) -> No
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     with subprocess.Popen(
-        [sys.executable, "-m", "brainbucket", "serve", "--data", str(tmp_path), "--port", str(port), "--json"],
+        [
+            sys.executable,
+            "-m",
+            "brainbucket",
+            "serve",
+            "--data",
+            str(tmp_path),
+            "--port",
+            str(port),
+            "--json",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         env=env,
@@ -120,7 +132,10 @@ def _drive_serve(proc: subprocess.Popen[str], port: int, env: dict[str, str]) ->
         # The printed endpoint works with the exported credentials.
         code = subprocess.run(
             [sys.executable, "-m", "brainbucket", "mb", "s3://served"],
-            env={**env, **exports}, capture_output=True, text=True, check=False,
+            env={**env, **exports},
+            capture_output=True,
+            text=True,
+            check=False,
         )
         assert code.returncode == 0, code.stderr
     finally:
@@ -133,17 +148,31 @@ def _drive_serve(proc: subprocess.Popen[str], port: int, env: dict[str, str]) ->
 
 
 def test_quickstart_runs_end_to_end(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_ACCESS", "AWS_SECRET", "BRAINBUCKET_ENDPOINT"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_ACCESS", "AWS_SECRET", "BRAINBUCKET_ENDPOINT"))
+    }
     proc = subprocess.run(
         [sys.executable, "-m", "brainbucket", "quickstart", "--workdir", str(tmp_path)],
-        capture_output=True, text=True, env=env, timeout=300, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert "done" in proc.stdout
-    got = sorted(p.relative_to(tmp_path / "download").as_posix() for p in (tmp_path / "download").rglob("*") if p.is_file())
+    got = sorted(
+        p.relative_to(tmp_path / "download").as_posix()
+        for p in (tmp_path / "download").rglob("*")
+        if p.is_file()
+    )
     data = [p for p in got if not p.startswith(".brainbucket/")]  # the local manifest copy
     assert data
     assert all(p.startswith("sub-01/") for p in data)
     assert len(data) < len(got)
     for rel in data:
-        assert (tmp_path / "download" / rel).read_bytes() == (tmp_path / "demo-study" / rel).read_bytes()
+        assert (tmp_path / "download" / rel).read_bytes() == (
+            tmp_path / "demo-study" / rel
+        ).read_bytes()

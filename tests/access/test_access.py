@@ -77,10 +77,15 @@ def test_publish_covers_only_its_prefix(bucket: str, as_identity) -> None:
 def test_publish_keeps_other_statements(bucket: str) -> None:
     client = open_store(f"s3://{bucket}").client  # type: ignore[attr-defined]
     foreign = {
-        "Sid": "SomeoneElses", "Effect": "Allow", "Principal": "*",
-        "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/shared-by-hand/*",
+        "Sid": "SomeoneElses",
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/shared-by-hand/*",
     }
-    client.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [foreign]}))
+    client.put_bucket_policy(
+        Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [foreign]})
+    )
     publish(f"s3://{bucket}/one")
     publish(f"s3://{bucket}/one")  # twice: no duplicate statements
     publish(f"s3://{bucket}/two")

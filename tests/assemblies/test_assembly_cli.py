@@ -27,7 +27,22 @@ def test_upload_load_list_show_versions(
     assert run(["assembly", "upload", str(nc2), "lab.cli", "--store", store, "--json"]) == 0
     v2 = _json(capsys)
 
-    assert run(["assembly", "load", "lab.cli", "--version-id", v1["version_id"], "--sha1", v1["sha1"], "--store", store]) == 0
+    assert (
+        run(
+            [
+                "assembly",
+                "load",
+                "lab.cli",
+                "--version-id",
+                v1["version_id"],
+                "--sha1",
+                v1["sha1"],
+                "--store",
+                store,
+            ]
+        )
+        == 0
+    )
     captured = capsys.readouterr()
     assert Path(captured.out.strip()).read_bytes() == nc.read_bytes()  # stdout: the path only
     assert v1["version_id"] in captured.err
@@ -50,13 +65,39 @@ def test_upload_load_list_show_versions(
 def test_export_and_import(bucket: str, cache: Path, assembly, tmp_path: Path, capsys) -> None:
     store = f"s3://{bucket}/a"
     nc = write_netcdf(assembly, tmp_path / "a.nc")
-    assert run(["assembly", "upload", str(nc), "lab.exp", "--store", store, "--class", "NeuronRecordingAssembly"]) == 0
+    assert (
+        run(
+            [
+                "assembly",
+                "upload",
+                str(nc),
+                "lab.exp",
+                "--store",
+                store,
+                "--class",
+                "NeuronRecordingAssembly",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert run(["assembly", "export", "-", "--store", store]) == 0
     text = capsys.readouterr().out
     assert text.splitlines()[1].startswith("lab.exp,assembly,NeuronRecordingAssembly,S3,")
     (tmp_path / "lookup.csv").write_text(text)
-    assert run(["assembly", "import", str(tmp_path / "lookup.csv"), "--store", f"s3://{bucket}", "--json"]) == 0
+    assert (
+        run(
+            [
+                "assembly",
+                "import",
+                str(tmp_path / "lookup.csv"),
+                "--store",
+                f"s3://{bucket}",
+                "--json",
+            ]
+        )
+        == 0
+    )
     assert [r["identifier"] for r in _json(capsys)] == ["lab.exp"]
 
 
@@ -70,10 +111,36 @@ def test_errors_are_one_line_with_documented_codes(
 
     cases = [
         (["assembly", "load", "lab.nope", "--store", store], 3, "no assembly 'lab.nope'"),
-        (["assembly", "load", "lab.err", "--version-id", "zzz", "--store", store], 3, "has no version 'zzz'"),
-        (["assembly", "load", "lab.err", "--version-id", rec["version_id"], "--sha1", "0" * 40, "--store", store], 8, "not the expected"),
-        (["assembly", "upload", str(tmp_path / "missing.nc"), "lab.err", "--store", store], 3, "no such file"),
-        (["assembly", "upload", str(nc), "bad/id", "--store", store], 2, "invalid assembly identifier"),
+        (
+            ["assembly", "load", "lab.err", "--version-id", "zzz", "--store", store],
+            3,
+            "has no version 'zzz'",
+        ),
+        (
+            [
+                "assembly",
+                "load",
+                "lab.err",
+                "--version-id",
+                rec["version_id"],
+                "--sha1",
+                "0" * 40,
+                "--store",
+                store,
+            ],
+            8,
+            "not the expected",
+        ),
+        (
+            ["assembly", "upload", str(tmp_path / "missing.nc"), "lab.err", "--store", store],
+            3,
+            "no such file",
+        ),
+        (
+            ["assembly", "upload", str(nc), "bad/id", "--store", store],
+            2,
+            "invalid assembly identifier",
+        ),
         (["assembly", "versions", "lab.nope", "--store", store], 3, "lab.err"),
     ]
     for argv, code, text in cases:
@@ -94,5 +161,17 @@ def test_errors_are_one_line_with_documented_codes(
     assert "Traceback" not in err
 
     as_identity("readonly")
-    assert run(["assembly", "upload", str(write_netcdf(assembly * 5, tmp_path / "c.nc")), "lab.err", "--store", store]) == 4
+    assert (
+        run(
+            [
+                "assembly",
+                "upload",
+                str(write_netcdf(assembly * 5, tmp_path / "c.nc")),
+                "lab.err",
+                "--store",
+                store,
+            ]
+        )
+        == 4
+    )
     assert "may not upload" in capsys.readouterr().err

@@ -61,7 +61,9 @@ def test_conditional_writes_retry_after_a_lost_race(tmp_path: Path, bucket: str)
         calls.append(len(calls))
         if len(calls) == 1:
             # Someone else writes between our read and our conditional write.
-            update_catalog(open_store(f"s3://{bucket}"), lambda c: c.entries.setdefault("x.other", []))
+            update_catalog(
+                open_store(f"s3://{bucket}"), lambda c: c.entries.setdefault("x.other", [])
+            )
         catalog.entries.setdefault("x.mine", [])
         return len(calls)
 
@@ -88,12 +90,23 @@ def test_gives_up_after_bounded_attempts(bucket: str) -> None:
     [
         (b'{"format": "brainbucket.assembly-catalog", "format_ver', "not valid JSON"),
         (b"[1, 2, 3]", "not a brainbucket assembly catalog"),
-        (b'{"format": "brainbucket.assembly-catalog", "format_version": 99, "assemblies": {}}', "not supported"),
-        (b'{"format": "brainbucket.assembly-catalog", "format_version": 1, "assemblies": {"a.b": [{"identifier": "a.b"}]}}', "malformed"),
-        (b'{"format": "brainbucket.assembly-catalog", "format_version": 1, "assemblies": {"a.b": [{"identifier": "a.b", "location": "x", "sha1": "nothex"}]}}', "bad sha1"),
+        (
+            b'{"format": "brainbucket.assembly-catalog", "format_version": 99, "assemblies": {}}',
+            "not supported",
+        ),
+        (
+            b'{"format": "brainbucket.assembly-catalog", "format_version": 1, "assemblies": {"a.b": [{"identifier": "a.b"}]}}',
+            "malformed",
+        ),
+        (
+            b'{"format": "brainbucket.assembly-catalog", "format_version": 1, "assemblies": {"a.b": [{"identifier": "a.b", "location": "x", "sha1": "nothex"}]}}',
+            "bad sha1",
+        ),
     ],
 )
-def test_malformed_catalog_is_a_manifest_error(tmp_path: Path, cache: Path, content: bytes, match: str, assembly) -> None:
+def test_malformed_catalog_is_a_manifest_error(
+    tmp_path: Path, cache: Path, content: bytes, match: str, assembly
+) -> None:
     store = open_store(tmp_path)
     store.write_bytes(CATALOG_PATH, content)
     with pytest.raises(ManifestError, match=match) as info:
@@ -123,21 +136,32 @@ def test_readonly_identity_loads_but_cannot_upload(
 def test_brainio_csv_round_trip(bucket: str, cache: Path, assembly, tmp_path: Path) -> None:
     url = f"s3://{bucket}/a"
     rec = upload_data_assembly(
-        assembly, "lab.csv", store=url, class_name="NeuronRecordingAssembly",
+        assembly,
+        "lab.csv",
+        store=url,
+        class_name="NeuronRecordingAssembly",
         stimulus_set_identifier="lab.images",
     )
     text = export_brainio_csv(open_store(url), tmp_path / "lookup.csv")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert tuple(rows[0]) == BRAINIO_COLUMNS
-    assert rows == [{
-        "identifier": "lab.csv", "lookup_type": "assembly", "class": "NeuronRecordingAssembly",
-        "location_type": "S3", "location": rec.location, "sha1": rec.sha1,
-        "stimulus_set_identifier": "lab.images",
-    }]
+    assert rows == [
+        {
+            "identifier": "lab.csv",
+            "lookup_type": "assembly",
+            "class": "NeuronRecordingAssembly",
+            "location_type": "S3",
+            "location": rec.location,
+            "sha1": rec.sha1,
+            "stimulus_set_identifier": "lab.images",
+        }
+    ]
     # Move the catalog to another prefix of the same bucket: the data stays where it is.
     other = open_store(f"s3://{bucket}")
     added = import_brainio_csv(other, tmp_path / "lookup.csv")
-    assert [(r.identifier, r.sha1, r.path) for r in added] == [("lab.csv", rec.sha1, f"a/{rec.path}")]
+    assert [(r.identifier, r.sha1, r.path) for r in added] == [
+        ("lab.csv", rec.sha1, f"a/{rec.path}")
+    ]
     assert import_brainio_csv(other, tmp_path / "lookup.csv") == []  # idempotent
     assert load_assembly("lab.csv", sha1=rec.sha1, store=other).identical(assembly)
 
@@ -182,11 +206,27 @@ def test_concurrent_uploads_from_separate_processes(
     store = f"s3://{bucket}/procs"
     files = [write_netcdf(assembly + i, tmp_path / f"v{i}.nc") for i in range(3)]
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[2] / "src"), env.get("PYTHONPATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(Path(__file__).resolve().parents[2] / "src"), env.get("PYTHONPATH", "")]
+    )
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "brainbucket", "assembly", "upload", str(f), "lab.procs", "--store", store, "--json"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "brainbucket",
+                "assembly",
+                "upload",
+                str(f),
+                "lab.procs",
+                "--store",
+                store,
+                "--json",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for f in files
     ]

@@ -16,13 +16,15 @@ records = st.builds(
     location=st.text(min_size=1, max_size=40),
     path=st.none() | st.text(min_size=1, max_size=40),
     sha1=st.text("0123456789abcdef", min_size=40, max_size=40),
-    sha256=st.none() | st.text("0123456789abcdef", min_size=64, max_size=64).map(lambda h: f"sha256:{h}"),
+    sha256=st.none()
+    | st.text("0123456789abcdef", min_size=64, max_size=64).map(lambda h: f"sha256:{h}"),
     size=st.none() | st.integers(0, 2**50),
     version_id=st.none() | st.text(min_size=1, max_size=40),
     class_name=st.sampled_from(["DataArray", "Dataset", "NeuronRecordingAssembly", "File"]),
     kind=st.sampled_from(["netcdf", "file"]),
     uploader=st.none() | st.text(max_size=20),
-    time=st.none() | st.datetimes(timezones=st.just(timezone.utc)).map(lambda d: d.replace(microsecond=0)),
+    time=st.none()
+    | st.datetimes(timezones=st.just(timezone.utc)).map(lambda d: d.replace(microsecond=0)),
     lookup_type=st.sampled_from(["assembly", "stimulus_set_csv"]),
     stimulus_set_identifier=st.none() | identifiers,
 )
@@ -45,7 +47,9 @@ def test_catalog_bytes_round_trip(recs: list[AssemblyRecord]) -> None:
 
 @settings(max_examples=30, deadline=None)
 @given(st.lists(records, min_size=1, max_size=8), st.lists(records, max_size=8))
-def test_replaying_a_change_on_a_newer_catalog_keeps_both(mine: list[AssemblyRecord], theirs: list[AssemblyRecord]) -> None:
+def test_replaying_a_change_on_a_newer_catalog_keeps_both(
+    mine: list[AssemblyRecord], theirs: list[AssemblyRecord]
+) -> None:
     """What a writer that lost a race does: re-apply its additions on the newer catalog."""
     base = Catalog()
     for r in theirs:

@@ -38,7 +38,9 @@ def test_xarray_round_trip_keeps_values_and_coords(bucket: str, cache: Path, ass
     assert loaded.identical(assembly)  # names, attrs and MultiIndexes too
 
 
-def test_the_recorded_digests_are_those_of_the_stored_bytes(bucket: str, cache: Path, assembly) -> None:
+def test_the_recorded_digests_are_those_of_the_stored_bytes(
+    bucket: str, cache: Path, assembly
+) -> None:
     url = f"s3://{bucket}"
     rec = upload_data_assembly(assembly, "lab.digests", store=url)
     data = open_store(url).read_bytes(rec.path, version_id=rec.version_id)
@@ -78,7 +80,8 @@ def test_two_versions_load_by_version_id(bucket: str, cache: Path, assembly) -> 
     assert load_assembly("lab.twice", v2.version_id, store=url).identical(second)
     assert load_assembly("lab.twice", store=url).identical(second)  # newest by default
     assert [r.version_id for r in read_catalog(open_store(url)).versions("lab.twice")] == [
-        v1.version_id, v2.version_id,
+        v1.version_id,
+        v2.version_id,
     ]
 
 
@@ -133,7 +136,9 @@ def test_cached_version_loads_without_the_network(
     assert load_assembly("lab.cached", rec.version_id, store=url).identical(assembly)
 
 
-def test_unknown_identifier_and_version_list_what_exists(bucket: str, cache: Path, assembly) -> None:
+def test_unknown_identifier_and_version_list_what_exists(
+    bucket: str, cache: Path, assembly
+) -> None:
     url = f"s3://{bucket}"
     with pytest.raises(AssemblyNotFoundError, match="no assembly catalog"):
         load_from_s3("lab.nothing", store=url)
@@ -171,7 +176,11 @@ def test_any_file_can_be_an_assembly(bucket: str, cache: Path, tmp_path: Path) -
     src.write_text("stimulus_id,label\nimg00,face\nimg01,car\n")
     url = f"s3://{bucket}/stimuli"
     rec = upload_data_assembly(src, "lab.stimuli", store=url, class_name="StimulusSet")
-    assert (rec.class_name, rec.kind, rec.path) == ("StimulusSet", "file", "assemblies/lab.stimuli/lab.stimuli.csv")
+    assert (rec.class_name, rec.kind, rec.path) == (
+        "StimulusSet",
+        "file",
+        "assemblies/lab.stimuli/lab.stimuli.csv",
+    )
     path = load_from_s3("lab.stimuli", rec.version_id, rec.sha1, store=url)
     assert path.read_bytes() == src.read_bytes()
     with pytest.raises(UsageError, match="not netCDF"):

@@ -19,7 +19,9 @@ from brainbucket.store import S3Store, Store
 def corpus_dir() -> Path:
     """Where the shared corpus is (the same rule as the top-level ``corpus`` fixture)."""
     here = Path(__file__).resolve().parents[3] / "shared" / "corpus"
-    return here if here.exists() else Path(os.environ.get("BRAINBUCKET_CORPUS", "/work/shared/corpus"))
+    return (
+        here if here.exists() else Path(os.environ.get("BRAINBUCKET_CORPUS", "/work/shared/corpus"))
+    )
 
 
 DATASETS = ("ds114", "synthetic", "ds000001-fmriprep", "dwi_deriv")

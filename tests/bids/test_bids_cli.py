@@ -35,10 +35,19 @@ def test_validate_reports_one_line_per_problem_with_the_rule(
     captured = capsys.readouterr()
     lines = captured.out.strip().splitlines()
     assert len(lines) == 4
-    assert any("dataset_description.json is missing [rules.files.common.core.dataset_description]" in ln for ln in lines)
-    assert any(ln.startswith("sub-01/ses-01/anat/sub-01_ses-01_T1.nii: 'T1' is not a BIDS suffix") for ln in lines)
+    assert any(
+        "dataset_description.json is missing [rules.files.common.core.dataset_description]" in ln
+        for ln in lines
+    )
+    assert any(
+        ln.startswith("sub-01/ses-01/anat/sub-01_ses-01_T1.nii: 'T1' is not a BIDS suffix")
+        for ln in lines
+    )
     assert any("not in the order" in ln for ln in lines)
-    assert any("extension '.nii.zip' is not allowed for dwi" in ln and "rules.files.raw.dwi" in ln for ln in lines)
+    assert any(
+        "extension '.nii.zip' is not allowed for dwi" in ln and "rules.files.raw.dwi" in ln
+        for ln in lines
+    )
     assert "error:" in captured.err
     assert "4 BIDS problem(s)" in captured.err
     assert "Traceback" not in captured.err
@@ -72,7 +81,22 @@ def test_validate_missing_bucket(s3_env, capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_study_summary_and_selection_sizes(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(["study", str(demo), "--subject", "01,03", "--datatype", "anat", "--pipeline", "raw", "--json"]) == 0
+    assert (
+        run(
+            [
+                "study",
+                str(demo),
+                "--subject",
+                "01,03",
+                "--datatype",
+                "anat",
+                "--pipeline",
+                "raw",
+                "--json",
+            ]
+        )
+        == 0
+    )
     doc = json.loads(capsys.readouterr().out)
     assert doc["subjects"] == ["01", "02", "03"]
     assert doc["pipelines"] == ["dmriprep"]

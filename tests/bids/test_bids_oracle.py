@@ -76,7 +76,9 @@ def test_every_file_kept_and_entities_match_pybids(name: str, study_of, pybids_l
 def test_pipelines_and_derivatives(study_of) -> None:
     study = study_of("synthetic")
     assert study.pipelines() == ["fmriprep"]
-    deriv = study.files(pipeline="fmriprep", subject="01", session="01", suffix="bold", extension=".nii")
+    deriv = study.files(
+        pipeline="fmriprep", subject="01", session="01", suffix="bold", extension=".nii"
+    )
     assert deriv
     assert all(f.path.startswith("derivatives/fmriprep/sub-01/ses-01/func/") for f in deriv)
     assert {f.entities["space"] for f in deriv} == {"MNI152NLin2009cAsym", "T1w"}
@@ -97,6 +99,8 @@ def test_bidsish_files_are_kept_and_reported(study_of) -> None:
 def test_size_before_download(study_of, examples) -> None:
     study = study_of("ds114")
     on_disk = sum(
-        p.stat().st_size for p in (examples / "ds114").glob("sub-0[12]/ses-test/func/*") if p.is_file()
+        p.stat().st_size
+        for p in (examples / "ds114").glob("sub-0[12]/ses-test/func/*")
+        if p.is_file()
     )
     assert study.size(subject=["01", "02"], session="test", datatype="func") == on_disk

@@ -18,10 +18,18 @@ def test_vocabulary_is_loaded_once_from_the_schema() -> None:
 def test_raw_file_entities() -> None:
     f = parse_key("sub-01/ses-pre/func/sub-01_ses-pre_task-rest_acq-fast_run-02_bold.nii.gz")
     assert (f.subject, f.session, f.datatype, f.suffix, f.extension) == (
-        "01", "pre", "func", "bold", ".nii.gz"
+        "01",
+        "pre",
+        "func",
+        "bold",
+        ".nii.gz",
     )
     assert f.entities == {
-        "subject": "01", "session": "pre", "task": "rest", "acquisition": "fast", "run": "02"
+        "subject": "01",
+        "session": "pre",
+        "task": "rest",
+        "acquisition": "fast",
+        "run": "02",
     }
     assert f.level == "subject"
     assert f.pipeline is None
@@ -92,7 +100,9 @@ def test_top_level_sidecars_and_dataset_files() -> None:
 
 
 def test_brainbucket_metadata_is_not_part_of_the_study() -> None:
-    index = StudyIndex([(".brainbucket/root.json", 5, None, None, None), ("README", 1, None, None, None)])
+    index = StudyIndex(
+        [(".brainbucket/root.json", 5, None, None, None), ("README", 1, None, None, None)]
+    )
     assert [f.path for f in index] == ["README"]
 
 
@@ -105,7 +115,9 @@ def test_entity_filters_accept_short_names_and_numbers() -> None:
     index = StudyIndex([(k, 1, None, None, None) for k in keys])
     assert [f.path for f in index.query(entities={"run": 1})] == [keys[0], keys[2]]
     assert [f.path for f in index.query(entities={"acq": "b"})] == [keys[1]]
-    assert [f.path for f in index.query(subject="sub-02", entities={"task": ["nback", "x"]})] == [keys[2]]
+    assert [f.path for f in index.query(subject="sub-02", entities={"task": ["nback", "x"]})] == [
+        keys[2]
+    ]
     assert index.query(subject="03") == []
 
 
@@ -137,7 +149,12 @@ def test_memoised_parser_equals_the_plain_parser(corpus) -> None:
 
 def test_folder_files_and_hidden_files_belong_to_their_subject() -> None:
     zarr = parse_key("sub-01/ses-01/micr/sub-01_ses-01_sample-A_XPCT.ome.zarr/0/.zarray")
-    assert (zarr.subject, zarr.suffix, zarr.extension, zarr.problem) == ("01", "XPCT", ".ome.zarr", None)
+    assert (zarr.subject, zarr.suffix, zarr.extension, zarr.problem) == (
+        "01",
+        "XPCT",
+        ".ome.zarr",
+        None,
+    )
     hidden = parse_key("sub-02/.DS_Store")
     assert hidden.subject == "02"
     assert hidden.entities == {}

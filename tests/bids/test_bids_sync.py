@@ -34,7 +34,18 @@ def test_selective_download_is_exactly_requested_plus_dataset_files(
 ) -> None:
     url, src = published
     out = tmp_path / "out"
-    args = ["sync", url, str(out), "--subject", "01", "03", "--datatype", "dwi", "--pipeline", "raw"]
+    args = [
+        "sync",
+        url,
+        str(out),
+        "--subject",
+        "01",
+        "03",
+        "--datatype",
+        "dwi",
+        "--pipeline",
+        "raw",
+    ]
     assert run(args) == 0
     expected = {
         p.relative_to(src).as_posix()
@@ -53,7 +64,23 @@ def test_selective_download_is_exactly_requested_plus_dataset_files(
 def test_sample_and_where_select_subjects(published, tmp_path: Path) -> None:
     url, _src = published
     out = tmp_path / "out"
-    assert run(["sync", url, str(out), "--where", "sex == 'M'", "--sample", "1", "--seed", "5", "--quiet"]) == 0
+    assert (
+        run(
+            [
+                "sync",
+                url,
+                str(out),
+                "--where",
+                "sex == 'M'",
+                "--sample",
+                "1",
+                "--seed",
+                "5",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     subjects = {p.name for p in out.glob("sub-*")}
     assert len(subjects) == 1
     assert subjects <= {"sub-02", "sub-04"}
@@ -84,7 +111,9 @@ def test_mirror_verifies_against_the_manifest(published, tmp_path: Path) -> None
 
 def test_validate_before_upload(s3_env, bucket: str, tmp_path: Path, capsys) -> None:
     src = build_demo_study(tmp_path / "src", subjects=2)
-    (src / "sub-01/ses-01/anat/sub-01_ses-01_T1w.nii").rename(src / "sub-01/ses-01/anat/sub-01_T1w.nii")
+    (src / "sub-01/ses-01/anat/sub-01_ses-01_T1w.nii").rename(
+        src / "sub-01/ses-01/anat/sub-01_T1w.nii"
+    )
     url = f"s3://{bucket}/study"
     assert run(["sync", str(src), url, "--validate"]) == 14
     captured = capsys.readouterr()

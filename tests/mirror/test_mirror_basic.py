@@ -37,7 +37,9 @@ def test_files_fetches_only_what_is_missing(remote, cache: Path) -> None:
 def test_path_with_one_head_and_unknown_key(remote, cache: Path) -> None:
     m = Mirror(remote.url, cache_dir=cache)
     p = m.path("sub-02/ses-01/anat/sub-02_ses-01_T1w.nii")
-    assert p.read_bytes() == (remote.local / "sub-02/ses-01/anat/sub-02_ses-01_T1w.nii").read_bytes()
+    assert (
+        p.read_bytes() == (remote.local / "sub-02/ses-01/anat/sub-02_ses-01_T1w.nii").read_bytes()
+    )
     with pytest.raises(ObjectNotFoundError):
         m.path("sub-09/anat/nothing.nii")
     assert not list((m.root / "files").rglob("*.bbpart"))
@@ -73,7 +75,10 @@ def test_changed_remote_file_is_fetched_again(remote, cache: Path) -> None:
     newer = new.replace(b"5", b"7")
     remote.store.write_bytes(key, newer)
     m2 = Mirror(remote.url, **kwargs)
-    assert m2.files(subject="01", suffix="dwi", extension=".bval", pipeline="raw")[0].read_bytes() == newer
+    assert (
+        m2.files(subject="01", suffix="dwi", extension=".bval", pipeline="raw")[0].read_bytes()
+        == newer
+    )
     assert fetched == [key, key]
 
 
@@ -99,9 +104,10 @@ def test_verify_removes_silently_damaged_files(remote, cache: Path) -> None:
     assert report.checked == len(paths)
     assert report.damaged == [paths[0].relative_to(m.root / "files").as_posix()]
     assert not paths[0].exists()
-    assert m.files(subject="02", datatype="anat", pipeline="raw")[0].read_bytes() == (
-        remote.local / report.damaged[0]
-    ).read_bytes()
+    assert (
+        m.files(subject="02", datatype="anat", pipeline="raw")[0].read_bytes()
+        == (remote.local / report.damaged[0]).read_bytes()
+    )
 
 
 def test_offline_answers_from_cache_without_requests(remote, cache: Path, monkeypatch) -> None:
@@ -151,7 +157,10 @@ def test_local_folder_mirror(tmp_path: Path, cache: Path) -> None:
     p = m.path("sub-01/ses-01/anat/sub-01_ses-01_T1w.json")
     assert p.read_bytes() == (src / "sub-01/ses-01/anat/sub-01_ses-01_T1w.json").read_bytes()
     (src / "sub-01/ses-01/anat/sub-01_ses-01_T1w.json").write_text('{"RepetitionTime": 9.9}')
-    assert Mirror(src, cache_dir=cache).path("sub-01/ses-01/anat/sub-01_ses-01_T1w.json").read_text() == '{"RepetitionTime": 9.9}'
+    assert (
+        Mirror(src, cache_dir=cache).path("sub-01/ses-01/anat/sub-01_ses-01_T1w.json").read_text()
+        == '{"RepetitionTime": 9.9}'
+    )
 
 
 def test_cache_root_from_environment(remote, tmp_path: Path, monkeypatch) -> None:
@@ -163,7 +172,11 @@ def test_cache_root_from_environment(remote, tmp_path: Path, monkeypatch) -> Non
 
 def test_gc_evicts_least_recently_used(remote, cache: Path) -> None:
     m = Mirror(remote.url, cache_dir=cache)
-    keys = ["sub-01/ses-01/dwi/sub-01_ses-01_dwi.bval", "sub-02/ses-01/dwi/sub-02_ses-01_dwi.bval", "sub-03/ses-01/dwi/sub-03_ses-01_dwi.bval"]
+    keys = [
+        "sub-01/ses-01/dwi/sub-01_ses-01_dwi.bval",
+        "sub-02/ses-01/dwi/sub-02_ses-01_dwi.bval",
+        "sub-03/ses-01/dwi/sub-03_ses-01_dwi.bval",
+    ]
     paths = [m.path(k) for k in keys]
     for i, p in enumerate(paths):  # make the access order explicit: keys[0] oldest
         st = p.stat()
@@ -190,7 +203,9 @@ def test_offline_path_without_a_saved_listing(remote, cache: Path, monkeypatch) 
         m.path("README")
 
 
-def test_public_study_read_anonymously(public_bucket: str, tmp_path: Path, cache: Path, monkeypatch) -> None:
+def test_public_study_read_anonymously(
+    public_bucket: str, tmp_path: Path, cache: Path, monkeypatch
+) -> None:
     """An analyst without credentials: study queries and the mirror over unsigned requests."""
     import uuid
 

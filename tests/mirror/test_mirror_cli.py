@@ -12,7 +12,18 @@ from brainbucket.cli import run
 
 
 def test_get_prints_local_paths_one_per_line(remote, cache: Path, capsys) -> None:
-    args = ["get", remote.url, "--subject", "02", "--datatype", "dwi", "--pipeline", "raw", "--cache-dir", str(cache)]
+    args = [
+        "get",
+        remote.url,
+        "--subject",
+        "02",
+        "--datatype",
+        "dwi",
+        "--pipeline",
+        "raw",
+        "--cache-dir",
+        str(cache),
+    ]
     assert run(args) == 0
     lines = capsys.readouterr().out.splitlines()
     expected = sorted(k for k in remote.keys if k.startswith("sub-02/ses-01/dwi/"))
@@ -40,7 +51,10 @@ def test_get_bad_input(remote, cache: Path, capsys) -> None:
 
 
 def test_mirror_status_verify_gc(remote, cache: Path, capsys) -> None:
-    assert run(["get", remote.url, "--subject", "01", "--pipeline", "raw", "--cache-dir", str(cache)]) == 0
+    assert (
+        run(["get", remote.url, "--subject", "01", "--pipeline", "raw", "--cache-dir", str(cache)])
+        == 0
+    )
     paths = [Path(p) for p in capsys.readouterr().out.splitlines()]
     total = sum(p.stat().st_size for p in paths)
     assert run(["mirror", "status", "--cache-dir", str(cache), "--json"]) == 0

@@ -72,7 +72,9 @@ def big_subject(remote) -> dict[str, bytes]:
     return files
 
 
-def _run_workers(remote, cache: Path, tmp_path: Path, lock_timeout: str) -> tuple[list[dict], list[str]]:
+def _run_workers(
+    remote, cache: Path, tmp_path: Path, lock_timeout: str
+) -> tuple[list[dict], list[str]]:
     """Four processes ask for sub-01's files at the same moment; their answers, and the keys
     actually downloaded (all processes together)."""
     log = tmp_path / "downloads.log"
@@ -113,7 +115,9 @@ def _expected(remote, big_subject) -> dict[str, str]:
     }
 
 
-def test_four_processes_download_each_object_once(remote, big_subject, cache: Path, tmp_path: Path) -> None:
+def test_four_processes_download_each_object_once(
+    remote, big_subject, cache: Path, tmp_path: Path
+) -> None:
     results, downloads = _run_workers(remote, cache, tmp_path, lock_timeout="900")
     expected = _expected(remote, big_subject)
     for r in results:
@@ -121,7 +125,9 @@ def test_four_processes_download_each_object_once(remote, big_subject, cache: Pa
     assert sorted(downloads) == sorted(expected)  # each object downloaded exactly once in all
 
 
-def test_without_locks_every_file_is_still_complete(remote, big_subject, cache: Path, tmp_path: Path) -> None:
+def test_without_locks_every_file_is_still_complete(
+    remote, big_subject, cache: Path, tmp_path: Path
+) -> None:
     """Where locks do not hold (lock_timeout=0: never wait), files may be downloaded twice,
     but every process still gets complete, verified files and the cache stays consistent."""
     results, downloads = _run_workers(remote, cache, tmp_path, lock_timeout="0")

@@ -28,7 +28,9 @@ FILES = {
 }
 
 
-def test_sync_status_verify(bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sync_status_verify(
+    bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = _tree(tmp_path / "src", FILES)
     url = f"s3://{bucket}/study"
     assert run(["sync", str(src), url, "--dry-run"]) == 0
@@ -64,16 +66,34 @@ def test_sync_status_verify(bucket: str, tmp_path: Path, capsys: pytest.CaptureF
     assert "Traceback" not in captured.err
 
 
-def test_filters_apply_in_order(bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_filters_apply_in_order(
+    bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = _tree(tmp_path / "src", FILES)
     url = f"s3://{bucket}"
-    assert run(["sync", str(src), url, "--quiet", "--exclude", "*", "--include", "sub-02/*",
-                "--exclude=*.json"]) == 0
+    assert (
+        run(
+            [
+                "sync",
+                str(src),
+                url,
+                "--quiet",
+                "--exclude",
+                "*",
+                "--include",
+                "sub-02/*",
+                "--exclude=*.json",
+            ]
+        )
+        == 0
+    )
     assert capsys.readouterr().out == ""
     assert sorted(read_manifest(open_store(url))) == ["sub-02/anat/sub-02_T1w.nii.gz"]  # type: ignore[arg-type]
 
 
-def test_download_and_delete_guard(bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_download_and_delete_guard(
+    bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = _tree(tmp_path / "src", FILES)
     url = f"s3://{bucket}"
     assert run(["sync", str(src), url, "-q"]) == 0
@@ -88,13 +108,17 @@ def test_download_and_delete_guard(bucket: str, tmp_path: Path, capsys: pytest.C
     assert "--force" in err
     assert run(["sync", str(src), url, "--delete", "--force", "-q"]) == 0
     assert run(["sync", url, str(down), "--delete", "--force", "-q"]) == 0
-    assert [p.relative_to(down).as_posix() for p in down.rglob("*") if p.is_file() and ".brainbucket" not in p.parts] == [
-        "sub-02/anat/sub-02_T1w.nii.gz"
-    ]
+    assert [
+        p.relative_to(down).as_posix()
+        for p in down.rglob("*")
+        if p.is_file() and ".brainbucket" not in p.parts
+    ] == ["sub-02/anat/sub-02_T1w.nii.gz"]
     assert not (down / "sub-01").exists()  # emptied folders go too
 
 
-def test_bad_inputs_exit_codes(bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_inputs_exit_codes(
+    bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert run(["sync", str(tmp_path / "nope"), f"s3://{bucket}"]) == 3
     assert "no such folder" in capsys.readouterr().err
     src = _tree(tmp_path / "src", {"a.txt": b"a"})

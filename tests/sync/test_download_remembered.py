@@ -11,9 +11,7 @@ import brainbucket
 from brainbucket._config import Config
 
 
-def test_downloaded_files_carry_object_time_and_are_remembered(
-    bucket: str, tmp_path: Path
-) -> None:
+def test_downloaded_files_carry_object_time_and_are_remembered(bucket: str, tmp_path: Path) -> None:
     src = tmp_path / "study"
     for i in range(5):
         f = src / f"sub-0{i}" / "anat" / f"sub-0{i}_T1w.nii.gz"

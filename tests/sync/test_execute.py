@@ -85,7 +85,9 @@ def test_uploads_and_deletes(store: Store, tmp_path: Path, state_dir: Path) -> N
     ups = [Upload(tmp_path / "src" / n, n, len(d)) for n, d in files.items()]
     result = execute(ups, store, jobs=8)
     assert not result.failed
-    assert {r.path: r.sha256 for _, r in result.done} == {n: sha256_bytes(d) for n, d in files.items()}  # type: ignore[union-attr]
+    assert {r.path: r.sha256 for _, r in result.done} == {
+        n: sha256_bytes(d) for n, d in files.items()
+    }  # type: ignore[union-attr]
     assert result.bytes == sum(map(len, files.values()))
     for name, data in files.items():
         assert store.read_bytes(name) == data
@@ -97,7 +99,9 @@ def test_uploads_and_deletes(store: Store, tmp_path: Path, state_dir: Path) -> N
 def test_delete_local(tmp_path: Path, local_store: Store, state_dir: Path) -> None:
     p = tmp_path / "x.txt"
     p.write_text("x")
-    result = execute([DeleteLocal("x.txt", p), DeleteLocal("y.txt", tmp_path / "y.txt")], local_store)
+    result = execute(
+        [DeleteLocal("x.txt", p), DeleteLocal("y.txt", tmp_path / "y.txt")], local_store
+    )
     assert not result.failed
     assert not p.exists()
 
@@ -108,7 +112,9 @@ def test_unreadable_upload_is_reported_rest_goes_on(
     ok = tmp_path / "ok.txt"
     ok.write_text("fine")
     missing = tmp_path / "missing.txt"
-    result = execute([Upload(missing, "missing.txt", 1), Upload(ok, "ok.txt", 4)], store, serial=True)
+    result = execute(
+        [Upload(missing, "missing.txt", 1), Upload(ok, "ok.txt", 4)], store, serial=True
+    )
     assert [a.path for a, _ in result.failed] == ["missing.txt"]
     assert store.read_bytes("ok.txt") == b"fine"
 
@@ -127,8 +133,12 @@ def test_multipart_upload_and_range_resume(
     data = os.urandom(12 * MiB + 123)
     src = tmp_path / "big.bin"
     src.write_bytes(data)
-    up = execute([Upload(src, "big.bin", len(data))], s3_store,
-                 multipart_threshold=5 * MiB, part_size=5 * MiB)
+    up = execute(
+        [Upload(src, "big.bin", len(data))],
+        s3_store,
+        multipart_threshold=5 * MiB,
+        part_size=5 * MiB,
+    )
     assert not up.failed
     put = up.done[0][1]
     assert put.sha256 == sha256_bytes(data)  # type: ignore[union-attr]
@@ -145,7 +155,9 @@ def test_multipart_upload_and_range_resume(
     partial.write_bytes(data[: 7 * MiB])
     state = _state_file(state_dir, dest)
     state.parent.mkdir(parents=True)
-    state.write_text(json.dumps({"size": a.size, "etag": a.etag, "version_id": None, "sha256": a.sha256}))
+    state.write_text(
+        json.dumps({"size": a.size, "etag": a.etag, "version_id": None, "sha256": a.sha256})
+    )
     rec = Recorder()
     down = execute([a], s3_store, multipart_threshold=5 * MiB, callbacks=rec)
     assert not down.failed
@@ -156,7 +168,9 @@ def test_multipart_upload_and_range_resume(
     # A partial holding wrong bytes is caught by the final check, and nothing is kept.
     dest.unlink()
     partial.write_bytes(b"\0" * (7 * MiB))
-    state.write_text(json.dumps({"size": a.size, "etag": a.etag, "version_id": None, "sha256": a.sha256}))
+    state.write_text(
+        json.dumps({"size": a.size, "etag": a.etag, "version_id": None, "sha256": a.sha256})
+    )
     bad = execute([a], s3_store, multipart_threshold=5 * MiB)
     assert isinstance(bad.failed[0][1], IntegrityError)
     assert not dest.exists()

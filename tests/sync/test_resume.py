@@ -46,7 +46,11 @@ def _run_child(src: str, dst: str, kill_after: int) -> int:
     env = {**os.environ, "PYTHONPATH": SRC}
     proc = subprocess.run(
         [sys.executable, "-c", CHILD, src, dst, str(kill_after)],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     return proc.returncode
 
@@ -127,7 +131,10 @@ def test_ctrl_c_exits_130_and_rerun_finishes(bucket: str, tmp_path: Path) -> Non
     env = {**os.environ, "PYTHONPATH": SRC}
     proc = subprocess.Popen(
         [sys.executable, "-m", "brainbucket", "sync", url, str(down)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     # Interrupt as soon as the first file has landed: mid-transfer, whatever the machine's speed.

@@ -47,8 +47,16 @@ FILES = {
 
 
 def _same_tree(a: Path, b: Path) -> None:
-    files_a = sorted(p.relative_to(a).as_posix() for p in a.rglob("*") if p.is_file() and ".brainbucket" not in p.parts)
-    files_b = sorted(p.relative_to(b).as_posix() for p in b.rglob("*") if p.is_file() and ".brainbucket" not in p.parts)
+    files_a = sorted(
+        p.relative_to(a).as_posix()
+        for p in a.rglob("*")
+        if p.is_file() and ".brainbucket" not in p.parts
+    )
+    files_b = sorted(
+        p.relative_to(b).as_posix()
+        for p in b.rglob("*")
+        if p.is_file() and ".brainbucket" not in p.parts
+    )
     assert files_a == files_b
     _match, mismatch, errors = filecmp.cmpfiles(a, b, files_a, shallow=False)
     assert (mismatch, errors) == ([], [])
@@ -145,7 +153,10 @@ def test_dry_run_changes_nothing(bucket: str, tmp_path: Path) -> None:
     (src / "empty.txt").unlink()
     before = sorted((o.path, o.etag) for o in open_store(url).walk())
     r = sync(src, url, dry_run=True, delete=True)
-    assert [(a.kind, a.path) for a in r.plan.actions] == [("upload", "new.txt"), ("delete", "empty.txt")]
+    assert [(a.kind, a.path) for a in r.plan.actions] == [
+        ("upload", "new.txt"),
+        ("delete", "empty.txt"),
+    ]
     assert sorted((o.path, o.etag) for o in open_store(url).walk()) == before
     down = tmp_path / "down"
     sync(url, down, dry_run=True)
@@ -180,7 +191,11 @@ def test_selection_never_deletes_unselected(bucket: str, tmp_path: Path) -> None
     assert "sub-01/dwi/sub-01_dwi.bval" not in m
     down = tmp_path / "down"
     got = sync(url, down, filters=[("exclude", "*"), ("include", "sub-02/*")])
-    assert sorted(p.relative_to(down).as_posix() for p in down.rglob("*") if p.is_file() and ".brainbucket" not in p.parts) == [
+    assert sorted(
+        p.relative_to(down).as_posix()
+        for p in down.rglob("*")
+        if p.is_file() and ".brainbucket" not in p.parts
+    ) == [
         "sub-02/anat/sub-02_T1w.json",
         "sub-02/anat/sub-02_T1w.nii.gz",
     ]
@@ -238,7 +253,9 @@ def test_listing_without_manifest_compares_md5(bucket: str, tmp_path: Path) -> N
     store.write_bytes("b.txt", b"bbbb")
     down = _tree(tmp_path / "down", {"a.txt": b"aaaa", "b.txt": b"XXXX"})
     p = plan(f"s3://{bucket}", down)
-    assert [(a.path, a.reason) for a in p.actions] == [("b.txt", "content changed (same size, MD5)")]
+    assert [(a.path, a.reason) for a in p.actions] == [
+        ("b.txt", "content changed (same size, MD5)")
+    ]
     # An upload to a bucket without a manifest records the identical files too.
     up = sync(down, f"s3://{bucket}")
     assert up.transferred == 1
@@ -350,7 +367,11 @@ def test_prefixes_read_only_their_shards(bucket: str, tmp_path: Path) -> None:
     down = tmp_path / "down"
     r = sync(url, down, prefixes=["sub-01/"])
     assert r.transferred == 2
-    assert sorted(p.relative_to(down).as_posix() for p in down.rglob("*") if p.is_file() and ".brainbucket" not in p.parts) == [
+    assert sorted(
+        p.relative_to(down).as_posix()
+        for p in down.rglob("*")
+        if p.is_file() and ".brainbucket" not in p.parts
+    ) == [
         "sub-01/anat/sub-01_T1w.nii.gz",
         "sub-01/dwi/sub-01_dwi.bval",
     ]

@@ -34,7 +34,9 @@ def has_credentials(profile: str | None = None) -> bool:
         session = boto3.session.Session(profile_name=profile)
     except botocore.exceptions.ProfileNotFound as exc:
         msg = f"AWS profile {profile!r} not found"
-        raise CredentialsError(msg, hint=f"create it with `aws configure --profile {profile}`") from exc
+        raise CredentialsError(
+            msg, hint=f"create it with `aws configure --profile {profile}`"
+        ) from exc
     try:
         return session.get_credentials() is not None
     except botocore.exceptions.BotoCoreError:

@@ -143,9 +143,12 @@ def doctor(
     report.access_key_id = session.access_key_id()
 
     if not store.anon:
+
         def whoami() -> str:
             sts = session.boto.client(
-                "sts", endpoint_url=session.endpoint_url, region_name=session.region,
+                "sts",
+                endpoint_url=session.endpoint_url,
+                region_name=session.region,
                 config=botocore.config.Config(retries={"total_max_attempts": 2}),
             )
             report.identity = str(sts.get_caller_identity().get("Arn"))
@@ -170,6 +173,7 @@ def doctor(
     attempt("s3:HeadBucket", head_bucket)
 
     if not store.anon and report.bucket_exists:
+
         def versioning() -> str:
             status = store.versioning()
             report.versioned = status == "Enabled"
@@ -185,7 +189,10 @@ def doctor(
             report.bucket_exists = True
         return f"listing allowed ({page.get('KeyCount', 0)} keys in the first page)"
 
-    attempt(f"s3:ListObjectsV2 {prefix or '(bucket root)'}" + (" (unsigned)" if store.anon else ""), list_prefix)
+    attempt(
+        f"s3:ListObjectsV2 {prefix or '(bucket root)'}" + (" (unsigned)" if store.anon else ""),
+        list_prefix,
+    )
 
     def probe() -> str:
         listable, readable, detail = anonymous_probe(store, prefix)

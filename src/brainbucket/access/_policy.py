@@ -193,7 +193,11 @@ def unpublish(
 def _anon_client(store: S3Store) -> Any:
     cfg = BotoConfig(
         signature_version=botocore.UNSIGNED,
-        s3={"addressing_style": "path" if store.session._custom_endpoint(store.session._resolved_endpoint()) else "auto"},
+        s3={
+            "addressing_style": "path"
+            if store.session._custom_endpoint(store.session._resolved_endpoint())
+            else "auto"
+        },
         retries={"mode": "standard", "total_max_attempts": 2},
         connect_timeout=10,
         read_timeout=30,

@@ -33,7 +33,9 @@ def parse_duration(value: str | int | timedelta) -> timedelta:
         m = _DURATION_RE.match(value)
         if not m:
             msg = f"cannot read the duration {value!r}"
-            raise UsageError(msg, hint="use seconds or a number with s, m, h, d or w: 30s, 15m, 1h, 7d")
+            raise UsageError(
+                msg, hint="use seconds or a number with s, m, h, d or w: 30s, 15m, 1h, 7d"
+            )
         seconds = int(m.group(1)) * _UNITS[m.group(2).lower()]
     if not 1 <= seconds <= MAX_SECONDS:
         msg = f"a shared link lasts between 1 second and 7 days, not {seconds} s"

@@ -107,7 +107,9 @@ def import_brainio_csv(store: Store, src: str | os.PathLike[str]) -> list[Assemb
         msg = f"no such file: {src}"
         raise ObjectNotFoundError(msg) from exc
     reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in ("identifier", "class", "location", "sha1") if c not in (reader.fieldnames or [])]
+    missing = [
+        c for c in ("identifier", "class", "location", "sha1") if c not in (reader.fieldnames or [])
+    ]
     if missing:
         msg = f"{src}: not a BrainIO lookup CSV (missing columns: {', '.join(missing)})"
         raise ManifestError(msg, hint=f"expected columns: {', '.join(BRAINIO_COLUMNS)}")
@@ -127,7 +129,8 @@ def import_brainio_csv(store: Store, src: str | os.PathLike[str]) -> list[Assemb
                     "class_name": (row.get("class") or "").strip() or "File",
                     "kind": "netcdf" if location.endswith(".nc") else "file",
                     "lookup_type": (row.get("lookup_type") or "").strip() or "assembly",
-                    "stimulus_set_identifier": (row.get("stimulus_set_identifier") or "").strip() or None,
+                    "stimulus_set_identifier": (row.get("stimulus_set_identifier") or "").strip()
+                    or None,
                 },
                 what=f"{src}, line {n}",
             )

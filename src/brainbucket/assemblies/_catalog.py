@@ -64,7 +64,9 @@ class Catalog:
         records = self.entries.get(identifier)
         if not records:
             known = self.identifiers()
-            shown = ", ".join(known[:10]) + (f" (and {len(known) - 10} more)" if len(known) > 10 else "")
+            shown = ", ".join(known[:10]) + (
+                f" (and {len(known) - 10} more)" if len(known) > 10 else ""
+            )
             msg = f"no assembly {identifier!r} in the catalog; it holds: {shown or 'nothing yet'}"
             raise AssemblyNotFoundError(msg, known=known)
         return list(records)
@@ -131,9 +133,7 @@ class Catalog:
         doc = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
-            "assemblies": {
-                k: [r.to_dict() for r in v] for k, v in sorted(self.entries.items())
-            },
+            "assemblies": {k: [r.to_dict() for r in v] for k, v in sorted(self.entries.items())},
         }
         return (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode("utf-8")
 
@@ -219,12 +219,16 @@ def update_catalog(
         try:
             if catalog.etag is None:
                 store.write_bytes(
-                    CATALOG_PATH, catalog.to_bytes(), if_none_match=True,
+                    CATALOG_PATH,
+                    catalog.to_bytes(),
+                    if_none_match=True,
                     content_type="application/json",
                 )
             else:
                 store.write_bytes(
-                    CATALOG_PATH, catalog.to_bytes(), if_match=catalog.etag,
+                    CATALOG_PATH,
+                    catalog.to_bytes(),
+                    if_match=catalog.etag,
                     content_type="application/json",
                 )
         except ConflictError:

@@ -93,12 +93,20 @@ def demo(
     """
     assembly = demo_assembly()
     record = upload_data_assembly(
-        assembly, DEMO_IDENTIFIER, str(url), class_name="NeuronRecordingAssembly",
-        stimulus_set_identifier="brainbucket.demo.images", endpoint_url=endpoint_url,
+        assembly,
+        DEMO_IDENTIFIER,
+        str(url),
+        class_name="NeuronRecordingAssembly",
+        stimulus_set_identifier="brainbucket.demo.images",
+        endpoint_url=endpoint_url,
     )
     status = publish(url, endpoint_url=endpoint_url)
     anon_store = open_store(parse_url(url), anon=True, endpoint_url=endpoint_url)
-    cache = Path(cache_dir) if cache_dir is not None else Path(tempfile.mkdtemp(prefix="brainbucket-demo-"))
+    cache = (
+        Path(cache_dir)
+        if cache_dir is not None
+        else Path(tempfile.mkdtemp(prefix="brainbucket-demo-"))
+    )
     got = fetch_assembly(
         DEMO_IDENTIFIER, record.version_id, record.sha1, anon_store, cache_dir=cache
     )

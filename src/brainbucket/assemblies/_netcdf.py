@@ -73,7 +73,6 @@ def write_netcdf(obj: Any, dest: str | os.PathLike[str], *, complevel: int = 1) 
     return dest
 
 
-
 def read_netcdf(path: str | os.PathLike[str], class_name: str = "DataArray") -> Any:
     """Load a file written by :func:`write_netcdf` fully into memory.
 

@@ -26,7 +26,11 @@ def check_identifier(identifier: str) -> str:
     >>> check_identifier("dicarlo.MajajHong2015.public")
     'dicarlo.MajajHong2015.public'
     """
-    if not isinstance(identifier, str) or not _IDENTIFIER_RE.match(identifier) or ".." in identifier:
+    if (
+        not isinstance(identifier, str)
+        or not _IDENTIFIER_RE.match(identifier)
+        or ".." in identifier
+    ):
         msg = f"invalid assembly identifier {identifier!r}"
         raise UsageError(
             msg,

@@ -29,7 +29,9 @@ def resolve_store_url(store: str | os.PathLike[str] | StoreURL | Store | None) -
         store = Config().store
         if not store:
             msg = "no assembly store given"
-            raise UsageError(msg, hint="pass store='s3://bucket/prefix' (--store) or set BRAINBUCKET_STORE")
+            raise UsageError(
+                msg, hint="pass store='s3://bucket/prefix' (--store) or set BRAINBUCKET_STORE"
+            )
     return store
 
 
@@ -165,7 +167,10 @@ def upload_data_assembly(
         key = data_key(identifier, sha1, _suffix(src), versioned=_is_versioned(st))
         try:
             put = st.upload(
-                src, key, sha256=sha256, progress=progress,
+                src,
+                key,
+                sha256=sha256,
+                progress=progress,
                 metadata={"sha1": sha1, "identifier": identifier},
             )
         except AccessDeniedError as exc:
@@ -173,7 +178,8 @@ def upload_data_assembly(
                 raise
             msg = f"{st.describe(key)}: these credentials may not upload here (access denied)"
             raise AccessDeniedError(
-                msg, hint=f"use credentials that may write; run `brainbucket doctor {st.describe()}`"
+                msg,
+                hint=f"use credentials that may write; run `brainbucket doctor {st.describe()}`",
             ) from exc
         record = AssemblyRecord(
             identifier=identifier,

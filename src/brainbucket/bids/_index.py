@@ -166,9 +166,7 @@ class StudyIndex:
                 continue
             if pipelines is not None and (f.pipeline or "raw") not in pipelines:
                 continue
-            if ent_filters and not all(
-                match(f.entities.get(name)) for name, match in ent_filters
-            ):
+            if ent_filters and not all(match(f.entities.get(name)) for name, match in ent_filters):
                 continue
             out.append(f)
         return out

@@ -207,9 +207,7 @@ def _split_name(name: str) -> tuple[str, str]:
     return name[:dot], name[dot:]
 
 
-def _parse_name(
-    name: str, voc: Vocabulary
-) -> tuple[dict[str, str], str | None, str, str | None]:
+def _parse_name(name: str, voc: Vocabulary) -> tuple[dict[str, str], str | None, str, str | None]:
     """Entities, suffix, extension and a problem (or None) of one file name."""
     stem, ext = _split_name(name)
     chunks = stem.split("_")
@@ -348,7 +346,9 @@ class KeyParser:
         self.derivative = derivative
         # template → (parsed template, entity keys to fill with the subject, with the session,
         # and keys whose values hold a placeholder some other way)
-        self.templates: dict[str, tuple[BIDSFile, tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
+        self.templates: dict[
+            str, tuple[BIDSFile, tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+        ] = {}
 
     def _slow(self, path: str, full: str, remote: tuple[Any, ...]) -> BIDSFile:
         f = parse_key(path, self.voc, derivative=self.derivative)
@@ -392,7 +392,9 @@ class KeyParser:
                 proto,
                 tuple(k for k, v in ents.items() if v == _SUB),
                 tuple(k for k, v in ents.items() if v == _SES),
-                tuple(k for k, v in ents.items() if v not in (_SUB, _SES) and (_SUB in v or _SES in v)),
+                tuple(
+                    k for k, v in ents.items() if v not in (_SUB, _SES) and (_SUB in v or _SES in v)
+                ),
             )
         proto, sub_keys, ses_keys, other_keys = entry
         ents = proto.entities.copy()

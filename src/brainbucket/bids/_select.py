@@ -129,7 +129,10 @@ def selector(
         if missing:
             shown = ", ".join(f"sub-{s}" for s in missing[:5])
             msg = f"no such subject in {study.store.describe()}: {shown}"
-            raise UsageError(msg, hint=f"the study has {len(known)} subjects; list them with `brainbucket study URL`")
+            raise UsageError(
+                msg,
+                hint=f"the study has {len(known)} subjects; list them with `brainbucket study URL`",
+            )
         subjects = sorted(set(names))
     if where is not None:
         chosen = study.select(where)
@@ -141,24 +144,26 @@ def selector(
         subject_filter: list[str] | None = None
     else:
         subject_filter = subjects
-    wanted = study.files(
-        subject=subject_filter,
-        session=session,
-        datatype=datatype,
-        suffix=suffix,
-        extension=extension,
-        pipeline=pipeline,
-        **entities,
-    ) if subject_filter is None or subject_filter else []
+    wanted = (
+        study.files(
+            subject=subject_filter,
+            session=session,
+            datatype=datatype,
+            suffix=suffix,
+            extension=extension,
+            pipeline=pipeline,
+            **entities,
+        )
+        if subject_filter is None or subject_filter
+        else []
+    )
     # A subject-less file (e.g. code/, sourcedata/) travels only when no subject-level filter
     # narrows the selection.
     narrowing = any(v is not None for v in (subject, session, datatype, where, sample))
     if narrowing:
         wanted = [f for f in wanted if f.subject is not None]
     pipelines = _pipelines_of(study, pipeline)
-    dataset = [
-        f for f in study.dataset_files() if f.pipeline is None or f.pipeline in pipelines
-    ]
+    dataset = [f for f in study.dataset_files() if f.pipeline is None or f.pipeline in pipelines]
     seen: set[str] = set()
     files: list[BIDSFile] = []
     for f in sorted(wanted, key=lambda f: f.path) + sorted(dataset, key=lambda f: f.path):
@@ -178,4 +183,3 @@ def _pipelines_of(study: Study, pipeline: Want) -> set[str]:
         msg = f"no such pipeline in {study.store.describe()}: {', '.join(sorted(unknown))}"
         raise UsageError(msg, hint=f"pipelines here: {', '.join(study.pipelines()) or 'none'}")
     return names
-

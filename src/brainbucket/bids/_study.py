@@ -210,13 +210,17 @@ class Study:
             )
         except (ValueError, pd.errors.ParserError) as exc:
             msg = f"{self.store.describe(path)} is not a readable tab-separated table: {exc}"
-            raise ValidationError(msg, hint="fix participants.tsv (tab-separated, one header row)") from exc
+            raise ValidationError(
+                msg, hint="fix participants.tsv (tab-separated, one header row)"
+            ) from exc
         if "participant_id" not in df.columns:
             msg = (
                 f"{self.store.describe(path)} has no participant_id column "
                 f"(columns: {', '.join(map(str, df.columns)) or 'none'})"
             )
-            raise ValidationError(msg, hint="the first column of participants.tsv must be participant_id")
+            raise ValidationError(
+                msg, hint="the first column of participants.tsv must be participant_id"
+            )
         ids = df["participant_id"].astype(str).str.removeprefix("sub-")
         if ids.duplicated().any():
             dup = sorted(set(ids[ids.duplicated()]))

@@ -46,8 +46,10 @@ def _ignored(path: str, patterns: list[str]) -> bool:
         if fnmatch.fnmatch(path, anchored) or fnmatch.fnmatch(path, anchored + "/*"):
             return True
         if not p.startswith("/") and (
-            fnmatch.fnmatch(path.rsplit("/", 1)[-1], p) or fnmatch.fnmatch(path, "*/" + p)
-            or fnmatch.fnmatch(path, "*/" + p + "/*") or fnmatch.fnmatch(path, p + "/*")
+            fnmatch.fnmatch(path.rsplit("/", 1)[-1], p)
+            or fnmatch.fnmatch(path, "*/" + p)
+            or fnmatch.fnmatch(path, "*/" + p + "/*")
+            or fnmatch.fnmatch(path, p + "/*")
         ):
             return True
     return False
@@ -67,12 +69,20 @@ def _check_raw_rules(f: BIDSFile, rel: str, voc: Vocabulary) -> Problem | None:
     rules = voc.raw_rules.get((dt, f.suffix or ""), [])
     if not rules:
         where = f"datatype '{dt}'" if dt else "a subject or session folder"
-        return Problem(rel, f"rules.files.raw.{dt or 'common'}", f"suffix '{f.suffix}' is not allowed in {where}")
+        return Problem(
+            rel,
+            f"rules.files.raw.{dt or 'common'}",
+            f"suffix '{f.suffix}' is not allowed in {where}",
+        )
     ext = f.extension or ""
     fitting = [r for r in rules if r.allows_extension(ext)]
     if not fitting:
         allowed = sorted({e for r in rules for e in r.extensions})
-        return Problem(rel, rules[0].name, f"extension '{ext}' is not allowed for {f.suffix} (allowed: {', '.join(allowed)})")
+        return Problem(
+            rel,
+            rules[0].name,
+            f"extension '{ext}' is not allowed for {f.suffix} (allowed: {', '.join(allowed)})",
+        )
     best: Problem | None = None
     for r in fitting:
         extra = [k for k in f.entities if k not in r.entities]
@@ -124,10 +134,18 @@ def validate(study: Study | Any) -> list[Problem]:
     problems: list[Problem] = []
     if root + "dataset_description.json" not in index.by_path:
         problems.append(
-            Problem("", "rules.files.common.core.dataset_description", "dataset_description.json is missing")
+            Problem(
+                "",
+                "rules.files.common.core.dataset_description",
+                "dataset_description.json is missing",
+            )
         )
     if not index.by_subject and not derivative:
-        problems.append(Problem("", "rules.directories", "no sub-<label>/ folder: the study holds no subject data"))
+        problems.append(
+            Problem(
+                "", "rules.directories", "no sub-<label>/ folder: the study holds no subject data"
+            )
+        )
     for f in index.files:
         rel = f.path[len(root) :] if f.path.startswith(root) else f.path
         if ignore and _ignored(rel, ignore):

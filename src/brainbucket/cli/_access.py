@@ -19,7 +19,9 @@ def _show(status: AccessStatus, json_out: bool) -> None:
         emit_json(status.to_dict())
         return
     if status.public:
-        how = "anyone may read" + (" and list" if status.listable else "") + " it without credentials"
+        how = (
+            "anyone may read" + (" and list" if status.listable else "") + " it without credentials"
+        )
         console.print(f"{escape(status.url)}: [bold]public[/] — {how}")
     else:
         console.print(f"{escape(status.url)}: [bold]private[/] — reading needs credentials")
@@ -61,7 +63,9 @@ def access_cmd(
 @app.command("share")
 def share_cmd(
     url: Annotated[str, typer.Argument(help="s3://bucket/key of one object")],
-    expires: Annotated[str, typer.Option("--expires", help="How long the link works: 30s, 15m, 1h, 7d (max).")] = "1h",
+    expires: Annotated[
+        str, typer.Option("--expires", help="How long the link works: 30s, 15m, 1h, 7d (max).")
+    ] = "1h",
     profile: ProfileOpt = None,
     endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
@@ -90,6 +94,7 @@ def doctor_cmd(
     if json_out:
         emit_json(report.to_dict())
     else:
+
         def yn(v: bool | None) -> str:
             return "unknown" if v is None else ("yes" if v else "no")
 
@@ -112,4 +117,6 @@ def doctor_cmd(
     if not report.ok:
         first = report.failed[0]
         msg = f"{len(report.failed)} of {len(report.checks)} requests failed; first: {first.request}: {first.detail}"
-        raise BrainbucketError(msg, hint="the report above says which credentials and endpoint were used")
+        raise BrainbucketError(
+            msg, hint="the report above says which credentials and endpoint were used"
+        )

@@ -48,7 +48,11 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ProfileOpt = Annotated[
     str | None,
-    typer.Option("--profile", help="AWS profile (as written by `aws configure --profile NAME`).", show_default=False),
+    typer.Option(
+        "--profile",
+        help="AWS profile (as written by `aws configure --profile NAME`).",
+        show_default=False,
+    ),
 ]
 AnonOpt = Annotated[bool, typer.Option("--anon", help="Unsigned requests, for public data.")]
 EndpointOpt = Annotated[
@@ -155,7 +159,9 @@ def run(argv: list[str] | None = None) -> int:
             err_console.print(
                 f"[bold red]internal error:[/] {type(exc).__name__}: {exc}", markup=True
             )
-            err_console.print("[dim]hint:[/] re-run with --debug for the traceback and report it", markup=True)
+            err_console.print(
+                "[dim]hint:[/] re-run with --debug for the traceback and report it", markup=True
+            )
         return EXIT_INTERNAL
     return 0
 

@@ -39,13 +39,22 @@ app.add_typer(assembly_app, name="assembly")
 
 StoreOpt = Annotated[
     str | None,
-    typer.Option("--store", help="s3://bucket/prefix holding the catalog (else BRAINBUCKET_STORE).", show_default=False),
+    typer.Option(
+        "--store",
+        help="s3://bucket/prefix holding the catalog (else BRAINBUCKET_STORE).",
+        show_default=False,
+    ),
 ]
 
 
 def _open(store: str | None, profile: str | None, anon: bool, endpoint_url: str | None):  # type: ignore[no-untyped-def]
     # --anon forces unsigned; otherwise unsigned exactly when no credentials are found.
-    return open_auto(resolve_store_url(store), profile=profile, anon=True if anon else None, endpoint_url=endpoint_url)
+    return open_auto(
+        resolve_store_url(store),
+        profile=profile,
+        anon=True if anon else None,
+        endpoint_url=endpoint_url,
+    )
 
 
 def _when(r: AssemblyRecord) -> str:
@@ -70,18 +79,29 @@ def _print_record(r: AssemblyRecord) -> None:
 @assembly_app.command("upload")
 def upload_cmd(
     src: Annotated[Path, typer.Argument(help="File to upload (a .nc file is loadable as xarray).")],
-    identifier: Annotated[str, typer.Argument(help="Assembly identifier, e.g. lab.Study2024.public.")],
+    identifier: Annotated[
+        str, typer.Argument(help="Assembly identifier, e.g. lab.Study2024.public.")
+    ],
     store: StoreOpt = None,
-    class_name: Annotated[str | None, typer.Option("--class", help="Recorded class name (BrainIO's 'class').")] = None,
-    stimulus_set: Annotated[str | None, typer.Option("--stimulus-set", help="BrainIO stimulus_set_identifier.")] = None,
+    class_name: Annotated[
+        str | None, typer.Option("--class", help="Recorded class name (BrainIO's 'class').")
+    ] = None,
+    stimulus_set: Annotated[
+        str | None, typer.Option("--stimulus-set", help="BrainIO stimulus_set_identifier.")
+    ] = None,
     profile: ProfileOpt = None,
     endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Upload a file under IDENTIFIER; prints its sha1 and version id."""
     record = upload_data_assembly(
-        src, identifier, resolve_store_url(store), class_name=class_name,
-        stimulus_set_identifier=stimulus_set, profile=profile, endpoint_url=endpoint_url,
+        src,
+        identifier,
+        resolve_store_url(store),
+        class_name=class_name,
+        stimulus_set_identifier=stimulus_set,
+        profile=profile,
+        endpoint_url=endpoint_url,
     )
     if json_out:
         emit_json(record.to_dict())
@@ -92,10 +112,16 @@ def upload_cmd(
 @assembly_app.command("load")
 def load_cmd(
     identifier: Annotated[str, typer.Argument(help="Assembly identifier.")],
-    version_id: Annotated[str | None, typer.Option("--version-id", help="Exact S3 version (default: the newest).")] = None,
-    sha1: Annotated[str | None, typer.Option("--sha1", help="Expected sha1; a mismatch is an error.")] = None,
+    version_id: Annotated[
+        str | None, typer.Option("--version-id", help="Exact S3 version (default: the newest).")
+    ] = None,
+    sha1: Annotated[
+        str | None, typer.Option("--sha1", help="Expected sha1; a mismatch is an error.")
+    ] = None,
     store: StoreOpt = None,
-    verify: Annotated[bool, typer.Option("--verify", help="Re-hash a cached copy before trusting it.")] = False,
+    verify: Annotated[
+        bool, typer.Option("--verify", help="Re-hash a cached copy before trusting it.")
+    ] = False,
     profile: ProfileOpt = None,
     anon: AnonOpt = False,
     endpoint_url: EndpointOpt = None,
@@ -110,7 +136,9 @@ def load_cmd(
     which = "newest version" if version_id is None and sha1 is None else "version"
     source = "from the cache" if got.from_cache else "downloaded; sha1 and sha256 verified"
     # The path alone goes to stdout, so `$(brainbucket assembly load ...)` is the path.
-    err_console.print(f"{escape(got.record.short)} ({which}, {source})", style="dim", highlight=False)
+    err_console.print(
+        f"{escape(got.record.short)} ({which}, {source})", style="dim", highlight=False
+    )
     typer.echo(str(got.path))
 
 
@@ -126,7 +154,9 @@ def list_cmd(
     catalog = read_catalog(_open(store, profile, anon, endpoint_url))
     rows = [(i, catalog.entries[i]) for i in catalog.identifiers()]
     if json_out:
-        emit_json([{"identifier": i, "versions": len(v), "latest": v[-1].to_dict()} for i, v in rows])
+        emit_json(
+            [{"identifier": i, "versions": len(v), "latest": v[-1].to_dict()} for i, v in rows]
+        )
         return
     if not rows:
         console.print("the catalog is empty")
@@ -137,8 +167,12 @@ def list_cmd(
     for i, v in rows:
         r = v[-1]
         table.add_row(
-            escape(i), str(len(v)), escape(r.version_id or "-"), r.sha1[:12],
-            human_size(r.size) if r.size is not None else "-", _when(r),
+            escape(i),
+            str(len(v)),
+            escape(r.version_id or "-"),
+            r.sha1[:12],
+            human_size(r.size) if r.size is not None else "-",
+            _when(r),
         )
     console.print(table)
 
@@ -146,7 +180,9 @@ def list_cmd(
 @assembly_app.command("show")
 def show_cmd(
     identifier: Annotated[str, typer.Argument(help="Assembly identifier.")],
-    version_id: Annotated[str | None, typer.Option("--version-id", help="A version (default: the newest).")] = None,
+    version_id: Annotated[
+        str | None, typer.Option("--version-id", help="A version (default: the newest).")
+    ] = None,
     store: StoreOpt = None,
     profile: ProfileOpt = None,
     anon: AnonOpt = False,
@@ -154,7 +190,9 @@ def show_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """The record of one version (the newest by default)."""
-    record = read_catalog(_open(store, profile, anon, endpoint_url)).find(identifier, version_id=version_id)
+    record = read_catalog(_open(store, profile, anon, endpoint_url)).find(
+        identifier, version_id=version_id
+    )
     if json_out:
         emit_json(record.to_dict())
         return
@@ -180,8 +218,11 @@ def versions_cmd(
         table.add_column(col)
     for r in records:
         table.add_row(
-            escape(r.version_id or "-"), r.sha1, human_size(r.size) if r.size is not None else "-",
-            _when(r), escape(r.uploader or "-"),
+            escape(r.version_id or "-"),
+            r.sha1,
+            human_size(r.size) if r.size is not None else "-",
+            _when(r),
+            escape(r.uploader or "-"),
         )
     console.print(table)
 
@@ -190,7 +231,9 @@ def versions_cmd(
 def export_cmd(
     dest: Annotated[Path, typer.Argument(help="CSV file to write ('-' for standard output).")],
     store: StoreOpt = None,
-    all_versions: Annotated[bool, typer.Option("--all-versions", help="One row per version, with a version_id column.")] = False,
+    all_versions: Annotated[
+        bool, typer.Option("--all-versions", help="One row per version, with a version_id column.")
+    ] = False,
     profile: ProfileOpt = None,
     anon: AnonOpt = False,
     endpoint_url: EndpointOpt = None,

@@ -44,21 +44,29 @@ __all__ = [
 _MANY = "Several values: --subject 01 02, --subject 01,02 or the option repeated."
 SubjectOpt = Annotated[
     list[str] | None,
-    typer.Option("--subject", help=f"Subject label(s), with or without sub-. {_MANY}", show_default=False),
+    typer.Option(
+        "--subject", help=f"Subject label(s), with or without sub-. {_MANY}", show_default=False
+    ),
 ]
 SessionOpt = Annotated[
-    list[str] | None, typer.Option("--session", help=f"Session label(s). {_MANY}", show_default=False)
+    list[str] | None,
+    typer.Option("--session", help=f"Session label(s). {_MANY}", show_default=False),
 ]
 DatatypeOpt = Annotated[
     list[str] | None,
-    typer.Option("--datatype", help=f"Datatype folder(s): anat, dwi, func ... {_MANY}", show_default=False),
+    typer.Option(
+        "--datatype", help=f"Datatype folder(s): anat, dwi, func ... {_MANY}", show_default=False
+    ),
 ]
 SuffixOpt = Annotated[
-    list[str] | None, typer.Option("--suffix", help=f"Suffix(es): T1w, dwi, bold ... {_MANY}", show_default=False)
+    list[str] | None,
+    typer.Option("--suffix", help=f"Suffix(es): T1w, dwi, bold ... {_MANY}", show_default=False),
 ]
 ExtensionOpt = Annotated[
     list[str] | None,
-    typer.Option("--extension", help=f"Extension(s): .nii.gz, .json ... {_MANY}", show_default=False),
+    typer.Option(
+        "--extension", help=f"Extension(s): .nii.gz, .json ... {_MANY}", show_default=False
+    ),
 ]
 PipelineOpt = Annotated[
     list[str] | None,
@@ -70,11 +78,18 @@ PipelineOpt = Annotated[
 ]
 EntityOpt = Annotated[
     list[str] | None,
-    typer.Option("--entity", help="Any other entity as key=value (task=rest, acq=multi).", show_default=False),
+    typer.Option(
+        "--entity", help="Any other entity as key=value (task=rest, acq=multi).", show_default=False
+    ),
 ]
 SampleOpt = Annotated[
     int | None,
-    typer.Option("--sample", min=0, help="Pick N subjects at random (reproducible with --seed).", show_default=False),
+    typer.Option(
+        "--sample",
+        min=0,
+        help="Pick N subjects at random (reproducible with --seed).",
+        show_default=False,
+    ),
 ]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of --sample.")]
 WhereOpt = Annotated[
@@ -94,9 +109,7 @@ MULTI_FLAGS = frozenset(
 
 def _more_values(token: str) -> bool:
     """Is ``token`` another value of a multi-value option (not an option, URL or path)?"""
-    return not (
-        token.startswith("-") or "/" in token or ":" in token or os.path.exists(token)
-    )
+    return not (token.startswith("-") or "/" in token or ":" in token or os.path.exists(token))
 
 
 def expand_multi(args: list[str]) -> list[str]:
@@ -223,7 +236,9 @@ def validate_cmd(
             console.print(f"{escape(url)}: valid BIDS ({len(study.index)} files)")
     if problems:
         msg = f"{url}: {len(problems)} BIDS problem(s) in {len(study.index)} files"
-        raise ValidationError(msg, hint="rename the files listed above, or list them in .bidsignore")
+        raise ValidationError(
+            msg, hint="rename the files listed above, or list them in .bidsignore"
+        )
 
 
 @app.command("study", cls=MultiValueCommand)
@@ -252,8 +267,16 @@ def study_cmd(
     """
     study = Study(store=open_for_cli(url, profile, anon, endpoint_url))
     sel = selection_from_options(
-        study, subject=subject, session=session, datatype=datatype, suffix=suffix,
-        extension=extension, pipeline=pipeline, entity=entity, sample=sample, seed=seed,
+        study,
+        subject=subject,
+        session=session,
+        datatype=datatype,
+        suffix=suffix,
+        extension=extension,
+        pipeline=pipeline,
+        entity=entity,
+        sample=sample,
+        seed=seed,
         where=where,
     )
     summary: dict[str, Any] = {
@@ -280,7 +303,11 @@ def study_cmd(
         shown = ", ".join(values[:12]) + (f" ... ({len(values)})" if len(values) > 12 else "")
         table.add_row(name, escape(shown or "-"))
     ish = summary["bidsish"]
-    table.add_row("not BIDS", f"{len(ish)} files kept" + (f" (e.g. {escape(ish[0]['path'])}: {escape(ish[0]['problem'])})" if ish else ""))
+    table.add_row(
+        "not BIDS",
+        f"{len(ish)} files kept"
+        + (f" (e.g. {escape(ish[0]['path'])}: {escape(ish[0]['problem'])})" if ish else ""),
+    )
     console.print(table)
     print_selection(sel)
     if list_files:
@@ -290,7 +317,9 @@ def study_cmd(
 
 ValidateOpt = Annotated[
     bool,
-    typer.Option("--validate", help="Refuse to upload a study that is not valid BIDS (unless --force)."),
+    typer.Option(
+        "--validate", help="Refuse to upload a study that is not valid BIDS (unless --force)."
+    ),
 ]
 
 
@@ -325,12 +354,20 @@ def selection_for_sync(
             for p in problems[:20]:
                 console.print(escape(str(p)))
             msg = f"{src}: {len(problems)} BIDS problem(s); nothing was transferred to {dst}"
-            raise ValidationError(msg, hint="fix them (see `brainbucket validate`), or pass --force to sync anyway")
+            raise ValidationError(
+                msg, hint="fix them (see `brainbucket validate`), or pass --force to sync anyway"
+            )
     if not selective:
         return None
     sel = selection_from_options(
-        study, subject=subject, session=session, datatype=datatype, pipeline=pipeline,
-        sample=sample, seed=seed, where=where,
+        study,
+        subject=subject,
+        session=session,
+        datatype=datatype,
+        pipeline=pipeline,
+        sample=sample,
+        seed=seed,
+        where=where,
     )
     if show:
         print_selection(sel, verb="selection")

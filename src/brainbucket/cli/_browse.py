@@ -37,7 +37,9 @@ def _when(info: ObjectInfo) -> str:
 @app.command("ls")
 def ls_cmd(
     url: Annotated[str, typer.Argument(help="s3://bucket/prefix or a local folder.")],
-    recursive: Annotated[bool, typer.Option("-r", "--recursive", help="Every object below, streamed.")] = False,
+    recursive: Annotated[
+        bool, typer.Option("-r", "--recursive", help="Every object below, streamed.")
+    ] = False,
     profile: ProfileOpt = None,
     anon: AnonOpt = False,
     endpoint_url: EndpointOpt = None,
@@ -110,7 +112,9 @@ def du_cmd(
 @app.command("mb")
 def mb_cmd(
     url: Annotated[str, typer.Argument(help="s3://bucket")],
-    no_versioning: Annotated[bool, typer.Option("--no-versioning", help="Do not turn object versioning on.")] = False,
+    no_versioning: Annotated[
+        bool, typer.Option("--no-versioning", help="Do not turn object versioning on.")
+    ] = False,
     profile: ProfileOpt = None,
     endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
@@ -119,7 +123,10 @@ def mb_cmd(
     parsed = parse_url(url)
     if not parsed.is_s3 or parsed.prefix:
         msg = f"mb takes a bucket URL (s3://bucket), not {url!r}"
-        raise UsageError(msg, hint=f"create the bucket with `brainbucket mb s3://{parsed.bucket}`; prefixes need no creating")
+        raise UsageError(
+            msg,
+            hint=f"create the bucket with `brainbucket mb s3://{parsed.bucket}`; prefixes need no creating",
+        )
     store = open_for_cli(url, profile, False, endpoint_url)
     assert isinstance(store, S3Store)
     created = store.create_bucket(versioning=not no_versioning)
@@ -141,7 +148,10 @@ def _is_dir_target(dst: str) -> bool:
 @app.command("cp")
 def cp_cmd(
     src: Annotated[str, typer.Argument(help="Source object: s3://bucket/key or a local file.")],
-    dst: Annotated[str, typer.Argument(help="Destination: s3://bucket/key, a local path, or a folder ending in /.")],
+    dst: Annotated[
+        str,
+        typer.Argument(help="Destination: s3://bucket/key, a local path, or a folder ending in /."),
+    ],
     profile: ProfileOpt = None,
     anon: AnonOpt = False,
     endpoint_url: EndpointOpt = None,
@@ -184,7 +194,9 @@ def cp_cmd(
 @app.command("cat")
 def cat_cmd(
     url: Annotated[str, typer.Argument(help="s3://bucket/key or a local file.")],
-    version_id: Annotated[str | None, typer.Option("--version-id", help="A specific object version.")] = None,
+    version_id: Annotated[
+        str | None, typer.Option("--version-id", help="A specific object version.")
+    ] = None,
     profile: ProfileOpt = None,
     anon: AnonOpt = False,
     endpoint_url: EndpointOpt = None,
@@ -200,7 +212,9 @@ def cat_cmd(
 @app.command("rm")
 def rm_cmd(
     url: Annotated[str, typer.Argument(help="s3://bucket/key, or a prefix with -r.")],
-    recursive: Annotated[bool, typer.Option("-r", "--recursive", help="Delete every object under the prefix.")] = False,
+    recursive: Annotated[
+        bool, typer.Option("-r", "--recursive", help="Delete every object under the prefix.")
+    ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     profile: ProfileOpt = None,
     endpoint_url: EndpointOpt = None,

@@ -27,14 +27,16 @@ from ._bids import (
     _many,
 )
 
-mirror_app = typer.Typer(
-    help="Inspect and maintain the local mirror cache.", no_args_is_help=True
-)
+mirror_app = typer.Typer(help="Inspect and maintain the local mirror cache.", no_args_is_help=True)
 app.add_typer(mirror_app, name="mirror")
 
 CacheOpt = Annotated[
     Path | None,
-    typer.Option("--cache-dir", help="Cache root (else BRAINBUCKET_CACHE, else the user cache).", show_default=False),
+    typer.Option(
+        "--cache-dir",
+        help="Cache root (else BRAINBUCKET_CACHE, else the user cache).",
+        show_default=False,
+    ),
 ]
 OfflineOpt = Annotated[
     bool, typer.Option("--offline", help="Answer from the cache only; never contact the server.")
@@ -62,7 +64,10 @@ def parse_size(text: str) -> int:
 @app.command("get", cls=MultiValueCommand)
 def get_cmd(
     url: Annotated[str, typer.Argument(help="The study: s3://bucket/prefix or a folder.")],
-    keys: Annotated[list[str] | None, typer.Argument(help="Files by path in the study (optional).", show_default=False)] = None,
+    keys: Annotated[
+        list[str] | None,
+        typer.Argument(help="Files by path in the study (optional).", show_default=False),
+    ] = None,
     subject: SubjectOpt = None,
     session: SessionOpt = None,
     datatype: DatatypeOpt = None,
@@ -114,7 +119,9 @@ def get_cmd(
 
 @mirror_app.command("status")
 def status_cmd(
-    url: Annotated[str | None, typer.Argument(help="One study's mirror (default: all).", show_default=False)] = None,
+    url: Annotated[
+        str | None, typer.Argument(help="One study's mirror (default: all).", show_default=False)
+    ] = None,
     cache_dir: CacheOpt = None,
     endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
@@ -166,7 +173,9 @@ def verify_cmd(
 @mirror_app.command("gc")
 def gc_cmd(
     max_size: Annotated[str, typer.Option("--max-size", help="Keep at most this much, e.g. 50G.")],
-    url: Annotated[str | None, typer.Argument(help="One study's mirror (default: all).", show_default=False)] = None,
+    url: Annotated[
+        str | None, typer.Argument(help="One study's mirror (default: all).", show_default=False)
+    ] = None,
     cache_dir: CacheOpt = None,
     endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,

@@ -35,9 +35,18 @@ def write_env_file(server: LocalServer, path: Path) -> Path:
 
 @app.command("serve")
 def serve_cmd(
-    data: Annotated[Path | None, typer.Option("--data", help="Data folder (kept across restarts).")] = None,
-    port: Annotated[int | None, typer.Option("--port", min=1, max=65535, help="S3 port on 127.0.0.1 (default: a free one).")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the endpoint as JSON, then serve.")] = False,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Data folder (kept across restarts).")
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port", min=1, max=65535, help="S3 port on 127.0.0.1 (default: a free one)."
+        ),
+    ] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the endpoint as JSON, then serve.")
+    ] = False,
 ) -> None:
     """Run an S3-compatible server on 127.0.0.1 (authentication enforced) until Ctrl-C."""
     data_dir = (data or _default_data_dir()).absolute()
@@ -48,16 +57,30 @@ def serve_cmd(
     try:
         env_file = write_env_file(server, data_dir / "env.sh")
         if json_out:
-            emit_json({"endpoint_url": server.endpoint_url, "data": str(data_dir), "env_file": str(env_file),
-                       "access_key_id": server.admin.access_key})
+            emit_json(
+                {
+                    "endpoint_url": server.endpoint_url,
+                    "data": str(data_dir),
+                    "env_file": str(env_file),
+                    "access_key_id": server.admin.access_key,
+                }
+            )
         else:
-            console.print(f"[bold green]S3 server running[/] at {server.endpoint_url}  (data: {escape(str(data_dir))})")
-            console.print(f"credentials: access key [bold]{server.admin.access_key}[/]; secret in {escape(str(data_dir / 'identities.json'))}")
+            console.print(
+                f"[bold green]S3 server running[/] at {server.endpoint_url}  (data: {escape(str(data_dir))})"
+            )
+            console.print(
+                f"credentials: access key [bold]{server.admin.access_key}[/]; secret in {escape(str(data_dir / 'identities.json'))}"
+            )
             console.print("\npoint tools at it:")
-            console.print(f"  [bold]source {escape(str(env_file))}[/]   # sets AWS_* and BRAINBUCKET_ENDPOINT_URL")
+            console.print(
+                f"  [bold]source {escape(str(env_file))}[/]   # sets AWS_* and BRAINBUCKET_ENDPOINT_URL"
+            )
             console.print("  brainbucket mb s3://study && brainbucket ls s3://study")
             console.print(f"  aws --endpoint-url {server.endpoint_url} s3 ls")
-            console.print(f"  boto3.client('s3', endpoint_url='{server.endpoint_url}')  # keys from the environment")
+            console.print(
+                f"  boto3.client('s3', endpoint_url='{server.endpoint_url}')  # keys from the environment"
+            )
             console.print("\nCtrl-C stops it.")
         while not stop.is_set() and server.running:
             stop.wait(0.5)
@@ -95,7 +118,12 @@ def _endpoint_for_quickstart(data_dir: Path):  # type: ignore[no-untyped-def]
 
 @app.command("quickstart")
 def quickstart_cmd(
-    workdir: Annotated[Path | None, typer.Option("--workdir", help="Where to write the demo study (default: a temporary folder).")] = None,
+    workdir: Annotated[
+        Path | None,
+        typer.Option(
+            "--workdir", help="Where to write the demo study (default: a temporary folder)."
+        ),
+    ] = None,
     bucket: Annotated[str, typer.Option("--bucket", help="Bucket to create.")] = "demo-study",
 ) -> None:
     """Run the main job end to end on the embedded local S3 server."""
@@ -107,17 +135,24 @@ def quickstart_cmd(
     t0 = time.perf_counter()
     with _endpoint_for_quickstart(base / "server") as server:
         where = server.endpoint_url if server else os.environ["BRAINBUCKET_ENDPOINT_URL"]
-        console.print(f"[bold]1.[/] S3 server: {where}" + (" (embedded, started for this run)" if server else ""))
+        console.print(
+            f"[bold]1.[/] S3 server: {where}"
+            + (" (embedded, started for this run)" if server else "")
+        )
         study = build_demo_study(base / bucket, subjects=3)
         files = [p for p in study.rglob("*") if p.is_file()]
         total = sum(p.stat().st_size for p in files)
-        console.print(f"[bold]2.[/] wrote a BIDS study from real NIfTI/DWI data: {len(files)} files, {human_size(total)} in {escape(str(study))}")
+        console.print(
+            f"[bold]2.[/] wrote a BIDS study from real NIfTI/DWI data: {len(files)} files, {human_size(total)} in {escape(str(study))}"
+        )
         store = open_store(f"s3://{bucket}")
         assert isinstance(store, S3Store)
         store.create_bucket()
         console.print(f"[bold]3.[/] created s3://{bucket} (versioning: {store.versioning()})")
         uploaded = _publish(study, f"s3://{bucket}")
-        console.print(f"[bold]4.[/] synced {uploaded} files up, every one verified by the server (sha256), and recorded them in the bucket's manifest")
+        console.print(
+            f"[bold]4.[/] synced {uploaded} files up, every one verified by the server (sha256), and recorded them in the bucket's manifest"
+        )
         console.print("[bold]5.[/] the bucket as a tree:")
         for level, entry in store.tree("", depth=3):
             if entry.path.startswith(".brainbucket/"):
@@ -127,7 +162,9 @@ def quickstart_cmd(
             console.print(f"      {'    ' * level}├── {escape(name)}{suffix}")
         dest = base / "download"
         got = _fetch_subject(f"s3://{bucket}", "sub-01", dest)
-        console.print(f"[bold]6.[/] downloaded sub-01 back: {got} files to {escape(str(dest))}, checksums verified")
+        console.print(
+            f"[bold]6.[/] downloaded sub-01 back: {got} files to {escape(str(dest))}, checksums verified"
+        )
         from ..assemblies import demo as assembly_demo
 
         shown = assembly_demo(f"s3://{bucket}/assemblies", cache_dir=base / "assembly-cache")
@@ -143,7 +180,9 @@ def quickstart_cmd(
 
             msg = "the demo assembly did not round-trip"
             raise IntegrityError(msg)
-    console.print(f"\n[bold green]done[/] in {time.perf_counter() - t0:.1f} s. Next: `brainbucket serve` to keep a server running.")
+    console.print(
+        f"\n[bold green]done[/] in {time.perf_counter() - t0:.1f} s. Next: `brainbucket serve` to keep a server running."
+    )
 
 
 def _publish(study: Path, url: str) -> int:

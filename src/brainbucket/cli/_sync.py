@@ -85,14 +85,24 @@ class _OrderedFilters(typer.core.TyperCommand):
 
 IncludeOpt = Annotated[
     list[str] | None,
-    typer.Option("--include", help="Glob of dataset paths to include (repeatable; rules apply in order, the last match wins).", show_default=False),
+    typer.Option(
+        "--include",
+        help="Glob of dataset paths to include (repeatable; rules apply in order, the last match wins).",
+        show_default=False,
+    ),
 ]
 ExcludeOpt = Annotated[
     list[str] | None,
-    typer.Option("--exclude", help="Glob of dataset paths to exclude (repeatable).", show_default=False),
+    typer.Option(
+        "--exclude", help="Glob of dataset paths to exclude (repeatable).", show_default=False
+    ),
 ]
-NoFollowOpt = Annotated[bool, typer.Option("--no-follow-symlinks", help="Skip symlinks instead of following them.")]
-DeleteOpt = Annotated[bool, typer.Option("--delete", help="Delete files at the destination that the source lacks.")]
+NoFollowOpt = Annotated[
+    bool, typer.Option("--no-follow-symlinks", help="Skip symlinks instead of following them.")
+]
+DeleteOpt = Annotated[
+    bool, typer.Option("--delete", help="Delete files at the destination that the source lacks.")
+]
 
 
 class _Bar(Callbacks):
@@ -116,9 +126,13 @@ class _Bar(Callbacks):
 
 def _print_plan(p: Plan) -> None:
     for a in p.actions:
-        console.print(f"{a.kind:<12} {escape(printable(a.path))}  [dim]{human_size(a.size)}  {escape(a.reason)}[/]")
+        console.print(
+            f"{a.kind:<12} {escape(printable(a.path))}  [dim]{human_size(a.size)}  {escape(a.reason)}[/]"
+        )
     for path, err in p.errors:
-        console.print(f"[red]{'error':<12}[/] {escape(printable(path))}  [dim]{escape(printable(err))}[/]")
+        console.print(
+            f"[red]{'error':<12}[/] {escape(printable(path))}  [dim]{escape(printable(err))}[/]"
+        )
     n_t, n_d = len(p.transfers), len(p.deletes)
     verb = "upload" if p.direction == "upload" else "download"
     console.print(
@@ -151,12 +165,24 @@ def sync_cmd(
     src: Annotated[str, typer.Argument(help="Source: a folder or s3://bucket/prefix.")],
     dst: Annotated[str, typer.Argument(help="Destination: s3://bucket/prefix or a folder.")],
     delete: DeleteOpt = False,
-    force: Annotated[bool, typer.Option("--force", help="Allow --delete to remove more than half of the destination.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Allow --delete to remove more than half of the destination."),
+    ] = False,
     include: IncludeOpt = None,
     exclude: ExcludeOpt = None,
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Transfers in flight (default BRAINBUCKET_JOBS or 64).")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", "-n", help="Print the plan; change nothing.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary; errors only.")] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs", "-j", min=1, help="Transfers in flight (default BRAINBUCKET_JOBS or 64)."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", "-n", help="Print the plan; change nothing.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar or summary; errors only.")
+    ] = False,
     no_follow_symlinks: NoFollowOpt = False,
     subject: SubjectOpt = None,
     session: SessionOpt = None,
@@ -180,14 +206,32 @@ def sync_cmd(
     rules = ctx.meta.get("filter_order") or []
     _tune_allocator()
     kw: dict[str, Any] = {
-        "delete": delete, "force": force, "filters": rules, "jobs": jobs,
-        "follow_symlinks": not no_follow_symlinks, "profile": profile, "anon": anon,
-        "endpoint_url": endpoint_url, "check": False,
+        "delete": delete,
+        "force": force,
+        "filters": rules,
+        "jobs": jobs,
+        "follow_symlinks": not no_follow_symlinks,
+        "profile": profile,
+        "anon": anon,
+        "endpoint_url": endpoint_url,
+        "check": False,
     }
     selection = selection_for_sync(
-        src, dst, subject=subject, session=session, datatype=datatype, pipeline=pipeline,
-        sample=sample, seed=seed, where=where, check_valid=validate_src, force=force,
-        show=not (quiet or json_out), profile=profile, anon=anon, endpoint_url=endpoint_url,
+        src,
+        dst,
+        subject=subject,
+        session=session,
+        datatype=datatype,
+        pipeline=pipeline,
+        sample=sample,
+        seed=seed,
+        where=where,
+        check_valid=validate_src,
+        force=force,
+        show=not (quiet or json_out),
+        profile=profile,
+        anon=anon,
+        endpoint_url=endpoint_url,
     )
     if selection is not None:
         kw["select"] = selection
@@ -221,7 +265,9 @@ def sync_cmd(
         _summary(result)
     elif result.failed:
         for path, err in result.failed[:20]:
-            err_console.print(f"[red]failed:[/] {escape(printable(path))}: {escape(printable(err))}")
+            err_console.print(
+                f"[red]failed:[/] {escape(printable(path))}: {escape(printable(err))}"
+            )
     result.raise_for_failures()
 
 
@@ -241,8 +287,16 @@ def status_cmd(
 ) -> None:
     """What `sync SRC DST` would do: each file to move or delete, with the reason and size."""
     rules = ctx.meta.get("filter_order") or []
-    p = plan(src, dst, delete=delete, filters=rules, follow_symlinks=not no_follow_symlinks,
-             profile=profile, anon=anon, endpoint_url=endpoint_url)
+    p = plan(
+        src,
+        dst,
+        delete=delete,
+        filters=rules,
+        follow_symlinks=not no_follow_symlinks,
+        profile=profile,
+        anon=anon,
+        endpoint_url=endpoint_url,
+    )
     if json_out:
         emit_json(p.to_dict())
     else:
@@ -252,7 +306,9 @@ def status_cmd(
 @app.command("verify")
 def verify_cmd(
     url: Annotated[str, typer.Argument(help="s3://bucket/prefix or a folder with a manifest.")],
-    deep: Annotated[bool, typer.Option("--deep", help="Also download and hash every object (buckets).")] = False,
+    deep: Annotated[
+        bool, typer.Option("--deep", help="Also download and hash every object (buckets).")
+    ] = False,
     profile: ProfileOpt = None,
     anon: AnonOpt = False,
     endpoint_url: EndpointOpt = None,

@@ -83,7 +83,9 @@ def _read_blob(store: Store, path: str, digest: str, cache: Path | None) -> byte
     return blob
 
 
-def read_manifest(store: Store, prefix: str | None = None, *, cache: bool = True) -> Manifest | None:
+def read_manifest(
+    store: Store, prefix: str | None = None, *, cache: bool = True
+) -> Manifest | None:
     """Read the dataset's current manifest, or ``None`` if it has none.
 
     One GET of the pointer, one of the root; shards are fetched when first needed. With
@@ -193,7 +195,9 @@ def write_manifest(
     root = sha256_bytes(root_blob)
     if blobs:
         with ThreadPoolExecutor(max(1, min(jobs, len(blobs)))) as pool:
-            list(pool.map(lambda kv: _put_immutable(store, shard_path(kv[0]), kv[1]), blobs.items()))
+            list(
+                pool.map(lambda kv: _put_immutable(store, shard_path(kv[0]), kv[1]), blobs.items())
+            )
     _put_immutable(store, root_path(root), root_blob)
     data = encode_pointer(root)
     try:

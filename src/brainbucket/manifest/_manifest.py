@@ -241,9 +241,7 @@ class Manifest(MutableMapping[str, Entry]):
                     continue
                 blob = encode_shard(shard.values())
                 digest = sha256_bytes(blob)
-                refs[name] = ShardRef(
-                    name, digest, len(shard), sum(e.size for e in shard.values())
-                )
+                refs[name] = ShardRef(name, digest, len(shard), sum(e.size for e in shard.values()))
                 blobs[digest] = blob
             root_blob = encode_root(refs.values())
             return refs, blobs, root_blob

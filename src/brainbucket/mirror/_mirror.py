@@ -153,7 +153,9 @@ class Mirror:
                 saved = self.layout.load_listing()
                 if saved is None:
                     msg = f"offline, and {self.url} was never listed into {self.layout.root}"
-                    raise OfflineError(msg, hint="run once online (unset BRAINBUCKET_OFFLINE) to record the study")
+                    raise OfflineError(
+                        msg, hint="run once online (unset BRAINBUCKET_OFFLINE) to record the study"
+                    )
                 remote, source = saved
                 self._study = Study.from_files(_OfflineStore(self.url), remote, source)
             else:
@@ -330,7 +332,11 @@ class Mirror:
                     results.append(fut.result())
                 except BrainbucketError as exc:
                     results.append(exc)
-        failures = [(r[0], str(e)) for r, e in zip(todo, results, strict=True) if isinstance(e, BaseException)]
+        failures = [
+            (r[0], str(e))
+            for r, e in zip(todo, results, strict=True)
+            if isinstance(e, BaseException)
+        ]
         if failures:
             first = failures[0]
             msg = f"{len(failures)} of {len(todo)} files could not be fetched (first: {first[0]}: {first[1]})"
@@ -359,7 +365,9 @@ class Mirror:
             if lock is not None:
                 lock.release()
         msg = f"{self.url.rstrip('/')}/{key}: other processes kept replacing the file while it was fetched"
-        raise ConflictError(msg, hint="re-run; if this repeats, the cache's filesystem may not support locks")
+        raise ConflictError(
+            msg, hint="re-run; if this repeats, the cache's filesystem may not support locks"
+        )
 
     def _download(self, remote: RemoteFile) -> Path | None:
         """Fetch one file into place and record it; ``None`` if, once renamed, the file at the
@@ -459,5 +467,3 @@ def gc_all(max_size: int, cache_dir: Path | None = None) -> GcReport:
         msg = "max_size must be zero or more bytes"
         raise UsageError(msg)
     return gc(cache_dir if cache_dir is not None else Config().cache_dir, max_size)
-
-

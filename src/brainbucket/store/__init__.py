@@ -10,7 +10,15 @@ from ._local import LocalStore
 from ._s3 import S3Store
 from ._session import S3Settings
 
-__all__ = ["LocalStore", "S3Settings", "S3Store", "Store", "join_path", "open_store", "split_object_url"]
+__all__ = [
+    "LocalStore",
+    "S3Settings",
+    "S3Store",
+    "Store",
+    "join_path",
+    "open_store",
+    "split_object_url",
+]
 
 
 def open_store(
@@ -58,9 +66,7 @@ def open_store(
     return LocalStore(parsed)
 
 
-def split_object_url(
-    url: str | os.PathLike[str] | StoreURL, **kwargs: object
-) -> tuple[Store, str]:
+def split_object_url(url: str | os.PathLike[str] | StoreURL, **kwargs: object) -> tuple[Store, str]:
     """Open the store holding one object, and that object's path in it.
 
     For ``s3://bucket/a/b.txt`` the store is the bucket and the path ``a/b.txt``; for a local

@@ -100,7 +100,9 @@ def translate(exc: BaseException, what: str, *, anon: bool = False) -> Brainbuck
         code = str(err.get("Code", ""))
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
         return _from_code(code, status, what, anon)
-    if isinstance(exc, botocore.exceptions.NoCredentialsError | botocore.exceptions.PartialCredentialsError):
+    if isinstance(
+        exc, botocore.exceptions.NoCredentialsError | botocore.exceptions.PartialCredentialsError
+    ):
         return NoCredentialsError(f"{what}: no AWS credentials found")
     if isinstance(exc, botocore.exceptions.ProfileNotFound):
         return CredentialsError(f"{what}: {exc}")
@@ -147,7 +149,13 @@ def _translate_obstore(exc: BaseException, what: str, anon: bool) -> Brainbucket
         )
     if any(
         s in lowered
-        for s in ("connection refused", "error sending request", "dns error", "tcp connect", "connect error")
+        for s in (
+            "connection refused",
+            "error sending request",
+            "dns error",
+            "tcp connect",
+            "connect error",
+        )
     ):
         return EndpointError(f"{what}: cannot reach the endpoint")
     if "timed out" in lowered or "timeout" in lowered:

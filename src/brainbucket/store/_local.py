@@ -202,7 +202,10 @@ class LocalStore(Store):
     ) -> PutResult:
         p = self._path(path)
         try:
-            with open(src, "rb") as f, VerifiedWriter(p, expected_sha256=sha256, what=str(src)) as w:
+            with (
+                open(src, "rb") as f,
+                VerifiedWriter(p, expected_sha256=sha256, what=str(src)) as w,
+            ):
                 while buf := f.read(CHUNK):
                     w.write(buf)
                     if progress is not None:

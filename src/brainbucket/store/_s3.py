@@ -62,6 +62,7 @@ def _local_size(src: str | os.PathLike[str]) -> int:
         raise UsageError(msg)
     return st.st_size
 
+
 # Files up to this size go up in one PUT; larger ones in parts.
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
 PART_SIZE = 16 * 1024 * 1024
@@ -524,7 +525,9 @@ class S3Store(Store):
                 failed.extend((p, str(err)) for p in batch)
             else:
                 for e in r.get("Errors", []):
-                    failed.append((self._rel(e.get("Key", "")), e.get("Message", e.get("Code", ""))))
+                    failed.append(
+                        (self._rel(e.get("Key", "")), e.get("Message", e.get("Code", "")))
+                    )
             batch.clear()
 
         for p in paths:
@@ -579,7 +582,7 @@ class S3Store(Store):
                         out.append(self._version(v, True))
         except Exception as exc:
             raise self._err(exc, path) from exc
-        out.sort(key=lambda v: (v.last_modified or datetime.min.replace(tzinfo=None)), reverse=True)
+        out.sort(key=lambda v: v.last_modified or datetime.min.replace(tzinfo=None), reverse=True)
         return out
 
     def _version(self, v: dict[str, Any], marker: bool) -> VersionInfo:

@@ -172,7 +172,9 @@ async def _resume_locked(store: S3Store, a: Download, progress: Progress, state:
         if offset < a.size:
             try:
                 res = await obstore.get_async(
-                    store.obs, store.key(a.path), options=_get_options(a, offset)  # type: ignore[arg-type]
+                    store.obs,
+                    store.key(a.path),
+                    options=_get_options(a, offset),  # type: ignore[arg-type]
                 )
             except Exception as exc:
                 err = store._err(exc, a.path)

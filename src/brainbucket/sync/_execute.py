@@ -241,8 +241,14 @@ async def _run(
                 async with large:
                     try:
                         return await asyncio.to_thread(
-                            upload_multipart, store, a.src, a.path, state_dir=opts.state_dir,
-                            part_size=opts.part_size, progress=progress_for(a, True), stop=stop,
+                            upload_multipart,
+                            store,
+                            a.src,
+                            a.path,
+                            state_dir=opts.state_dir,
+                            part_size=opts.part_size,
+                            progress=progress_for(a, True),
+                            stop=stop,
                         )
                     except asyncio.CancelledError:
                         stop.set()  # let the thread end after its parts in flight
@@ -255,10 +261,20 @@ async def _run(
         if isinstance(a, Download):
             if a.size >= opts.multipart_threshold:
                 async with large:
-                    return await download(store, a, progress_for(a), state_dir=opts.state_dir,
-                                          resume_threshold=opts.multipart_threshold)
-            return await download(store, a, progress_for(a), state_dir=opts.state_dir,
-                                  resume_threshold=opts.multipart_threshold)
+                    return await download(
+                        store,
+                        a,
+                        progress_for(a),
+                        state_dir=opts.state_dir,
+                        resume_threshold=opts.multipart_threshold,
+                    )
+            return await download(
+                store,
+                a,
+                progress_for(a),
+                state_dir=opts.state_dir,
+                resume_threshold=opts.multipart_threshold,
+            )
         if isinstance(a, DeleteLocal):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(a.dest)

@@ -169,13 +169,17 @@ def scan(
                 problem = _check_name(name, top)
                 if problem is not None:
                     shown = rel.encode("utf-8", "backslashreplace").decode()
-                    out.errors.append((shown, f"name cannot be part of an object key: it {problem}"))
+                    out.errors.append(
+                        (shown, f"name cannot be part of an object key: it {problem}")
+                    )
                     continue
                 mode = s.st_mode
                 if S_ISDIR(mode):
                     ident = (s.st_dev, s.st_ino)
                     if ident in ancestors:
-                        out.errors.append((rel + "/", "symlink loop (links back to an enclosing folder)"))
+                        out.errors.append(
+                            (rel + "/", "symlink loop (links back to an enclosing folder)")
+                        )
                         continue
                     stack.append((de.path, rel + "/", ancestors | {ident}))
                 elif S_ISREG(mode) and (keep is None or keep(rel)):

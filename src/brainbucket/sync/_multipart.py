@@ -82,8 +82,14 @@ def upload_multipart(
     st = os.stat(src)
     state_path = _state_file(state_dir, store, path, src)
     state_path.parent.mkdir(parents=True, exist_ok=True)
-    ident = {"bucket": store.bucket, "key": key, "src": os.path.abspath(src),
-             "size": st.st_size, "mtime_ns": st.st_mtime_ns, "part_size": part_size}
+    ident = {
+        "bucket": store.bucket,
+        "key": key,
+        "src": os.path.abspath(src),
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "part_size": part_size,
+    }
     state: dict[str, Any] | None = None
     with contextlib.suppress(OSError, ValueError):
         state = json.loads(state_path.read_text())
@@ -93,7 +99,9 @@ def upload_multipart(
         if on_server is None:
             state = None
         else:
-            done = {int(n): p for n, p in state["parts"].items() if on_server.get(int(n)) == p["etag"]}
+            done = {
+                int(n): p for n, p in state["parts"].items() if on_server.get(int(n)) == p["etag"]
+            }
     elif state is not None:
         # The file changed since that attempt: its parts are useless.
         with contextlib.suppress(BrainbucketError):
@@ -116,8 +124,13 @@ def upload_multipart(
         b64 = base64.b64encode(hashlib.sha256(chunk).digest()).decode("ascii")
         try:
             r = store.client.upload_part(
-                Bucket=store.bucket, Key=key, UploadId=upload_id, PartNumber=n, Body=chunk,
-                ChecksumSHA256=b64, ChecksumAlgorithm="SHA256",
+                Bucket=store.bucket,
+                Key=key,
+                UploadId=upload_id,
+                PartNumber=n,
+                Body=chunk,
+                ChecksumSHA256=b64,
+                ChecksumAlgorithm="SHA256",
             )
         except Exception as exc:
             raise store._err(exc, path) from exc
@@ -164,8 +177,11 @@ def upload_multipart(
         state_path.unlink()
     _abort_others(store, key, upload_id)
     return PutResult(
-        path, st.st_size, format_sha256(whole.hexdigest()),
-        str(r.get("ETag", "")).strip('"') or None, r.get("VersionId"),
+        path,
+        st.st_size,
+        format_sha256(whole.hexdigest()),
+        str(r.get("ETag", "")).strip('"') or None,
+        r.get("VersionId"),
     )
 
 

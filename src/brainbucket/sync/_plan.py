@@ -93,7 +93,9 @@ def same_content(local: LocalFile, remote: RemoteFile) -> tuple[bool, str]:
     if remote.sha256:
         if local.sha256 is None:
             return False, "not hashed"
-        return (True, "") if local.sha256 == remote.sha256 else (False, "content changed (same size)")
+        return (
+            (True, "") if local.sha256 == remote.sha256 else (False, "content changed (same size)")
+        )
     md5 = plain_md5(remote.etag)
     if md5 and local.md5:
         return (True, "") if local.md5 == md5 else (False, "content changed (same size, MD5)")
@@ -203,7 +205,9 @@ def plan_download(
             plan.errors.append((path, f"refused: {exc}"))
             continue
         if path in folders:
-            plan.errors.append((path, "clashes with a folder of the same name (both 'a' and 'a/...' exist)"))
+            plan.errors.append(
+                (path, "clashes with a folder of the same name (both 'a' and 'a/...' exist)")
+            )
             continue
         if path in same:
             plan.unchanged += 1

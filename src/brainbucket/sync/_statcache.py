@@ -148,7 +148,8 @@ class StatCache:
         with contextlib.suppress(sqlite3.Error):
             if manifest_root is None:
                 self._db.execute(
-                    "DELETE FROM synced WHERE root = ? AND remote = ?", (self._root(root), self.remote)
+                    "DELETE FROM synced WHERE root = ? AND remote = ?",
+                    (self._root(root), self.remote),
                 )
             else:
                 self._db.execute(

@@ -81,7 +81,9 @@ def _remote_state(store: Store, *, must_exist: bool) -> tuple[Manifest | None, d
     except BucketNotFoundError as exc:
         bucket = getattr(store, "bucket", "BUCKET")
         msg = f"s3://{bucket}: no such bucket"
-        raise BucketNotFoundError(msg, hint=f"create it with `brainbucket mb s3://{bucket}`") from exc
+        raise BucketNotFoundError(
+            msg, hint=f"create it with `brainbucket mb s3://{bucket}`"
+        ) from exc
     if manifest is not None:
         return manifest, manifest  # type: ignore[return-value]
     _require_bucket(store)
@@ -123,9 +125,14 @@ def gather(
             Path(d.prefix).mkdir(parents=True, exist_ok=True)
     manifest, remote = _remote_state(store, must_exist=direction == "download")
     local = (
-        scan(root, filters=filters, follow_symlinks=follow_symlinks,
-             clean_stale=direction == "download")
-        if root.is_dir() else Scan()
+        scan(
+            root,
+            filters=filters,
+            follow_symlinks=follow_symlinks,
+            clean_stale=direction == "download",
+        )
+        if root.is_dir()
+        else Scan()
     )
     cache = StatCache(state_dir / "hashes.sqlite", _remote_id(store))
     known = cache.load(root)
@@ -172,8 +179,13 @@ def _remote_id(store: Store) -> str:
     return store.describe()
 
 
-def make_filters(include: Sequence[str], exclude: Sequence[str], rules: Sequence[tuple[str, str]] | None,
-             select: Callable[[str], bool] | None, prefixes: Sequence[str] | str = ()) -> Filters:
+def make_filters(
+    include: Sequence[str],
+    exclude: Sequence[str],
+    rules: Sequence[tuple[str, str]] | None,
+    select: Callable[[str], bool] | None,
+    prefixes: Sequence[str] | str = (),
+) -> Filters:
     if rules is None:
         rules = [("exclude", p) for p in exclude] + [("include", p) for p in include]
     for kind, _ in rules:

@@ -93,10 +93,23 @@ class SyncResult:
 def _make_plan(side: Side, delete: bool) -> Plan:
     selected = side.filters if side.filters.active else None
     if side.direction == "upload":
-        return plan_upload(side.local.files, side.remote, delete=delete, selected=selected,
-                           errors=side.local.errors, same=side.same)
-    return plan_download(side.remote, side.local.files, root=side.root, delete=delete,
-                         selected=selected, errors=side.local.errors, same=side.same)
+        return plan_upload(
+            side.local.files,
+            side.remote,
+            delete=delete,
+            selected=selected,
+            errors=side.local.errors,
+            same=side.same,
+        )
+    return plan_download(
+        side.remote,
+        side.local.files,
+        root=side.root,
+        delete=delete,
+        selected=selected,
+        errors=side.local.errors,
+        same=side.same,
+    )
 
 
 def plan(
@@ -127,8 +140,11 @@ def plan(
     ['a.txt']
     """
     side = gather(
-        src, dst, filters=make_filters(include, exclude, filters, select, prefixes),
-        follow_symlinks=follow_symlinks, state_dir=Config().state_dir,
+        src,
+        dst,
+        filters=make_filters(include, exclude, filters, select, prefixes),
+        follow_symlinks=follow_symlinks,
+        state_dir=Config().state_dir,
         store_kw={"profile": profile, "anon": anon or None, "endpoint_url": endpoint_url},
     )
     try:
@@ -232,8 +248,11 @@ def sync(
     config = Config()
     state_dir = config.state_dir
     side = gather(
-        src, dst, filters=make_filters(include, exclude, filters, select, prefixes),
-        follow_symlinks=follow_symlinks, state_dir=state_dir,
+        src,
+        dst,
+        filters=make_filters(include, exclude, filters, select, prefixes),
+        follow_symlinks=follow_symlinks,
+        state_dir=state_dir,
         store_kw={"profile": profile, "anon": anon or None, "endpoint_url": endpoint_url},
     )
     try:
@@ -245,14 +264,24 @@ def sync(
         n_dest = len(side.remote) if side.direction == "upload" else len(side.local.files)
         n_del = len(the_plan.deletes)
         if n_del and not force and n_del * 2 > n_dest:
-            msg = f"refusing to delete {n_del} of {n_dest} files at the destination (more than half)"
-            raise UsageError(msg, hint="check the source and filters; pass --force if this is meant")
+            msg = (
+                f"refusing to delete {n_del} of {n_dest} files at the destination (more than half)"
+            )
+            raise UsageError(
+                msg, hint="check the source and filters; pass --force if this is meant"
+            )
         if dry_run:
             result.elapsed = time.perf_counter() - t0
             return result
         executed = execute(
-            the_plan.actions, side.store, jobs=jobs, serial=serial, callbacks=callbacks,
-            state_dir=state_dir, multipart_threshold=multipart_threshold, part_size=part_size,
+            the_plan.actions,
+            side.store,
+            jobs=jobs,
+            serial=serial,
+            callbacks=callbacks,
+            state_dir=state_dir,
+            multipart_threshold=multipart_threshold,
+            part_size=part_size,
         )
         _account(result, executed)
         if side.direction == "upload":
@@ -261,8 +290,10 @@ def sync(
             _finish_download(side, result, executed)
         _remember_hashes(side, executed)
         clean = not result.failed and not side.filters.active
-        final = result.manifest_root if side.direction == "upload" else (
-            side.manifest.root if side.manifest is not None else None
+        final = (
+            result.manifest_root
+            if side.direction == "upload"
+            else (side.manifest.root if side.manifest is not None else None)
         )
         side.cache.set_synced(side.root, final if clean else None)
     finally:

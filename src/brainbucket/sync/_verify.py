@@ -116,7 +116,9 @@ def verify(
     return report
 
 
-def _verify_remote(store: Store, manifest: Manifest, report: VerifyReport, *, deep: bool, jobs: int) -> None:
+def _verify_remote(
+    store: Store, manifest: Manifest, report: VerifyReport, *, deep: bool, jobs: int
+) -> None:
     listing = remote_listing(store)
     to_hash: list[str] = []
     for e in manifest.entries():
@@ -127,7 +129,9 @@ def _verify_remote(store: Store, manifest: Manifest, report: VerifyReport, *, de
         elif o.size != e.size:
             report.mismatched.append((e.path, f"size {o.size}, manifest says {e.size}"))
         elif e.etag and o.etag and o.etag != e.etag:
-            report.mismatched.append((e.path, "changed on the server (ETag differs from the manifest)"))
+            report.mismatched.append(
+                (e.path, "changed on the server (ETag differs from the manifest)")
+            )
         elif deep:
             to_hash.append(e.path)
     report.extra.extend(listing)
