@@ -92,6 +92,15 @@ def test_eight_clients_for_a_bounded_time(
     errors = {n: r["errors"] for n, r in reports.items() if r["errors"]}
     assert not errors, errors
     assert all(r["syncs"] > 0 for r in reports.values()), reports
+    # A transfer the network breaks more often than the retry budget allows fails clearly
+    # and is re-run in the next round. On a clean network that never happens; through one
+    # failing about one request in eight it may, rarely.
+    gave_up = sum(r.get("gave_up_after_retries", 0) for r in reports.values())
+    syncs = sum(r["syncs"] for r in reports.values())
+    if faulty:
+        assert gave_up <= max(2, syncs // 20), (gave_up, syncs)
+    else:
+        assert gave_up == 0, reports
 
     # Nothing lost: every publisher's final files are in its dataset, verified by content.
     for url in datasets:
@@ -119,6 +128,7 @@ def test_eight_clients_for_a_bounded_time(
         ),
         "bytes": sum(r["bytes"] for r in reports.values()),
         "faults_injected": len(proxy.injected()) if proxy is not None else 0,
+        "gave_up_after_retries": gave_up,
         "run": uuid.uuid4().hex[:6],
     }
     print(f"load summary: {json.dumps(summary)}")
