@@ -37,6 +37,7 @@ __all__ = [
     "hex_of",
     "sha256_bytes",
     "sha256_file",
+    "write_verified",
 ]
 
 # ~1 MiB reads: large enough to keep syscalls and Python overhead low, small enough that a
@@ -316,3 +317,26 @@ class VerifiedWriter:
     ) -> None:
         if not self._done:
             self.abort()
+
+
+def write_verified(
+    dest: str | os.PathLike[str],
+    data: bytes | memoryview,
+    *,
+    mtime: float | None = None,
+    **checks: Any,
+) -> str:
+    """Write ``data`` to ``dest`` through a :class:`VerifiedWriter`; returns its ``sha256:``.
+
+    ``checks`` are the writer's ``expected_*`` and ``what`` arguments.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> dest = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
+    >>> write_verified(dest, b"hi", expected_size=2) == sha256_bytes(b"hi")
+    True
+    """
+    with VerifiedWriter(dest, **checks) as w:
+        w.write(data)
+        return w.commit(mtime=mtime)

@@ -13,6 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ PART_SIZE = 16 * 1024 * 1024
 # Whole small files are read into memory to upload; this bounds the bytes held at once.
 UPLOAD_BUDGET = 256 * 1024 * 1024
 LARGE_IN_FLIGHT = 4
+IO_THREADS = 8
 
 
 class Callbacks:
@@ -217,6 +219,10 @@ async def _run(
     t0 = time.perf_counter()
     result = ExecuteResult()
     loop = asyncio.get_running_loop()
+    # File work (create, write, fsync, rename) runs on these threads; fsyncs in flight
+    # together share the filesystem's journal commits, so more threads than cores pay off.
+    pool = ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="brainbucket-io")
+    loop.set_default_executor(pool)
     for a in actions:
         cb.on_queued(a)
     deletes = [a for a in actions if isinstance(a, Delete)]
