@@ -173,3 +173,16 @@ def test_secrets_not_in_repr(s3_store) -> None:  # type: ignore[no-untyped-def]
     secret = os.environ["AWS_SECRET_ACCESS_KEY"]
     assert secret not in repr(s3_store)
     assert secret not in repr(s3_store.session)
+
+
+@pytest.mark.parametrize("bug", [NameError("x"), AttributeError("y"), TypeError("z")])
+def test_a_defect_is_not_disguised_as_a_store_error(bug: Exception) -> None:
+    # A programming error inside a transfer must surface as itself (the CLI's internal
+    # error, exit 70), never as one more failed file with a store-like message.
+    from brainbucket.store._errors import translate
+
+    with pytest.raises(type(bug)):
+        translate(bug, "s3://b/k")
+    assert isinstance(
+        translate(ConnectionRefusedError("connection refused"), "s3://b"), EndpointError
+    )

@@ -27,6 +27,7 @@ __all__ = ["translate"]
 _CODE_RE = re.compile(r"<Code>([^<]+)</Code>")
 _STATUS_RE = re.compile(r"status code: (\d{3})|\b(\d{3}) (?:Not Found|Forbidden|Precondition)")
 
+_BUGS = (NameError, AttributeError, TypeError, AssertionError, ImportError, RecursionError)
 _BAD_CREDS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken"}
 
 
@@ -94,6 +95,10 @@ def translate(exc: BaseException, what: str, *, anon: bool = False) -> Brainbuck
     """
     if isinstance(exc, BrainbucketError):
         return exc
+    if isinstance(exc, _BUGS):
+        # Not an answer from the store but a defect of ours: let it surface as one (the CLI
+        # reports an internal error, exit 70) instead of as a failed file among others.
+        raise exc
     what = printable(what)
     if isinstance(exc, botocore.exceptions.ClientError):
         err = exc.response.get("Error", {})
