@@ -8,7 +8,9 @@ Examples
 2
 """
 
-from . import access, assemblies, hcp
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from ._exceptions import (
     AccessDeniedError,
     AssemblyNotFoundError,
@@ -35,13 +37,56 @@ from ._exceptions import (
 )
 from ._types import DiskUsage, FolderInfo, ObjectInfo, PutResult, VersionInfo
 from ._url import StoreURL, parse_url
-from .assemblies import AssemblyRecord, load_assembly, load_from_s3, upload_data_assembly
-from .bids import Study
-from .manifest import Manifest, read_manifest, write_manifest
-from .mirror import Mirror
-from .server import LocalServer
-from .store import LocalStore, S3Store, Store, open_store
+
+# ``sync`` is both a subpackage and a function: importing the subpackage later would rebind
+# the name to the module, so it is imported here. Everything else loads on first use: a
+# command pays only for the features it runs.
 from .sync import Plan, SyncResult, VerifyReport, plan, sync, verify
+
+if TYPE_CHECKING:
+    from . import access, assemblies, hcp
+    from .assemblies import AssemblyRecord, load_assembly, load_from_s3, upload_data_assembly
+    from .bids import Study
+    from .manifest import Manifest, read_manifest, write_manifest
+    from .mirror import Mirror
+    from .server import LocalServer
+    from .store import LocalStore, S3Store, Store, open_store
+
+_LAZY = {
+    "access": "access",
+    "assemblies": "assemblies",
+    "hcp": "hcp",
+    "AssemblyRecord": "assemblies",
+    "load_assembly": "assemblies",
+    "load_from_s3": "assemblies",
+    "upload_data_assembly": "assemblies",
+    "Study": "bids",
+    "Manifest": "manifest",
+    "read_manifest": "manifest",
+    "write_manifest": "manifest",
+    "Mirror": "mirror",
+    "LocalServer": "server",
+    "LocalStore": "store",
+    "S3Store": "store",
+    "Store": "store",
+    "open_store": "store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)
+    module = import_module(f".{module_name}", __name__)
+    value = module if name == module_name else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __version__ = "0.1.0"
 

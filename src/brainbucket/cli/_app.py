@@ -122,7 +122,9 @@ def _report(exc: BrainbucketError) -> int:
 
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (never raises)."""
-    from . import _register  # noqa: F401 - registers every command group
+    from . import _register
+
+    _register.load(sys.argv[1:] if argv is None else argv)
 
     # Each run starts from the environment: a --debug of an earlier run in the same process
     # must not turn every later error into a traceback.
