@@ -8,8 +8,8 @@ Examples
 2
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+import importlib as _importlib
+import typing as _typing
 
 from ._exceptions import (
     AccessDeniedError,
@@ -43,7 +43,7 @@ from ._url import StoreURL, parse_url
 # command pays only for the features it runs.
 from .sync import Plan, SyncResult, VerifyReport, plan, sync, verify
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from . import access, assemblies, hcp
     from .assemblies import AssemblyRecord, load_assembly, load_from_s3, upload_data_assembly
     from .bids import Study
@@ -73,12 +73,12 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     module_name = _LAZY.get(name)
     if module_name is None:
         msg = f"module {__name__!r} has no attribute {name!r}"
         raise AttributeError(msg)
-    module = import_module(f".{module_name}", __name__)
+    module = _importlib.import_module(f".{module_name}", __name__)
     value = module if name == module_name else getattr(module, name)
     globals()[name] = value
     return value
