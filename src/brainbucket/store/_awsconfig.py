@@ -12,7 +12,6 @@ which then behaves exactly as it always did.
 
 from __future__ import annotations
 
-import configparser
 import copy
 import os
 import re
@@ -100,6 +99,8 @@ def raw_parse(filename: str) -> dict[str, dict[str, Any]] | None:
     path = os.path.expanduser(os.path.expandvars(filename))
     if not os.path.isfile(path):
         return None
+    import configparser  # only when there is a file to read
+
     cp = configparser.RawConfigParser()
     try:
         cp.read([path])
