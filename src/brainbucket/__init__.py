@@ -9,6 +9,8 @@ Examples
 """
 
 import importlib as _importlib
+import sys as _sys
+import types as _pytypes
 import typing as _typing
 
 from ._exceptions import (
@@ -38,11 +40,6 @@ from ._exceptions import (
 from ._types import DiskUsage, FolderInfo, ObjectInfo, PutResult, VersionInfo
 from ._url import StoreURL, parse_url
 
-# ``sync`` is both a subpackage and a function: importing the subpackage later would rebind
-# the name to the module, so it is imported here. Everything else loads on first use: a
-# command pays only for the features it runs.
-from .sync import Plan, SyncResult, VerifyReport, plan, sync, verify
-
 if _typing.TYPE_CHECKING:
     from . import access, assemblies, hcp
     from .assemblies import AssemblyRecord, load_assembly, load_from_s3, upload_data_assembly
@@ -51,6 +48,10 @@ if _typing.TYPE_CHECKING:
     from .mirror import Mirror
     from .server import LocalServer
     from .store import LocalStore, S3Store, Store, open_store
+    from .sync import Plan, SyncResult, VerifyReport, plan, sync, verify
+
+# Features load on first use: a command, or a script, pays only for what it runs.
+_SUBMODULES = ("access", "assemblies", "hcp")
 
 _LAZY = {
     "access": "access",
@@ -70,7 +71,31 @@ _LAZY = {
     "S3Store": "store",
     "Store": "store",
     "open_store": "store",
+    "Plan": "sync",
+    "SyncResult": "sync",
+    "VerifyReport": "sync",
+    "plan": "sync",
+    "sync": "sync",
+    "verify": "sync",
 }
+
+
+class _Package(_pytypes.ModuleType):
+    """This package's module type: ``brainbucket.sync`` stays the function.
+
+    ``sync`` names both a subpackage and the function it exports. Importing a subpackage
+    normally binds its name on the parent, which would replace the function with the module
+    the first time anything imports ``brainbucket.sync``; the subpackage itself stays
+    reachable through ``sys.modules``.
+    """
+
+    def __setattr__(self, name: str, value: _typing.Any) -> None:
+        if name == "sync" and isinstance(value, _pytypes.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+_sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> _typing.Any:
@@ -79,7 +104,7 @@ def __getattr__(name: str) -> _typing.Any:
         msg = f"module {__name__!r} has no attribute {name!r}"
         raise AttributeError(msg)
     module = _importlib.import_module(f".{module_name}", __name__)
-    value = module if name == module_name else getattr(module, name)
+    value = module if name in _SUBMODULES else getattr(module, name)
     globals()[name] = value
     return value
 
