@@ -50,13 +50,12 @@ if _typing.TYPE_CHECKING:
     from .store import LocalStore, S3Store, Store, open_store
     from .sync import Plan, SyncResult, VerifyReport, plan, sync, verify
 
-# Features load on first use: a command, or a script, pays only for what it runs.
-_SUBMODULES = ("access", "assemblies", "hcp")
+# Features load on first use: a command, or a script, pays only for what it runs. Every
+# feature subpackage stays reachable as an attribute, as when they were imported up front.
+_SUBMODULES = ("access", "assemblies", "bids", "hcp", "manifest", "mirror", "server", "store")
 
 _LAZY = {
-    "access": "access",
-    "assemblies": "assemblies",
-    "hcp": "hcp",
+    **{name: name for name in _SUBMODULES},
     "AssemblyRecord": "assemblies",
     "load_assembly": "assemblies",
     "load_from_s3": "assemblies",
