@@ -1,4 +1,12 @@
-"""Digests that name their algorithm (``sha256:ab12…``), and the verify-then-rename writer."""
+"""Digests that name their algorithm (``sha256:ab12…``), and the verify-then-rename writer.
+
+Every upload computes two digests of the same bytes in one read: SHA-256, the content's
+identity in the manifest (what change detection compares), and BLAKE3, which downloads check.
+Both are 256-bit cryptographic hashes; BLAKE3 runs ~10x faster on CPUs without SHA
+instructions (here ~4.7 GB/s against ~0.4 GB/s a core), so checking it keeps verified
+downloads as fast as unverified ones. Because the manifest records both digests of one buffer,
+bytes that match its BLAKE3 are the bytes its SHA-256 names.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +15,24 @@ import contextlib
 import hashlib
 import os
 import secrets
+import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
+
+import blake3 as _blake3
 
 from ._exceptions import IntegrityError
 
 __all__ = [
     "CHUNK",
+    "ContentHasher",
     "VerifiedWriter",
     "b64_to_digest",
+    "blake3_bytes",
+    "content_digests",
     "digest_to_b64",
+    "format_blake3",
     "format_sha256",
     "hex_of",
     "sha256_bytes",
@@ -34,13 +50,25 @@ def format_sha256(hexdigest: str) -> str:
     return f"sha256:{hexdigest}"
 
 
-def hex_of(digest: str) -> str:
-    """The hex part of ``sha256:<hex>`` (plain hex is accepted too)."""
+def format_blake3(hexdigest: str) -> str:
+    return f"blake3:{hexdigest}"
+
+
+def hex_of(digest: str, algorithm: str = "sha256") -> str:
+    """The hex part of ``<algorithm>:<hex>`` (plain hex is accepted too).
+
+    Examples
+    --------
+    >>> hex_of("sha256:AB12")
+    'ab12'
+    >>> hex_of("blake3:cd34", "blake3")
+    'cd34'
+    """
     algo, sep, value = digest.partition(":")
     if not sep:
         return algo.lower()
-    if algo.lower() != "sha256":
-        msg = f"unsupported digest algorithm {algo!r} (only sha256)"
+    if algo.lower() != algorithm:
+        msg = f"unsupported digest algorithm {algo!r} (expected {algorithm})"
         raise ValueError(msg)
     return value.lower()
 
@@ -61,6 +89,57 @@ def sha256_bytes(data: bytes | memoryview) -> str:
     'sha256:e3b0c44298fc1'
     """
     return format_sha256(hashlib.sha256(data).hexdigest())
+
+
+def blake3_bytes(data: bytes | memoryview) -> str:
+    """Examples
+    --------
+    >>> blake3_bytes(b"")[:20]
+    'blake3:af1349b9f5f9a'
+    """
+    return format_blake3(_blake3.blake3(data).hexdigest())
+
+
+def content_digests(data: bytes | memoryview) -> tuple[str, str]:
+    """``(sha256, blake3)`` of ``data``: what the manifest records for a file.
+
+    Examples
+    --------
+    >>> sha, b3 = content_digests(b"hi")
+    >>> sha[:7], b3[:7]
+    ('sha256:', 'blake3:')
+    """
+    return sha256_bytes(data), blake3_bytes(data)
+
+
+class ContentHasher:
+    """Both manifest digests of a stream, fed chunk by chunk.
+
+    Examples
+    --------
+    >>> h = ContentHasher()
+    >>> h.update(b"h"); h.update(b"i")
+    >>> (h.sha256, h.blake3) == content_digests(b"hi")
+    True
+    """
+
+    __slots__ = ("_b3", "_sha")
+
+    def __init__(self) -> None:
+        self._sha = hashlib.sha256()
+        self._b3 = _blake3.blake3()
+
+    def update(self, chunk: bytes | memoryview) -> None:
+        self._sha.update(chunk)
+        self._b3.update(chunk)
+
+    @property
+    def sha256(self) -> str:
+        return format_sha256(self._sha.hexdigest())
+
+    @property
+    def blake3(self) -> str:
+        return format_blake3(self._b3.hexdigest())
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
@@ -88,6 +167,12 @@ def _tmp_name(name: str) -> str:
     return tmp
 
 
+def _check(what: str, algorithm: str, got: str, expected: str | None) -> None:
+    if expected is not None and got != expected:
+        msg = f"{what}: {algorithm} {got[:16]}… does not match the expected {expected[:16]}…"
+        raise IntegrityError(msg)
+
+
 class VerifiedWriter:
     """Write to a private temporary file beside ``dest``; verify; then rename into place.
 
@@ -102,6 +187,12 @@ class VerifiedWriter:
         Final path.
     expected_size, expected_sha256
         Checked in :meth:`commit`; ``None`` skips that check.
+    expected_blake3
+        ``blake3:<hex>`` of the same content as ``expected_sha256`` (a manifest records
+        both). When both are given only BLAKE3 is computed and checked: ~10x cheaper than
+        SHA-256 on CPUs without SHA instructions, and just as strong.
+    want_blake3
+        Also compute BLAKE3 (see :attr:`blake3`), e.g. to record it in a manifest.
     expected_md5
         Hex MD5 checked in :meth:`commit` (a plain S3 ETag, when no sha256 is known);
         computed only when given.
@@ -127,15 +218,26 @@ class VerifiedWriter:
         expected_sha256: str | None = None,
         what: str | None = None,
         expected_md5: str | None = None,
+        expected_blake3: str | None = None,
+        want_blake3: bool = False,
     ) -> None:
         self.dest = Path(dest)
         self.expected_size = expected_size
         self.expected_sha256 = hex_of(expected_sha256) if expected_sha256 else None
+        self.expected_blake3 = hex_of(expected_blake3, "blake3") if expected_blake3 else None
         self.what = what or str(dest)
         self.dest.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = self.dest.with_name(_tmp_name(self.dest.name))
         self._f = open(self.tmp, "wb")
-        self._h = hashlib.sha256()
+        # Only BLAKE3 when the SHA-256 it stands for is known; SHA-256 otherwise (the digest
+        # commit() returns); both when only BLAKE3 is known.
+        self._fast = self.expected_blake3 is not None and self.expected_sha256 is not None
+        self._h: Any = _blake3.blake3() if self._fast else hashlib.sha256()
+        self._b3 = (
+            _blake3.blake3()
+            if (self.expected_blake3 is not None or want_blake3) and not self._fast
+            else None
+        )
         self.expected_md5 = expected_md5.lower() if expected_md5 else None
         self._md5 = hashlib.md5(usedforsecurity=False) if expected_md5 else None
         self.size = 0
@@ -144,16 +246,17 @@ class VerifiedWriter:
     def write(self, chunk: bytes | memoryview) -> None:
         self._f.write(chunk)
         self._h.update(chunk)
+        if self._b3 is not None:
+            self._b3.update(chunk)
         if self._md5 is not None:
             self._md5.update(chunk)
         self.size += len(chunk)
 
-    @property
-    def sha256(self) -> str:
-        return format_sha256(self._h.hexdigest())
-
-    def commit(self) -> str:
+    def commit(self, *, mtime: float | None = None) -> str:
         """Verify and rename into place; returns the ``sha256:`` digest.
+
+        ``mtime`` (POSIX seconds) is set before the rename, so the file never shows up under
+        its real name with another modification time.
 
         Raises
         ------
@@ -161,6 +264,9 @@ class VerifiedWriter:
             On a size or digest mismatch; the temporary file is removed.
         """
         self._f.flush()
+        if mtime is not None:
+            with contextlib.suppress(OSError, OverflowError, ValueError):
+                os.utime(self._f.fileno(), (time.time(), mtime))
         os.fsync(self._f.fileno())
         self._f.close()
         digest = self._h.hexdigest()
@@ -168,12 +274,13 @@ class VerifiedWriter:
             if self.expected_size is not None and self.size != self.expected_size:
                 msg = f"{self.what}: size {self.size} does not match the expected {self.expected_size}"
                 raise IntegrityError(msg)
-            if self.expected_sha256 is not None and digest != self.expected_sha256:
-                msg = (
-                    f"{self.what}: sha256 {digest[:16]}… does not match the expected "
-                    f"{self.expected_sha256[:16]}…"
-                )
-                raise IntegrityError(msg)
+            if self._fast:
+                _check(self.what, "blake3", digest, self.expected_blake3)
+                digest = self.expected_sha256  # type: ignore[assignment]
+            else:
+                _check(self.what, "sha256", digest, self.expected_sha256)
+                if self._b3 is not None:
+                    _check(self.what, "blake3", self._b3.hexdigest(), self.expected_blake3)
             if self._md5 is not None and self._md5.hexdigest() != self.expected_md5:
                 msg = f"{self.what}: MD5 does not match the server's ETag {self.expected_md5}"
                 raise IntegrityError(msg)
@@ -183,6 +290,13 @@ class VerifiedWriter:
             raise
         self._done = True
         return format_sha256(digest)
+
+    @property
+    def blake3(self) -> str | None:
+        """``blake3:<hex>`` of what was written, when it was computed (or checked)."""
+        if self._fast:
+            return format_blake3(self.expected_blake3)  # type: ignore[arg-type]
+        return None if self._b3 is None else format_blake3(self._b3.hexdigest())
 
     def abort(self) -> None:
         if not self._f.closed:

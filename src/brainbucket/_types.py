@@ -83,12 +83,14 @@ class PutResult:
     sha256: str
     etag: str | None = None
     version_id: str | None = None
+    blake3: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": self.path,
             "size": self.size,
             "sha256": self.sha256,
+            "blake3": self.blake3,
             "etag": self.etag,
             "version_id": self.version_id,
         }

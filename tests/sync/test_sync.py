@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import filecmp
 import os
 from pathlib import Path
@@ -216,10 +217,35 @@ def test_object_changed_behind_the_manifest(bucket: str, tmp_path: Path) -> None
     with pytest.raises(PartialFailureError) as info:
         sync(url, down)
     assert info.value.failures[0][0] == key
-    assert "sha256" in info.value.failures[0][1]
+    # The manifest sync wrote records BLAKE3 beside SHA-256; downloads check the faster one.
+    assert "blake3" in info.value.failures[0][1]
     assert not (down / key).exists()
     assert not [p for p in down.rglob("*") if ".bbpart" in p.name]
     assert (down / "sub-02/anat/sub-02_T1w.json").exists()  # the rest still synced
+
+
+def test_manifest_without_blake3_is_checked_by_sha256(bucket: str, tmp_path: Path) -> None:
+    url = f"s3://{bucket}"
+    src = _tree(tmp_path / "src", FILES)
+    sync(src, url)
+    store = open_store(url)
+    m = read_manifest(store)
+    assert m is not None
+    assert all(e.blake3 for e in m.entries())
+    # A manifest from a writer that records only SHA-256 (the format's required digest).
+    old = Manifest([dataclasses.replace(e, blake3=None) for e in m.entries()])
+    write_manifest(store, old, expected=m.pointer_etag)
+    down = tmp_path / "down"
+    sync(url, down)
+    assert verify(down).ok
+    key = "sub-02/anat/sub-02_T1w.nii.gz"
+    store.write_bytes(key, os.urandom(30_000))  # same size, not through sync
+    (down / key).unlink()
+    with pytest.raises(PartialFailureError) as info:
+        sync(url, down)
+    assert info.value.failures[0][0] == key
+    assert "sha256" in info.value.failures[0][1]
+    assert not (down / key).exists()
 
 
 def test_unsafe_manifest_paths_are_refused(bucket: str, tmp_path: Path) -> None:

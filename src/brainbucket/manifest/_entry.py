@@ -11,6 +11,7 @@ from .._exceptions import ManifestError
 __all__ = ["Entry"]
 
 _SHA256 = re.compile(r"sha256:[0-9a-f]{64}\Z")
+_BLAKE3 = re.compile(r"blake3:[0-9a-f]{64}\Z")
 
 
 def _valid_sha256(value: object) -> bool:
@@ -33,6 +34,9 @@ class Entry:
         S3 version id of the object holding this content, where the bucket is versioned.
     etag
         The server's ETag (without quotes), where known.
+    blake3
+        ``blake3:<hex>`` of the same content, where the writer recorded it: downloads check
+        it instead of the (~10x slower) SHA-256.
 
     Examples
     --------
@@ -46,6 +50,7 @@ class Entry:
     sha256: str
     version_id: str | None = None
     etag: str | None = None
+    blake3: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form; absent optional fields are left out."""
@@ -54,6 +59,8 @@ class Entry:
             d["version_id"] = self.version_id
         if self.etag is not None:
             d["etag"] = self.etag
+        if self.blake3 is not None:
+            d["blake3"] = self.blake3
         return d
 
     @classmethod
@@ -67,7 +74,7 @@ class Entry:
         """
         try:
             path, size, sha = d["path"], d["size"], d["sha256"]
-            version_id, etag = d.get("version_id"), d.get("etag")
+            version_id, etag, b3 = d.get("version_id"), d.get("etag"), d.get("blake3")
         except (TypeError, KeyError, AttributeError) as exc:
             msg = f"manifest entry is missing a field: {str(d)[:120]}"
             raise ManifestError(msg) from exc
@@ -82,7 +89,8 @@ class Entry:
             or _SHA256.match(sha) is None
             or (version_id is not None and type(version_id) is not str)
             or (etag is not None and type(etag) is not str)
+            or (b3 is not None and (type(b3) is not str or _BLAKE3.match(b3) is None))
         ):
             msg = f"malformed manifest entry: {str(d)[:120]}"
             raise ManifestError(msg)
-        return cls(path, size, sha, version_id, etag)
+        return cls(path, size, sha, version_id, etag, b3)

@@ -17,7 +17,14 @@ from .._exceptions import (
     ObjectNotFoundError,
     UsageError,
 )
-from .._hashing import CHUNK, TMP_SUFFIX, VerifiedWriter, hex_of, sha256_bytes, sha256_file
+from .._hashing import (
+    CHUNK,
+    TMP_SUFFIX,
+    VerifiedWriter,
+    content_digests,
+    hex_of,
+    sha256_file,
+)
 from .._paths import local_path_for
 from .._types import Entry, FolderInfo, ObjectInfo, PutResult, VersionInfo
 from .._url import StoreURL
@@ -171,12 +178,12 @@ class LocalStore(Store):
             if current != if_match.strip('"'):
                 msg = f"{p} changed since it was read"
                 raise ConflictError(msg)
-        digest = sha256_bytes(data)
+        digest, b3 = content_digests(data)
         with VerifiedWriter(p, expected_sha256=digest, what=str(p)) as w:
             w.write(data)
             w.commit()
         self._write_meta(p, metadata)
-        return PutResult(path.strip("/"), len(data), digest, etag=hex_of(digest))
+        return PutResult(path.strip("/"), len(data), digest, etag=hex_of(digest), blake3=b3)
 
     def _write_meta(self, p: Path, metadata: dict[str, str] | None) -> None:
         meta = _meta_path(p)
@@ -204,20 +211,21 @@ class LocalStore(Store):
         try:
             with (
                 open(src, "rb") as f,
-                VerifiedWriter(p, expected_sha256=sha256, what=str(src)) as w,
+                VerifiedWriter(p, expected_sha256=sha256, what=str(src), want_blake3=True) as w,
             ):
                 while buf := f.read(CHUNK):
                     w.write(buf)
                     if progress is not None:
                         progress(len(buf))
                 digest = w.commit()
+                b3 = w.blake3
         except FileNotFoundError as exc:
             msg = f"no such file: {src}"
             raise ObjectNotFoundError(msg) from exc
         except IntegrityError:
             raise
         self._write_meta(p, metadata)
-        return PutResult(path.strip("/"), p.stat().st_size, digest, etag=hex_of(digest))
+        return PutResult(path.strip("/"), p.stat().st_size, digest, etag=hex_of(digest), blake3=b3)
 
     def delete(self, path: str, *, version_id: str | None = None) -> None:
         p = self._path(path)

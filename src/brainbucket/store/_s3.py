@@ -32,11 +32,11 @@ from .._exceptions import (
 )
 from .._hashing import (
     CHUNK,
+    ContentHasher,
     VerifiedWriter,
     b64_to_digest,
+    content_digests,
     digest_to_b64,
-    sha256_bytes,
-    sha256_file,
 )
 from .._types import Entry, FolderInfo, ObjectInfo, PutResult, VersionInfo
 from .._url import StoreURL
@@ -66,6 +66,9 @@ def _local_size(src: str | os.PathLike[str]) -> int:
 # Files up to this size go up in one PUT; larger ones in parts.
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
 PART_SIZE = 16 * 1024 * 1024
+# Files at least this big are read and hashed on a worker thread (hashlib and blake3 release
+# the GIL); below it the hand-over costs more than the hashing.
+_HASH_IN_THREAD = 256 * 1024
 
 
 def _is_invalid_path(exc: BaseException) -> bool:
@@ -318,6 +321,9 @@ class S3Store(Store):
         version_id: str | None = None,
         expected_size: int | None = None,
         expected_sha256: str | None = None,
+        expected_blake3: str | None = None,
+        expected_md5: str | None = None,
+        keep_mtime: bool = False,
         progress: Progress | None = None,
     ) -> str:
         try:
@@ -328,13 +334,19 @@ class S3Store(Store):
             )
             size = expected_size if expected_size is not None else int(res.meta["size"])
             with VerifiedWriter(
-                dest, expected_size=size, expected_sha256=expected_sha256, what=self.describe(path)
+                dest,
+                expected_size=size,
+                expected_sha256=expected_sha256,
+                expected_blake3=expected_blake3,
+                expected_md5=expected_md5,
+                what=self.describe(path),
             ) as w:
                 async for chunk in res.stream(min_chunk_size=CHUNK):
                     w.write(chunk)
                     if progress is not None:
                         progress(len(chunk))
-                return w.commit()
+                when = res.meta.get("last_modified") if keep_mtime else None
+                return w.commit(mtime=None if when is None else when.timestamp())
         except BrainbucketError:
             raise
         except Exception as exc:
@@ -365,7 +377,7 @@ class S3Store(Store):
             mode = "create"
         elif if_match is not None:
             mode = {"e_tag": f'"{if_match.strip(chr(34))}"'}
-        digest = sha256_bytes(data)
+        digest, b3 = content_digests(data)
         try:
             r = obstore.put(
                 self.obs,
@@ -386,10 +398,12 @@ class S3Store(Store):
                 landed = self._holds(path, data, digest)
                 if landed is not None:
                     return PutResult(
-                        path.strip("/"), len(data), digest, landed.etag, landed.version_id
+                        path.strip("/"), len(data), digest, landed.etag, landed.version_id, b3
                     )
             raise err from exc
-        return PutResult(path.strip("/"), len(data), digest, _etag(r["e_tag"]), r.get("version"))
+        return PutResult(
+            path.strip("/"), len(data), digest, _etag(r["e_tag"]), r.get("version"), b3
+        )
 
     def _holds(self, path: str, data: bytes, digest: str) -> ObjectInfo | None:
         """The object's info if it holds exactly ``data`` now, else ``None``."""
@@ -415,17 +429,28 @@ class S3Store(Store):
     ) -> PutResult:
         size = _local_size(src)
         if size <= MULTIPART_THRESHOLD:
-            data = Path(src).read_bytes()
-            small = self._put_small(path, data, sha256_bytes(data), metadata)
+            data, digest, b3 = _read_hashed(src)
+            small = self._put_small(path, data, digest, b3, metadata)
             if progress is not None:
                 progress(len(data))
             return small
-        digest = sha256 or sha256_file(src)
+        hasher = ContentHasher()
+
+        def parts() -> Iterator[bytes]:
+            # obstore reads the parts from here, so the digests describe exactly the bytes
+            # sent, even if the file changes meanwhile.
+            with open(src, "rb") as f:
+                while chunk := f.read(PART_SIZE):
+                    hasher.update(chunk)
+                    if progress is not None:
+                        progress(len(chunk))
+                    yield chunk
+
         try:
             r = obstore.put(
                 self.obs,
                 self.key(path),
-                Path(src),
+                parts(),
                 attributes=self._attributes(metadata, None),  # type: ignore[arg-type]
                 chunk_size=PART_SIZE,
                 max_concurrency=8,
@@ -434,12 +459,15 @@ class S3Store(Store):
             raise
         except Exception as exc:
             raise self._err(exc, path) from exc
-        if progress is not None:
-            progress(size)
-        return PutResult(path.strip("/"), size, digest, _etag(r["e_tag"]), r.get("version"))
+        if sha256 is not None and hasher.sha256 != sha256:
+            msg = f"{src} changed while it was being uploaded"
+            raise BrainbucketError(msg, hint="re-run once the file is complete")
+        return PutResult(
+            path.strip("/"), size, hasher.sha256, _etag(r["e_tag"]), r.get("version"), hasher.blake3
+        )
 
     def _put_small(
-        self, path: str, data: bytes, digest: str, metadata: dict[str, str] | None
+        self, path: str, data: bytes, digest: str, b3: str, metadata: dict[str, str] | None
     ) -> PutResult:
         try:
             r = obstore.put(
@@ -453,7 +481,9 @@ class S3Store(Store):
             raise
         except Exception as exc:
             raise self._err(exc, path) from exc
-        return PutResult(path.strip("/"), len(data), digest, _etag(r["e_tag"]), r.get("version"))
+        return PutResult(
+            path.strip("/"), len(data), digest, _etag(r["e_tag"]), r.get("version"), b3
+        )
 
     async def aupload(
         self,
@@ -469,8 +499,11 @@ class S3Store(Store):
             return await asyncio.to_thread(
                 self.upload, src, path, sha256=sha256, metadata=metadata, progress=progress
             )
-        data = Path(src).read_bytes()
-        digest = sha256_bytes(data)
+        if size >= _HASH_IN_THREAD:
+            # Hashing megabytes on the event loop would stall every transfer in flight.
+            data, digest, b3 = await asyncio.to_thread(_read_hashed, src)
+        else:
+            data, digest, b3 = _read_hashed(src)
         try:
             r = await obstore.put_async(
                 self.obs,
@@ -484,8 +517,10 @@ class S3Store(Store):
         except Exception as exc:
             raise self._err(exc, path) from exc
         if progress is not None:
-            progress(size)
-        return PutResult(path.strip("/"), size, digest, _etag(r["e_tag"]), r.get("version"))
+            progress(len(data))
+        return PutResult(
+            path.strip("/"), len(data), digest, _etag(r["e_tag"]), r.get("version"), b3
+        )
 
     def delete(self, path: str, *, version_id: str | None = None) -> None:
         try:
@@ -665,6 +700,13 @@ class S3Store(Store):
 
     def close(self) -> None:
         self._obs = None
+
+
+def _read_hashed(src: str | os.PathLike[str]) -> tuple[bytes, str, str]:
+    """A file's bytes and their two manifest digests, from one read."""
+    data = Path(src).read_bytes()
+    digest, b3 = content_digests(data)
+    return data, digest, b3
 
 
 def checksum_header(digest: str) -> str:

@@ -42,7 +42,8 @@ class Upload:
 class Download:
     """Fetch ``path`` from the store to the local file ``dest``, verified.
 
-    The bytes are checked against ``size`` and ``sha256`` when known; with only a plain-MD5
+    The bytes are checked against ``size`` and ``sha256`` when known (through ``blake3``, the
+    manifest's faster digest of the same content, when it has one); with only a plain-MD5
     ``etag`` (no ``-``), against that MD5. ``version_id`` fetches that exact version.
 
     Examples
@@ -58,6 +59,7 @@ class Download:
     version_id: str | None = None
     etag: str | None = None
     reason: str = ""
+    blake3: str | None = None
     kind: ClassVar[str] = "download"
 
     def to_dict(self) -> dict[str, Any]:

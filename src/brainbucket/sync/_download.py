@@ -19,11 +19,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import blake3 as _blake3
 import obstore
 from filelock import FileLock, Timeout
 
 from .._exceptions import BrainbucketError, ConflictError, IntegrityError
-from .._hashing import CHUNK, TMP_SUFFIX, VerifiedWriter, format_sha256, hex_of
+from .._hashing import CHUNK, TMP_SUFFIX, format_sha256, hex_of
 from ..store import S3Store, Store
 from ._actions import Download
 
@@ -51,21 +52,30 @@ async def download(
     store: Store, a: Download, progress: Progress, *, state_dir: Path, resume_threshold: int
 ) -> str:
     """Fetch one object as ``a`` describes it; returns the ``sha256:`` digest of what landed."""
-    if not isinstance(store, S3Store):
-        return await store.adownload(
-            a.path,
-            a.dest,
-            version_id=a.version_id,
-            expected_size=a.size,
-            expected_sha256=a.sha256,
-            progress=progress,
-        )
-    if a.size >= resume_threshold and (a.sha256 or a.etag):
+    if isinstance(store, S3Store) and a.size >= resume_threshold and (a.sha256 or a.etag):
         return await _resumable(store, a, progress, state_dir)
     return await _whole(store, a, progress)
 
 
-def _get_options(a: Download, offset: int = 0) -> dict[str, Any]:
+async def _whole(store: Store, a: Download, progress: Progress) -> str:
+    return await store.adownload(
+        a.path,
+        a.dest,
+        version_id=a.version_id,
+        expected_size=a.size,
+        expected_sha256=a.sha256,
+        expected_blake3=a.blake3,
+        expected_md5=_check_md5(a),
+        # The object's time, as aws-cli and rclone do. Besides being what users expect, a
+        # time in the past lets the hash cache trust the verified digest at once: a file
+        # modified "just now" could change again within the same mtime tick, so such entries
+        # are not trusted, and the next sync would re-read every file it just downloaded.
+        keep_mtime=True,
+        progress=progress,
+    )
+
+
+def _get_options(a: Download, offset: int) -> dict[str, Any]:
     opts: dict[str, Any] = {}
     if a.version_id:
         opts["version"] = a.version_id
@@ -76,40 +86,11 @@ def _get_options(a: Download, offset: int = 0) -> dict[str, Any]:
     return opts
 
 
-async def _whole(store: S3Store, a: Download, progress: Progress) -> str:
-    try:
-        res = await obstore.get_async(store.obs, store.key(a.path), options=_get_options(a))  # type: ignore[arg-type]
-        with VerifiedWriter(
-            a.dest,
-            expected_size=a.size,
-            expected_sha256=a.sha256,
-            expected_md5=_check_md5(a),
-            what=store.describe(a.path),
-        ) as w:
-            async for chunk in res.stream(min_chunk_size=CHUNK):
-                w.write(chunk)
-                progress(len(chunk))
-            digest = w.commit()
-        _stamp(a.dest, res.meta.get("last_modified"))
-        return digest
-    except BrainbucketError:
-        raise
-    except Exception as exc:
-        raise store._err(exc, a.path) from exc
-
-
-def _stamp(dest: Path, last_modified: datetime | None) -> None:
-    """Give a downloaded file its object's modification time, as aws-cli and rclone do.
-
-    Besides being what users expect, a modification time in the past lets the hash cache
-    remember the verified digest at once: a file modified "just now" could change again within
-    the same mtime tick, so such entries are not trusted, and the next sync would re-read
-    every file it just downloaded.
-    """
-    if last_modified is None:
-        return
-    with contextlib.suppress(OSError, OverflowError, ValueError):
-        os.utime(dest, (time.time(), last_modified.timestamp()))
+def _stamp(path: Path, last_modified: datetime | None) -> None:
+    """Give the file its object's modification time (see ``_whole``)."""
+    if last_modified is not None:
+        with contextlib.suppress(OSError, OverflowError, ValueError):
+            os.utime(path, (time.time(), last_modified.timestamp()))
 
 
 def _state_file(state_dir: Path, dest: Path) -> Path:
@@ -118,7 +99,10 @@ def _state_file(state_dir: Path, dest: Path) -> Path:
 
 
 def _expect(a: Download) -> dict[str, Any]:
-    return {"size": a.size, "etag": a.etag, "version_id": a.version_id, "sha256": a.sha256}
+    expect = {"size": a.size, "etag": a.etag, "version_id": a.version_id, "sha256": a.sha256}
+    if a.blake3 is not None:
+        expect["blake3"] = a.blake3
+    return expect
 
 
 async def _resumable(store: S3Store, a: Download, progress: Progress, state_dir: Path) -> str:
@@ -156,7 +140,9 @@ async def _resume_locked(store: S3Store, a: Download, progress: Progress, state:
     else:
         _drop(partial)
         state.write_text(json.dumps(expect))
-    sha = hashlib.sha256()
+    # BLAKE3 stands in for SHA-256 when the manifest records both (see VerifiedWriter).
+    fast = a.blake3 is not None and a.sha256 is not None
+    sha: Any = _blake3.blake3() if fast else hashlib.sha256()
     md5_expected = _check_md5(a)
     md5 = hashlib.md5(usedforsecurity=False) if md5_expected else None
     if offset:
@@ -198,16 +184,21 @@ async def _resume_locked(store: S3Store, a: Download, progress: Progress, state:
         if size != a.size:
             msg = f"{what}: size {size} does not match the expected {a.size}"
             raise IntegrityError(msg)
-        if a.sha256 and digest != hex_of(a.sha256):
+        if fast:
+            if digest != hex_of(a.blake3, "blake3"):  # type: ignore[arg-type]
+                msg = f"{what}: blake3 {digest[:16]}… does not match the expected {hex_of(a.blake3, 'blake3')[:16]}…"  # type: ignore[arg-type]
+                raise IntegrityError(msg)
+            digest = hex_of(a.sha256)  # type: ignore[arg-type]
+        elif a.sha256 and digest != hex_of(a.sha256):
             msg = f"{what}: sha256 {digest[:16]}… does not match the expected {hex_of(a.sha256)[:16]}…"
             raise IntegrityError(msg)
         if md5 is not None and md5.hexdigest() != md5_expected:
             msg = f"{what}: MD5 does not match the server's ETag {md5_expected}"
             raise IntegrityError(msg)
+        if offset < a.size:
+            _stamp(partial, res.meta.get("last_modified"))
         os.replace(partial, a.dest)
         _drop(state)
-        if offset < a.size:
-            _stamp(a.dest, res.meta.get("last_modified"))
         return format_sha256(digest)
     except IntegrityError:
         _drop(partial, state)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .._exceptions import BrainbucketError
-from .._hashing import format_sha256
+from .._hashing import ContentHasher
 from .._types import PutResult
 from ..store import S3Store
 
@@ -139,7 +139,7 @@ def upload_multipart(
             _save(state_path, state)
         progress(len(chunk))
 
-    whole = hashlib.sha256()
+    whole = ContentHasher()
     pending: set[Future[None]] = set()
     with open(src, "rb") as f, ThreadPoolExecutor(PARTS_IN_FLIGHT) as pool:
         n = 0
@@ -179,9 +179,10 @@ def upload_multipart(
     return PutResult(
         path,
         st.st_size,
-        format_sha256(whole.hexdigest()),
+        whole.sha256,
         str(r.get("ETag", "")).strip('"') or None,
         r.get("VersionId"),
+        whole.blake3,
     )
 
 

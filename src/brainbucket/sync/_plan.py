@@ -215,14 +215,17 @@ def plan_download(
             continue
         f = local.get(path)
         if f is None:
-            transfers.append(Download(path, dest, r.size, r.sha256, None, r.etag, "new"))
-            continue
-        equal, why = same_content(f, r)
-        if equal:
-            plan.unchanged += 1
-            plan.unchanged_bytes += f.size
+            why = "new"
         else:
-            transfers.append(Download(path, dest, r.size, r.sha256, None, r.etag, why))
+            equal, why = same_content(f, r)
+            if equal:
+                plan.unchanged += 1
+                plan.unchanged_bytes += f.size
+                continue
+        # Manifest entries may carry BLAKE3 (checked instead of the slower SHA-256); listed
+        # objects do not.
+        b3 = getattr(r, "blake3", None)
+        transfers.append(Download(path, dest, r.size, r.sha256, None, r.etag, why, b3))
     deletes: list[Action] = []
     if delete:
         for path, f in local.items():

@@ -327,7 +327,7 @@ def _finish_upload(side: Side, result: SyncResult, executed: ExecuteResult) -> N
     changed = False
     for a, r in executed.done:
         if isinstance(a, Upload) and isinstance(r, PutResult):
-            manifest.add(Entry(a.path, r.size, r.sha256, r.version_id, r.etag))
+            manifest.add(Entry(a.path, r.size, r.sha256, r.version_id, r.etag, r.blake3))
             changed = True
         elif isinstance(a, Delete):
             with contextlib.suppress(KeyError):
