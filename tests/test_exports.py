@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import types
+
 import brainbucket
 
 
@@ -18,7 +20,7 @@ def test_every_public_name_is_exported() -> None:
     public = {
         name
         for name, value in vars(brainbucket).items()
-        if not name.startswith("_") and not isinstance(value, type(brainbucket))
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
     }
     assert public <= set(brainbucket.__all__), sorted(public - set(brainbucket.__all__))
 

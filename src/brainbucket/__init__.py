@@ -8,7 +8,11 @@ Examples
 2
 """
 
-from . import access, assemblies, hcp
+import importlib as _importlib
+import sys as _sys
+import types as _pytypes
+import typing as _typing
+
 from ._exceptions import (
     AccessDeniedError,
     AssemblyNotFoundError,
@@ -35,13 +39,78 @@ from ._exceptions import (
 )
 from ._types import DiskUsage, FolderInfo, ObjectInfo, PutResult, VersionInfo
 from ._url import StoreURL, parse_url
-from .assemblies import AssemblyRecord, load_assembly, load_from_s3, upload_data_assembly
-from .bids import Study
-from .manifest import Manifest, read_manifest, write_manifest
-from .mirror import Mirror
-from .server import LocalServer
-from .store import LocalStore, S3Store, Store, open_store
-from .sync import Plan, SyncResult, VerifyReport, plan, sync, verify
+
+if _typing.TYPE_CHECKING:
+    from . import access, assemblies, hcp
+    from .assemblies import AssemblyRecord, load_assembly, load_from_s3, upload_data_assembly
+    from .bids import Study
+    from .manifest import Manifest, read_manifest, write_manifest
+    from .mirror import Mirror
+    from .server import LocalServer
+    from .store import LocalStore, S3Store, Store, open_store
+    from .sync import Plan, SyncResult, VerifyReport, plan, sync, verify
+
+# Features load on first use: a command, or a script, pays only for what it runs. Every
+# feature subpackage stays reachable as an attribute, as when they were imported up front.
+_SUBMODULES = ("access", "assemblies", "bids", "hcp", "manifest", "mirror", "server", "store")
+
+_LAZY = {
+    **{name: name for name in _SUBMODULES},
+    "AssemblyRecord": "assemblies",
+    "load_assembly": "assemblies",
+    "load_from_s3": "assemblies",
+    "upload_data_assembly": "assemblies",
+    "Study": "bids",
+    "Manifest": "manifest",
+    "read_manifest": "manifest",
+    "write_manifest": "manifest",
+    "Mirror": "mirror",
+    "LocalServer": "server",
+    "LocalStore": "store",
+    "S3Store": "store",
+    "Store": "store",
+    "open_store": "store",
+    "Plan": "sync",
+    "SyncResult": "sync",
+    "VerifyReport": "sync",
+    "plan": "sync",
+    "sync": "sync",
+    "verify": "sync",
+}
+
+
+class _Package(_pytypes.ModuleType):
+    """This package's module type: ``brainbucket.sync`` stays the function.
+
+    ``sync`` names both a subpackage and the function it exports. Importing a subpackage
+    normally binds its name on the parent, which would replace the function with the module
+    the first time anything imports ``brainbucket.sync``; the subpackage itself stays
+    reachable through ``sys.modules``.
+    """
+
+    def __setattr__(self, name: str, value: _typing.Any) -> None:
+        if name == "sync" and isinstance(value, _pytypes.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+_sys.modules[__name__].__class__ = _Package
+
+
+def __getattr__(name: str) -> _typing.Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)
+    module = _importlib.import_module(f".{module_name}", __name__)
+    value = module if name in _SUBMODULES else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __version__ = "0.1.0"
 

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import os
 
-import boto3
-import botocore.exceptions
-
-from .._exceptions import CredentialsError, NoCredentialsError
+from .._exceptions import NoCredentialsError
 from .._url import StoreURL, parse_url
 from ..store import S3Store, Store, open_store
+from ..store._awsconfig import AwsConfig, NeedsBoto, profile_not_found
 
 __all__ = ["PRIVATE_MESSAGE", "has_credentials", "open_auto", "private_error"]
 
@@ -31,12 +29,18 @@ def has_credentials(profile: str | None = None) -> bool:
     True
     """
     try:
+        AwsConfig(profile).credentials()  # static keys, found without importing boto3
+    except NeedsBoto:
+        pass
+    else:
+        return True
+    import boto3
+    import botocore.exceptions
+
+    try:
         session = boto3.session.Session(profile_name=profile)
     except botocore.exceptions.ProfileNotFound as exc:
-        msg = f"AWS profile {profile!r} not found"
-        raise CredentialsError(
-            msg, hint=f"create it with `aws configure --profile {profile}`"
-        ) from exc
+        raise profile_not_found(profile or exc.kwargs.get("profile")) from exc
     try:
         return session.get_credentials() is not None
     except botocore.exceptions.BotoCoreError:

@@ -7,8 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import botocore.config
-
 from .._exceptions import BrainbucketError, BucketNotFoundError, UsageError
 from .._url import StoreURL, parse_url
 from ..store import S3Store, open_store
@@ -145,6 +143,8 @@ def doctor(
     if not store.anon:
 
         def whoami() -> str:
+            import botocore.config
+
             sts = session.boto.client(
                 "sts",
                 endpoint_url=session.endpoint_url,

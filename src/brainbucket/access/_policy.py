@@ -14,9 +14,6 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-import botocore
-from botocore.config import Config as BotoConfig
-
 from .._exceptions import ManifestError, UsageError
 from .._url import StoreURL, parse_url
 from ..store import S3Store, open_store
@@ -191,6 +188,9 @@ def unpublish(
 
 
 def _anon_client(store: S3Store) -> Any:
+    import botocore
+    from botocore.config import Config as BotoConfig
+
     cfg = BotoConfig(
         signature_version=botocore.UNSIGNED,
         s3={

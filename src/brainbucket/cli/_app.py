@@ -11,7 +11,6 @@ import os
 import sys
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -120,9 +119,25 @@ def _report(exc: BrainbucketError) -> int:
     return exc.exit_code
 
 
+def _usage_errors() -> type[Exception]:
+    """The command-line parser's usage-error class: typer's own, or click's in older typers.
+
+    Typer once built on click and now carries its own copy of it; importing click as well
+    would cost start-up time and catch nothing.
+    """
+    own = getattr(typer, "TyperException", None)
+    if own is not None:
+        return own  # type: ignore[no-any-return]
+    import click
+
+    return click.ClickException
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (never raises)."""
-    from . import _register  # noqa: F401 - registers every command group
+    from . import _register
+
+    _register.load(sys.argv[1:] if argv is None else argv)
 
     # Each run starts from the environment: a --debug of an earlier run in the same process
     # must not turn every later error into a traceback.
@@ -139,14 +154,14 @@ def run(argv: list[str] | None = None) -> int:
         if _state["debug"]:
             err_console.print_exception()
         return _report(exc)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code or 0)
-    except click.exceptions.Abort:
+    except typer.Abort:
         err_console.print("aborted")
         return EXIT_INTERRUPTED
-    except click.ClickException as exc:
-        exc.show()
-        return int(exc.exit_code)
+    except _usage_errors() as exc:  # unknown command or option, missing or bad argument
+        exc.show()  # type: ignore[attr-defined]
+        return int(getattr(exc, "exit_code", 2))
     except KeyboardInterrupt:
         err_console.print(_INTERRUPTED)
         return EXIT_INTERRUPTED

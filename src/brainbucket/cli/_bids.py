@@ -10,7 +10,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from .._exceptions import UsageError, ValidationError
 from ..bids import Selection, Study, selector, validate
@@ -294,6 +293,8 @@ def study_cmd(
     if json_out:
         emit_json(summary)
         return
+    from rich.table import Table  # only this summary draws a table
+
     table = Table(show_header=False, show_edge=False, box=None)
     table.add_row("study", escape(url))
     table.add_row("read from", str(study.source))

@@ -1,12 +1,76 @@
-"""Import every command module so its commands register on the app.
+"""Import the command modules a command line needs, so their commands register on the app.
 
-One name per command group: adding a feature means adding its module here. The order is the
-order ``brainbucket --help`` lists them in — the everyday commands first.
+One name per command group: adding a feature means adding its module here, and its commands
+to ``COMMANDS``. The order of ``GROUPS`` is the order ``brainbucket --help`` lists them in —
+the everyday commands first.
+
+Running one command imports only its own module: ``brainbucket sync`` does not pay for the
+HCP, assembly or server code. Help, an unknown command or no command at all imports every
+module, and the commands are then put back in ``GROUPS`` order, whatever ran before in the
+same process.
+
+Examples
+--------
+>>> sorted({COMMANDS[c] for c in ("sync", "status", "verify")})
+['_sync']
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
 from importlib import import_module
 
-_GROUPS = ("_browse", "_serve", "_sync", "_bids", "_mirror", "_hcp", "_assembly", "_access")
+from ._app import app
 
-for _name in _GROUPS:
-    import_module(f"{__package__}.{_name}")
+__all__ = ["COMMANDS", "GROUPS", "load"]
+
+GROUPS = (
+    "_browse",
+    "_serve",
+    "_bids",
+    "_sync",
+    "_mirror",
+    "_hcp",
+    "_assembly",
+    "_access",
+)
+
+# Every top-level command and command group, and the module that defines it.
+COMMANDS = {
+    **dict.fromkeys(("ls", "tree", "du", "mb", "cp", "cat", "rm"), "_browse"),
+    **dict.fromkeys(("serve", "quickstart"), "_serve"),
+    **dict.fromkeys(("validate", "study"), "_bids"),
+    **dict.fromkeys(("sync", "status", "verify"), "_sync"),
+    **dict.fromkeys(("get", "mirror"), "_mirror"),
+    "hcp": "_hcp",
+    "assembly": "_assembly",
+    **dict.fromkeys(("publish", "unpublish", "access", "share", "doctor"), "_access"),
+}
+
+
+def _command_name(argv: Sequence[str]) -> str | None:
+    """The command word: the first argument that is not an option (the root has only flags)."""
+    for arg in argv:
+        if arg == "--":
+            return None
+        if not arg.startswith("-"):
+            return arg
+    return None
+
+
+def load(argv: Sequence[str] | None) -> None:
+    """Register the command ``argv`` names, or every command when it names none we know."""
+    name = _command_name(argv or ())
+    module = COMMANDS.get(name) if name is not None else None
+    if module is not None:
+        import_module(f"{__package__}.{module}")
+        return
+    for group in GROUPS:
+        import_module(f"{__package__}.{group}")
+    rank = {group: i for i, group in enumerate(GROUPS)}
+
+    def order(registered_name: str | None) -> int:
+        return rank.get(COMMANDS.get(registered_name or "", ""), len(rank))
+
+    app.registered_commands.sort(key=lambda info: order(info.name))
+    app.registered_groups.sort(key=lambda info: order(info.name))

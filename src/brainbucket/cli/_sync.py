@@ -3,18 +3,10 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 
 from .._exceptions import BrainbucketError, IntegrityError
 from ..store._errors import printable  # keys are untrusted: no control characters to a terminal
@@ -43,6 +35,9 @@ from ._bids import (
     expand_multi,
     selection_for_sync,
 )
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 
 def _tune_allocator() -> None:
@@ -103,6 +98,29 @@ NoFollowOpt = Annotated[
 DeleteOpt = Annotated[
     bool, typer.Option("--delete", help="Delete files at the destination that the source lacks.")
 ]
+
+
+def _progress() -> Progress:
+    # Imported here: a quiet run (scripts, cron) should not pay for the bar's machinery.
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(binary_units=True),
+        TextColumn("{task.fields[files]}/{task.fields[total_files]} files"),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+    )
 
 
 class _Bar(Callbacks):
@@ -242,22 +260,14 @@ def sync_cmd(
         elif not quiet:
             _print_plan(result.plan)
         return
-    show_bar = not (quiet or json_out)
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        DownloadColumn(binary_units=True),
-        TextColumn("{task.fields[files]}/{task.fields[total_files]} files"),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-        transient=True,
-        disable=not show_bar,
-    )
-    bar = _Bar(progress)
     t0 = time.perf_counter()
-    with progress:
-        result = sync(src, dst, callbacks=bar, on_plan=bar.set_plan, **kw)
+    if quiet or json_out:
+        result = sync(src, dst, **kw)
+    else:
+        progress = _progress()
+        bar = _Bar(progress)
+        with progress:
+            result = sync(src, dst, callbacks=bar, on_plan=bar.set_plan, **kw)
     result.elapsed = time.perf_counter() - t0
     if json_out:
         emit_json(result.to_dict())
