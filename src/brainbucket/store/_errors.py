@@ -99,16 +99,16 @@ def translate(exc: BaseException, what: str, *, anon: bool = False) -> Brainbuck
     """
     if isinstance(exc, BrainbucketError):
         return exc
-    if isinstance(exc, _BUGS):
-        # Not an answer from the store but a defect of ours: let it surface as one (the CLI
-        # reports an internal error, exit 70) instead of as a failed file among others.
-        raise exc
     what = printable(what)
     botocore_exceptions = sys.modules.get("botocore.exceptions")
     if botocore_exceptions is not None:
         err = _translate_botocore(exc, botocore_exceptions, what, anon)
         if err is not None:
             return err
+    if isinstance(exc, _BUGS):
+        # Not an answer from the store but a defect of ours: let it surface as one (the CLI
+        # reports an internal error, exit 70) instead of as a failed file among others.
+        raise exc
     return _translate_obstore(exc, what, anon)
 
 
