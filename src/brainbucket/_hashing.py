@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import itertools
 import os
 import secrets
 import time
@@ -154,13 +155,28 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return format_sha256(h.hexdigest())
 
 
+_PROCESS_TOKEN = secrets.token_hex(4)
+_COUNTER = itertools.count()
+
+
+def _new_process_token() -> None:
+    global _PROCESS_TOKEN
+    _PROCESS_TOKEN = secrets.token_hex(4)
+
+
+# A forked child would otherwise draw the same names as its parent.
+os.register_at_fork(after_in_child=_new_process_token)
+
+
 def _tmp_name(name: str) -> str:
     """A private temporary name beside ``name``, within the 255-byte limit of one component.
 
     A final name near that limit is legal, but the temporary name adds a prefix and suffix;
     then a digest of the name stands in for it.
     """
-    token = secrets.token_hex(4)
+    # Unique across processes (a random prefix drawn once per process, whose pid may be
+    # shared by containers) and across threads (a counter whose next() is atomic).
+    token = f"{_PROCESS_TOKEN}{next(_COUNTER):x}"
     tmp = f".{name}.{token}{TMP_SUFFIX}"
     if len(tmp.encode("utf-8", "surrogateescape")) > _MAX_NAME_BYTES:
         short = hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:32]
@@ -227,9 +243,13 @@ class VerifiedWriter:
         self.expected_sha256 = hex_of(expected_sha256) if expected_sha256 else None
         self.expected_blake3 = hex_of(expected_blake3, "blake3") if expected_blake3 else None
         self.what = what or str(dest)
-        self.dest.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = self.dest.with_name(_tmp_name(self.dest.name))
-        self._f = open(self.tmp, "wb")
+        try:
+            self._f = open(self.tmp, "xb")
+        except FileNotFoundError:
+            # Make the folder only when it is missing: one system call less per file.
+            self.dest.parent.mkdir(parents=True, exist_ok=True)
+            self._f = open(self.tmp, "xb")
         # Only BLAKE3 when the SHA-256 it stands for is known; SHA-256 otherwise (the digest
         # commit() returns); both when only BLAKE3 is known.
         self._fast = self.expected_blake3 is not None and self.expected_sha256 is not None

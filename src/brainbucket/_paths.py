@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import unicodedata
 from pathlib import Path
 
@@ -12,6 +13,8 @@ __all__ = ["check_key", "local_path_for"]
 
 # The longest name most local filesystems accept for one path component.
 _MAX_COMPONENT_BYTES = 255
+# Characters that make a key need a closer look: control characters, DEL, backslash.
+_SUSPECT = re.compile(r"[\x00-\x1f\x7f\\]")
 
 
 def check_key(key: str) -> str:
@@ -33,6 +36,22 @@ def check_key(key: str) -> str:
     if not key:
         msg = "empty key"
         raise UnsafeKeyError(msg)
+    # The common case (a plain key) costs one regex scan and one split: this runs for every
+    # key of every listing and plan.
+    if _SUSPECT.search(key) is None and not key.startswith("/"):
+        parts = key.split("/")
+        if not any(p in ("", ".", "..") for p in parts) and (
+            len(key) <= _MAX_COMPONENT_BYTES // 4
+            or all(len(p.encode("utf-8", "surrogatepass")) <= _MAX_COMPONENT_BYTES for p in parts)
+        ):
+            if not (len(key) > 1 and key[1] == ":" and key[0].isalpha()):
+                return key
+    _refuse(key)
+    return key  # pragma: no cover - _refuse always raises
+
+
+def _refuse(key: str) -> None:
+    """Raise the UnsafeKeyError that says what is wrong with ``key``."""
     shown = key.encode("unicode_escape").decode("ascii")
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in key):
         msg = f"key has a control character: {shown!r}"
@@ -50,10 +69,8 @@ def check_key(key: str) -> str:
         if len(part.encode("utf-8", "surrogatepass")) > _MAX_COMPONENT_BYTES:
             msg = f"key has a component longer than {_MAX_COMPONENT_BYTES} bytes: {shown[:80]!r}..."
             raise UnsafeKeyError(msg)
-    if len(key) > 1 and key[1] == ":" and key[0].isalpha():
-        msg = f"key looks like a drive path: {shown!r}"
-        raise UnsafeKeyError(msg)
-    return key
+    msg = f"key looks like a drive path: {shown!r}"
+    raise UnsafeKeyError(msg)
 
 
 def local_path_for(root: str | os.PathLike[str], key: str) -> Path:
@@ -81,12 +98,13 @@ def local_path_for(root: str | os.PathLike[str], key: str) -> Path:
     '/data/sub-01/anat/T1w.nii.gz'
     """
     check_key(key)
-    base = Path(os.path.abspath(root))
-    target = Path(os.path.abspath(base / key))
-    if os.path.commonpath([base, target]) != str(base):
+    base = os.path.abspath(root)
+    target = os.path.normpath(os.path.join(base, key))
+    # check_key already refuses every way out ('..', absolute, drive); kept as a second lock.
+    if not target.startswith(base.rstrip(os.sep) + os.sep):
         msg = f"key would land outside {base}: {key!r}"
         raise UnsafeKeyError(msg)
-    return target
+    return Path(target)
 
 
 def normalized(key: str) -> str:

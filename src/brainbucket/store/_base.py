@@ -58,7 +58,7 @@ class Store(abc.ABC):
         version_id: str | None = None,
         start: int | None = None,
         end: int | None = None,
-    ) -> tuple[ObjectInfo, Iterator[bytes]]:
+    ) -> tuple[ObjectInfo, Iterator[bytes | memoryview]]:
         """Start a read: metadata of the version being read, and its byte chunks.
 
         ``start``/``end`` select the byte range ``[start, end)``.
@@ -220,7 +220,9 @@ class Store(abc.ABC):
     def iter_bytes(self, path: str, *, version_id: str | None = None) -> Iterator[bytes]:
         """Stream an object's bytes in chunks."""
         _, chunks = self._open_stream(path, version_id=version_id)
-        yield from chunks
+        for chunk in chunks:
+            # Backends may hand out zero-copy buffers; this verb promises bytes.
+            yield chunk if type(chunk) is bytes else bytes(chunk)
 
     def read_bytes(
         self,

@@ -291,7 +291,7 @@ class S3Store(Store):
         version_id: str | None = None,
         start: int | None = None,
         end: int | None = None,
-    ) -> tuple[ObjectInfo, Iterator[bytes]]:
+    ) -> tuple[ObjectInfo, Iterator[bytes | memoryview]]:
         if start is not None and end is not None and end <= start:
             return self.info(path, version_id=version_id), iter(())
         try:
@@ -306,10 +306,10 @@ class S3Store(Store):
             raise self._err(exc, path) from exc
         info = self._meta_to_info(res.meta)
 
-        def chunks() -> Iterator[bytes]:
+        def chunks() -> Iterator[bytes | memoryview]:
             try:
                 for chunk in res.stream(min_chunk_size=CHUNK):
-                    yield bytes(chunk)
+                    yield memoryview(chunk)  # zero-copy: the writer and hashers take buffers
             except Exception as exc:
                 raise self._err(exc, path) from exc
 
@@ -337,8 +337,10 @@ class S3Store(Store):
                 self.key(path),
                 options=self._get_options(version_id, None, None),  # type: ignore[arg-type]
             )
-            size = expected_size if expected_size is not None else int(res.meta["size"])
-            when = res.meta.get("last_modified") if keep_mtime else None
+            meta = res.meta  # built afresh on each access
+            actual = int(meta["size"])
+            size = expected_size if expected_size is not None else actual
+            when = meta.get("last_modified") if keep_mtime else None
             mtime = None if when is None else when.timestamp()
             checks = {
                 "expected_size": size,
@@ -347,7 +349,7 @@ class S3Store(Store):
                 "expected_md5": expected_md5,
                 "what": self.describe(path),
             }
-            if int(res.meta["size"]) < _HASH_IN_THREAD:
+            if actual < _HASH_IN_THREAD:
                 # Small objects whole: one hand-over to a thread per file.
                 data = await res.bytes_async()
                 if progress is not None:
