@@ -23,7 +23,7 @@ from brainbucket import (
 )
 from brainbucket._hashing import sha256_bytes
 from brainbucket.manifest import Entry, Manifest, write_manifest
-from brainbucket.store import S3Store
+from brainbucket.store import S3Store, Store
 
 
 def _tree(root: Path, files: dict[str, bytes]) -> Path:
@@ -32,6 +32,15 @@ def _tree(root: Path, files: dict[str, bytes]) -> Path:
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(data)
     return root
+
+
+def _published(url: str, tmp_path: Path) -> tuple[Store, Manifest]:
+    """Upload FILES to ``url``; the store and the manifest the sync wrote."""
+    sync(_tree(tmp_path / "src", FILES), url)
+    store = open_store(url)
+    m = read_manifest(store)
+    assert m is not None
+    return store, m
 
 
 FILES = {
@@ -226,11 +235,7 @@ def test_object_changed_behind_the_manifest(bucket: str, tmp_path: Path) -> None
 
 def test_manifest_without_blake3_is_checked_by_sha256(bucket: str, tmp_path: Path) -> None:
     url = f"s3://{bucket}"
-    src = _tree(tmp_path / "src", FILES)
-    sync(src, url)
-    store = open_store(url)
-    m = read_manifest(store)
-    assert m is not None
+    store, m = _published(url, tmp_path)
     assert all(e.blake3 for e in m.entries())
     # A manifest from a writer that records only SHA-256 (the format's required digest).
     old = Manifest([dataclasses.replace(e, blake3=None) for e in m.entries()])
@@ -378,11 +383,7 @@ def test_stale_temporary_files_of_killed_downloads_are_removed(bucket: str, tmp_
 
 def test_prefixes_read_only_their_shards(bucket: str, tmp_path: Path) -> None:
     url = f"s3://{bucket}"
-    src = _tree(tmp_path / "src", FILES)
-    sync(src, url)
-    store = open_store(url)
-    m = read_manifest(store)
-    assert m is not None
+    store, m = _published(url, tmp_path)
     keep = {m._refs["sub-01/"].sha256}
     for o in list(store.walk(".brainbucket/shards")):
         if not any(o.path.endswith(h.partition(":")[2] + ".jsonl.gz") for h in keep):
