@@ -37,7 +37,7 @@ from typing import BinaryIO
 
 __all__ = ["Fault", "FaultProxy", "Record"]
 
-_ACTIONS = ("pass", "drop", "reset", "stall", "status", "cut", "lose", "hold")
+_ACTIONS = ("pass", "drop", "reset", "stall", "status", "cut", "lose", "hold", "corrupt")
 _IO_TIMEOUT = 30.0
 
 
@@ -48,7 +48,9 @@ class Fault:
     Parameters
     ----------
     action
-        One of ``pass``, ``drop``, ``reset``, ``stall``, ``status``, ``cut``, ``lose``, ``hold``.
+        One of ``pass``, ``drop``, ``reset``, ``stall``, ``status``, ``cut``, ``lose``, ``hold``,
+        ``corrupt`` (flip one byte in the middle of the request body, as a faulty network card
+        or middlebox might, and forward it).
     method
         Only requests with this HTTP method (``GET``, ``PUT``, ``HEAD``...); any if ``None``.
     path
@@ -351,6 +353,9 @@ class FaultProxy:
                     assert fault is not None
                     if self._stop.wait(fault.seconds):
                         return
+                if action == "corrupt" and body:
+                    i = len(body) // 2
+                    body = body[:i] + bytes([body[i] ^ 0x01]) + body[i + 1 :]
                 for _ in range(2):
                     if upstream is None:
                         upstream = socket.create_connection(self.upstream, timeout=_IO_TIMEOUT)

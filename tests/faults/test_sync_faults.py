@@ -90,3 +90,31 @@ def test_download_with_every_read_cut_fails_clearly(
     assert not longer & set(got)
     assert {p for p, _ in result.failed} == longer
     assert temporaries(down) == []
+
+
+@pytest.mark.parametrize(
+    ("what", "fault"),
+    [
+        # a single PUT (obstore, x-amz-checksum-crc64nvme)
+        ("whole file", Fault("corrupt", method="PUT", path=r"sub-01_ses-01_dwi\.nii\.gz$", first=1)),
+        # one part of a multipart upload (boto3, x-amz-checksum-crc32)
+        ("multipart part", Fault("corrupt", method="PUT", path="partNumber=2", first=1)),
+    ],
+)
+def test_bytes_damaged_on_the_way_up_are_refused_by_the_server(
+    proxy: FaultProxy, root_url: str, tmp_path: Path, what: str, fault: Fault
+) -> None:
+    # Uploads carry a checksum of the bytes brainbucket read; a byte flipped in transit must
+    # make the server refuse the request, not store a damaged object.
+    src = make_study(tmp_path / "study")
+    proxy.add(fault)
+    kw = {"endpoint_url": proxy.url, "multipart_threshold": THRESHOLD, "part_size": PART}
+    first = sync(src, root_url, check=False, **kw)
+    assert len(proxy.injected("corrupt")) == 1, what
+    assert first.failed, what  # refused (400 BadDigest is not retried), reported per file
+    again = sync(src, root_url, **kw)  # the fault fired once; the re-run completes
+    assert again.ok
+    down = tmp_path / "down"
+    assert sync(root_url, down).ok
+    assert tree_digests(down) == tree_digests(src)
+    assert verify(root_url, deep=True).ok

@@ -1,4 +1,4 @@
-"""Resumable multipart upload of large files, each part checked by the server (sha256).
+"""Resumable multipart upload of large files, each part checked by the server (CRC32).
 
 The upload id and every finished part's number, ETag and checksum are kept in the state
 folder. A re-run with the same file (same size and mtime) asks the server which parts it has
@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import threading
+import zlib
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
@@ -89,6 +90,9 @@ def upload_multipart(
         "size": st.st_size,
         "mtime_ns": st.st_mtime_ns,
         "part_size": part_size,
+        # Parts recorded with another checksum (an older brainbucket) cannot complete this
+        # upload: such a state is treated as stale and the upload starts over.
+        "checksum": "crc32",
     }
     state: dict[str, Any] | None = None
     with contextlib.suppress(OSError, ValueError):
@@ -110,7 +114,7 @@ def upload_multipart(
     if state is None:
         try:
             r = store.client.create_multipart_upload(
-                Bucket=store.bucket, Key=key, ChecksumAlgorithm="SHA256"
+                Bucket=store.bucket, Key=key, ChecksumAlgorithm="CRC32"
             )
         except Exception as exc:
             raise store._err(exc, path) from exc
@@ -121,7 +125,10 @@ def upload_multipart(
     lock = threading.Lock()
 
     def send(n: int, chunk: bytes) -> None:
-        b64 = base64.b64encode(hashlib.sha256(chunk).digest()).decode("ascii")
+        # CRC32 (~3 GB/s) rather than SHA-256 (~0.4 GB/s here): the server checks the part in
+        # transit; the file's content is checked end to end by the manifest's digests, which
+        # are computed from these same chunks.
+        b64 = base64.b64encode(zlib.crc32(chunk).to_bytes(4, "big")).decode("ascii")
         try:
             r = store.client.upload_part(
                 Bucket=store.bucket,
@@ -129,13 +136,12 @@ def upload_multipart(
                 UploadId=upload_id,
                 PartNumber=n,
                 Body=chunk,
-                ChecksumSHA256=b64,
-                ChecksumAlgorithm="SHA256",
+                ChecksumCRC32=b64,
             )
         except Exception as exc:
             raise store._err(exc, path) from exc
         with lock:
-            state["parts"][str(n)] = {"etag": str(r["ETag"]).strip('"'), "sha256": b64}
+            state["parts"][str(n)] = {"etag": str(r["ETag"]).strip('"'), "crc32": b64}
             _save(state_path, state)
         progress(len(chunk))
 
@@ -164,7 +170,7 @@ def upload_multipart(
         msg = f"{src} changed while it was being uploaded"
         raise BrainbucketError(msg, hint="re-run the sync once the file is complete")
     parts = [
-        {"PartNumber": int(num), "ETag": f'"{p["etag"]}"', "ChecksumSHA256": p["sha256"]}
+        {"PartNumber": int(num), "ETag": f'"{p["etag"]}"', "ChecksumCRC32": p["crc32"]}
         for num, p in sorted(state["parts"].items(), key=lambda kv: int(kv[0]))
     ]
     try:
