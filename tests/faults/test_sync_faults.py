@@ -96,7 +96,10 @@ def test_download_with_every_read_cut_fails_clearly(
     ("what", "fault"),
     [
         # a single PUT (obstore, x-amz-checksum-crc64nvme)
-        ("whole file", Fault("corrupt", method="PUT", path=r"sub-01_ses-01_dwi\.nii\.gz$", first=1)),
+        (
+            "whole file",
+            Fault("corrupt", method="PUT", path=r"sub-01_ses-01_dwi\.nii\.gz$", first=1),
+        ),
         # one part of a multipart upload (boto3, x-amz-checksum-crc32)
         ("multipart part", Fault("corrupt", method="PUT", path="partNumber=2", first=1)),
     ],
