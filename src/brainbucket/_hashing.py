@@ -31,6 +31,7 @@ __all__ = [
     "VerifiedWriter",
     "b64_to_digest",
     "blake3_bytes",
+    "check_digest",
     "content_digests",
     "digest_to_b64",
     "format_blake3",
@@ -184,7 +185,8 @@ def _tmp_name(name: str) -> str:
     return tmp
 
 
-def _check(what: str, algorithm: str, got: str, expected: str | None) -> None:
+def check_digest(what: str, algorithm: str, got: str, expected: str | None) -> None:
+    """Raise IntegrityError naming ``what`` if hex digest ``got`` is not ``expected``."""
     if expected is not None and got != expected:
         msg = f"{what}: {algorithm} {got[:16]}… does not match the expected {expected[:16]}…"
         raise IntegrityError(msg)
@@ -296,12 +298,12 @@ class VerifiedWriter:
                 msg = f"{self.what}: size {self.size} does not match the expected {self.expected_size}"
                 raise IntegrityError(msg)
             if self._fast:
-                _check(self.what, "blake3", digest, self.expected_blake3)
+                check_digest(self.what, "blake3", digest, self.expected_blake3)
                 digest = self.expected_sha256  # type: ignore[assignment]
             else:
-                _check(self.what, "sha256", digest, self.expected_sha256)
+                check_digest(self.what, "sha256", digest, self.expected_sha256)
                 if self._b3 is not None:
-                    _check(self.what, "blake3", self._b3.hexdigest(), self.expected_blake3)
+                    check_digest(self.what, "blake3", self._b3.hexdigest(), self.expected_blake3)
             if self._md5 is not None and self._md5.hexdigest() != self.expected_md5:
                 msg = f"{self.what}: MD5 does not match the server's ETag {self.expected_md5}"
                 raise IntegrityError(msg)

@@ -24,7 +24,7 @@ import obstore
 from filelock import FileLock, Timeout
 
 from .._exceptions import BrainbucketError, ConflictError, IntegrityError
-from .._hashing import CHUNK, TMP_SUFFIX, format_sha256, hex_of
+from .._hashing import CHUNK, TMP_SUFFIX, check_digest, format_sha256, hex_of
 from ..store import S3Store, Store
 from ._actions import Download
 
@@ -185,13 +185,10 @@ async def _resume_locked(store: S3Store, a: Download, progress: Progress, state:
             msg = f"{what}: size {size} does not match the expected {a.size}"
             raise IntegrityError(msg)
         if fast:
-            if digest != hex_of(a.blake3, "blake3"):  # type: ignore[arg-type]
-                msg = f"{what}: blake3 {digest[:16]}… does not match the expected {hex_of(a.blake3, 'blake3')[:16]}…"  # type: ignore[arg-type]
-                raise IntegrityError(msg)
+            check_digest(what, "blake3", digest, hex_of(a.blake3, "blake3"))  # type: ignore[arg-type]
             digest = hex_of(a.sha256)  # type: ignore[arg-type]
-        elif a.sha256 and digest != hex_of(a.sha256):
-            msg = f"{what}: sha256 {digest[:16]}… does not match the expected {hex_of(a.sha256)[:16]}…"
-            raise IntegrityError(msg)
+        elif a.sha256:
+            check_digest(what, "sha256", digest, hex_of(a.sha256))
         if md5 is not None and md5.hexdigest() != md5_expected:
             msg = f"{what}: MD5 does not match the server's ETag {md5_expected}"
             raise IntegrityError(msg)
