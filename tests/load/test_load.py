@@ -69,7 +69,10 @@ def test_eight_clients_for_a_bounded_time(
         (root / f"sub-{i:02d}" / "participant.json").write_text(f'{{"id": {i}}}')
         sync(root, url)  # the datasets exist (with a manifest) before the clients start
         publishers.append((root, url, f"sub-{i:02d}"))
-        argv = ["publish", str(seconds), str(i), str(root), url, f"sub-{i:02d}"]
+    # Only once every set-up sync is done: a publisher already running would race the
+    # set-up's own manifest write for the pointer, and the set-up does not retry conflicts.
+    for i, (root, url, name) in enumerate(publishers):
+        argv = ["publish", str(seconds), str(i), str(root), url, name]
         procs.append((f"publisher {i}", _start(argv, env)))
     for i in range(4):
         argv = ["fetch", str(seconds), str(100 + i), datasets[i % 2], str(tmp_path / f"fetch-{i}")]
