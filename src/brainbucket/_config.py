@@ -37,6 +37,9 @@ class Config:
         ``BRAINBUCKET_OFFLINE``: answer from the cache, never touch the network.
     jobs
         ``BRAINBUCKET_JOBS``: transfers in flight at once.
+    fsync
+        ``BRAINBUCKET_FSYNC``: flush each downloaded file to disk before it is renamed into
+        place, so it survives a power cut (off by default, as in aws-cli, s5cmd and rclone).
     store
         ``BRAINBUCKET_STORE``: default store URL for assemblies.
     """
@@ -51,6 +54,7 @@ class Config:
     )
     offline: bool = field(default_factory=lambda: _env_bool("BRAINBUCKET_OFFLINE"))
     jobs: int = field(default_factory=lambda: _env_int("BRAINBUCKET_JOBS", 64))
+    fsync: bool = field(default_factory=lambda: _env_bool("BRAINBUCKET_FSYNC"))
     store: str | None = field(default_factory=lambda: os.environ.get("BRAINBUCKET_STORE") or None)
 
     @property

@@ -17,7 +17,6 @@ import itertools
 import os
 import secrets
 import time
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -34,6 +33,7 @@ __all__ = [
     "check_digest",
     "content_digests",
     "digest_to_b64",
+    "flush_each_file",
     "format_blake3",
     "format_sha256",
     "hex_of",
@@ -47,6 +47,18 @@ __all__ = [
 CHUNK = 1 << 20
 TMP_SUFFIX = ".bbpart"
 _MAX_NAME_BYTES = 255
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+
+
+def flush_each_file() -> bool:
+    """Whether downloads ``fsync`` each file before renaming it (``BRAINBUCKET_FSYNC``).
+
+    Off by default: a killed process never leaves a partial file either way (the rename comes
+    after the last write), and flushing costs ~0.15 ms a file plus a wait for the disk. After a
+    power cut an unflushed file can come back empty or short; sizes are always compared, so the
+    next sync or ``verify`` finds it and fetches it again.
+    """
+    return os.environ.get("BRAINBUCKET_FSYNC", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def format_sha256(hexdigest: str) -> str:
@@ -217,6 +229,10 @@ class VerifiedWriter:
         computed only when given.
     what
         Name used in error messages (e.g. the remote key).
+    durable
+        ``fsync`` the file before the rename, so it survives a power cut; default
+        ``BRAINBUCKET_FSYNC`` (off, as in aws-cli, s5cmd and rclone: a kill or a crash of the
+        process never leaves a partial file either way).
 
     Examples
     --------
@@ -239,19 +255,25 @@ class VerifiedWriter:
         expected_md5: str | None = None,
         expected_blake3: str | None = None,
         want_blake3: bool = False,
+        durable: bool | None = None,
     ) -> None:
-        self.dest = Path(dest)
+        self.durable = durable if durable is not None else flush_each_file()
+        # Plain strings and a raw descriptor: downloads of small files are mostly this
+        # bookkeeping, and every system call spared (Python's open() adds an ioctl, an lseek
+        # and a stat) is a GIL hand-over spared on the transfer threads.
+        self.dest = os.fspath(dest)
         self.expected_size = expected_size
         self.expected_sha256 = hex_of(expected_sha256) if expected_sha256 else None
         self.expected_blake3 = hex_of(expected_blake3, "blake3") if expected_blake3 else None
-        self.what = what or str(dest)
-        self.tmp = self.dest.with_name(_tmp_name(self.dest.name))
+        self.what = what or self.dest
+        folder, name = os.path.split(self.dest)
+        self.tmp = os.path.join(folder, _tmp_name(name))
         try:
-            self._f = open(self.tmp, "xb")
+            self._fd = os.open(self.tmp, _CREATE, 0o666)
         except FileNotFoundError:
             # Make the folder only when it is missing: one system call less per file.
-            self.dest.parent.mkdir(parents=True, exist_ok=True)
-            self._f = open(self.tmp, "xb")
+            os.makedirs(folder or ".", exist_ok=True)
+            self._fd = os.open(self.tmp, _CREATE, 0o666)
         # Only BLAKE3 when the SHA-256 it stands for is known; SHA-256 otherwise (the digest
         # commit() returns); both when only BLAKE3 is known.
         self._fast = self.expected_blake3 is not None and self.expected_sha256 is not None
@@ -267,7 +289,9 @@ class VerifiedWriter:
         self._done = False
 
     def write(self, chunk: bytes | memoryview) -> None:
-        self._f.write(chunk)
+        n = os.write(self._fd, chunk)
+        while n < len(chunk):  # a short write (rare on files): write the rest
+            n += os.write(self._fd, memoryview(chunk)[n:])
         self._h.update(chunk)
         if self._b3 is not None:
             self._b3.update(chunk)
@@ -286,12 +310,12 @@ class VerifiedWriter:
         IntegrityError
             On a size or digest mismatch; the temporary file is removed.
         """
-        self._f.flush()
         if mtime is not None:
             with contextlib.suppress(OSError, OverflowError, ValueError):
-                os.utime(self._f.fileno(), (time.time(), mtime))
-        os.fsync(self._f.fileno())
-        self._f.close()
+                os.utime(self._fd, (time.time(), mtime))
+        if self.durable:
+            os.fsync(self._fd)
+        self._close()
         digest = self._h.hexdigest()
         try:
             if self.expected_size is not None and self.size != self.expected_size:
@@ -321,9 +345,13 @@ class VerifiedWriter:
             return format_blake3(self.expected_blake3)  # type: ignore[arg-type]
         return None if self._b3 is None else format_blake3(self._b3.hexdigest())
 
+    def _close(self) -> None:
+        if self._fd >= 0:
+            fd, self._fd = self._fd, -1
+            os.close(fd)
+
     def abort(self) -> None:
-        if not self._f.closed:
-            self._f.close()
+        self._close()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.tmp)
         self._done = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -202,6 +203,14 @@ def sync_cmd(
         bool, typer.Option("--quiet", "-q", help="No progress bar or summary; errors only.")
     ] = False,
     no_follow_symlinks: NoFollowOpt = False,
+    fsync: Annotated[
+        bool,
+        typer.Option(
+            "--fsync",
+            help="Flush each downloaded file to disk before renaming it into place, so it "
+            "survives a power cut (default BRAINBUCKET_FSYNC, off).",
+        ),
+    ] = False,
     subject: SubjectOpt = None,
     session: SessionOpt = None,
     datatype: DatatypeOpt = None,
@@ -223,6 +232,8 @@ def sync_cmd(
     """
     rules = ctx.meta.get("filter_order") or []
     _tune_allocator()
+    if fsync:
+        os.environ["BRAINBUCKET_FSYNC"] = "1"  # read by every verified writer of this process
     kw: dict[str, Any] = {
         "delete": delete,
         "force": force,

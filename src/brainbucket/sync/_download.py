@@ -24,11 +24,19 @@ import obstore
 from filelock import FileLock, Timeout
 
 from .._exceptions import BrainbucketError, ConflictError, IntegrityError
-from .._hashing import CHUNK, TMP_SUFFIX, check_digest, format_sha256, hex_of
+from .._hashing import (
+    CHUNK,
+    TMP_SUFFIX,
+    check_digest,
+    flush_each_file,
+    format_sha256,
+    hex_of,
+)
 from ..store import S3Store, Store
+from ..store._direct import Abort
 from ._actions import Download
 
-__all__ = ["download", "plain_md5"]
+__all__ = ["download", "download_here", "plain_md5"]
 
 _MD5_RE = re.compile(r"^[0-9a-f]{32}$")
 
@@ -57,22 +65,32 @@ async def download(
     return await _whole(store, a, progress)
 
 
-async def _whole(store: Store, a: Download, progress: Progress) -> str:
-    return await store.adownload(
-        a.path,
-        a.dest,
-        version_id=a.version_id,
-        expected_size=a.size,
-        expected_sha256=a.sha256,
-        expected_blake3=a.blake3,
-        expected_md5=_check_md5(a),
+def _whole_kwargs(a: Download, progress: Progress | None) -> dict[str, Any]:
+    return {
+        "version_id": a.version_id,
+        "expected_size": a.size,
+        "expected_sha256": a.sha256,
+        "expected_blake3": a.blake3,
+        "expected_md5": _check_md5(a),
         # The object's time, as aws-cli and rclone do. Besides being what users expect, a
         # time in the past lets the hash cache trust the verified digest at once: a file
         # modified "just now" could change again within the same mtime tick, so such entries
         # are not trusted, and the next sync would re-read every file it just downloaded.
-        keep_mtime=True,
-        progress=progress,
-    )
+        "keep_mtime": True,
+        "progress": progress,
+    }
+
+
+async def _whole(store: Store, a: Download, progress: Progress) -> str:
+    return await store.adownload(a.path, a.dest, **_whole_kwargs(a, progress))
+
+
+def download_here(store: S3Store, a: Download, progress: Progress | None, abort: Abort) -> str:
+    """Fetch one object below the resume threshold on the calling thread (S3 direct path).
+
+    ``abort`` lets another thread cut it short (see :class:`brainbucket.store._direct.Abort`).
+    """
+    return store.download(a.path, a.dest, abort=abort, **_whole_kwargs(a, progress))
 
 
 def _get_options(a: Download, offset: int) -> dict[str, Any]:
@@ -178,7 +196,8 @@ async def _resume_locked(store: S3Store, a: Download, progress: Progress, state:
                         md5.update(chunk)
                     progress(len(chunk))
                 f.flush()
-                os.fsync(f.fileno())
+                if flush_each_file():
+                    os.fsync(f.fileno())
         size = partial.stat().st_size
         digest = sha.hexdigest()
         if size != a.size:
