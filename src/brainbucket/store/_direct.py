@@ -21,8 +21,10 @@ import socket
 import ssl
 import struct
 import threading
+import time
 import urllib.parse
 import urllib.request
+import weakref
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -288,6 +290,8 @@ class DirectGet:
         self._sign = sign
         self._pool = _Pool()
         self._local = threading.local()
+        # Kept-alive connections close with their getter, even when nobody calls close().
+        weakref.finalize(self, self._pool.close)
 
     def _buffer(self) -> memoryview:
         # One buffer per thread, reused for every read: it stays in the CPU's cache between
@@ -336,6 +340,7 @@ class DirectGet:
             while True:
                 conn = self._pool.take(url.scheme, url.netloc)
                 reused = conn.used
+                started = time.monotonic()
                 answer: _Answer | None = None
                 try:
                     abort.attach(conn)
@@ -388,12 +393,13 @@ class DirectGet:
                     conn.close()
                     if abort.cancelled:
                         raise Cancelled from exc
-                    if reused and answer is None and not isinstance(exc, TimeoutError):
+                    stalled = time.monotonic() - started >= READ_TIMEOUT
+                    if reused and answer is None and not stalled:
                         # A kept-alive connection the server had already closed: not a
                         # failure of the network, so try again at once on a fresh one.
                         continue
                     if attempt >= retries:
-                        raise _gave_up(exc, what, answer is not None) from exc
+                        raise _gave_up(exc, what, answer is not None, stalled) from exc
                     attempt += 1
                     abort.sleep(backoff_delay(attempt))
                     continue
@@ -427,13 +433,14 @@ def _http_time(value: str | None) -> float | None:
         return None
 
 
-def _gave_up(exc: BaseException, what: str, answered: bool) -> BrainbucketError:
+def _gave_up(exc: BaseException, what: str, answered: bool, stalled: bool) -> BrainbucketError:
     """The error for a network failure that outlasted the retries."""
     if isinstance(exc, BrainbucketError):
         return exc
-    if isinstance(exc, TimeoutError):
+    if stalled or isinstance(exc, TimeoutError):
         return ServerError(f"{what}: the server stopped answering (timeout), after retries")
-    if not answered and isinstance(exc, ConnectionRefusedError | socket.gaierror):
+    if not answered:
+        # Refused, reset or closed before any answer, on every attempt.
         return EndpointError(f"{what}: cannot reach the endpoint")
     return ServerError(
         f"{what}: the connection broke off in the middle of a transfer, after retries",
