@@ -342,7 +342,12 @@ def test_pybids_finds_one_diffusion_series_per_session(
 
 
 def test_interrupted_fetch_keeps_what_finished(hcp_env: dict[str, str], tmp_path: Path) -> None:
-    """Stopped in the middle of the third file: two are kept and recorded, nothing partial."""
+    """Ctrl-C between two files: what finished is kept, nothing partial, the re-run completes.
+
+    Small files report their bytes once they are in place, so Ctrl-C raised from the third
+    report comes after the third file landed but before it was recorded: the state a kill
+    between a rename and its record leaves. The next plan verifies that file and adopts it.
+    """
     client = HCP(profile="hcp")
     plan = plan_fetch(client, [DWI_SUBJECT], tmp_path, kinds="dwi")
     calls = {"files": 0}
@@ -354,17 +359,18 @@ def test_interrupted_fetch_keeps_what_finished(hcp_env: dict[str, str], tmp_path
 
     with pytest.raises(KeyboardInterrupt):
         execute_fetch(plan, jobs=1, progress=on_bytes)
-    rec = json.loads((tmp_path / "derivatives/hcp" / RECORD_NAME).read_text())
+    root = tmp_path / "derivatives/hcp"
+    rec = json.loads((root / RECORD_NAME).read_text())
     done = [p for _, p in plan.downloads[:2]]
-    assert sorted(rec["files"]) == sorted(
-        p.relative_to(tmp_path / "derivatives/hcp").as_posix() for p in done
-    )
+    assert sorted(rec["files"]) == sorted(p.relative_to(root).as_posix() for p in done)
     assert all(p.exists() for p in done)
-    assert not plan.downloads[2][1].exists()
+    # The third file, and any the download thread finished before Ctrl-C reached it.
+    landed = [(f, p) for f, p in plan.downloads[2:] if p.exists()]
+    assert landed[:1] == plan.downloads[2:3]
     assert not list(tmp_path.rglob("*.bbpart"))
     again = plan_fetch(client, [DWI_SUBJECT], tmp_path, kinds="dwi")
-    assert [p for _, p in again.downloads] == [p for _, p in plan.downloads[2:]]
-    assert again.adopted == {}
+    assert [p for _, p in again.downloads] == [p for _, p in plan.downloads[2:] if not p.exists()]
+    assert sorted(again.adopted) == sorted(f.target for f, _ in landed)
     execute_fetch(again)
     assert hcp.verify(tmp_path) == []
 

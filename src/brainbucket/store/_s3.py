@@ -1,7 +1,9 @@
 """S3 (and S3-compatible) store: boto3 for the control plane, obstore for the data path.
 
 boto3 costs ~3 ms of CPU per request; obstore (Rust) ~0.3 ms, which is what makes small-file
-transfers fast. Listing, gets, puts and deletes of data go through obstore; bucket creation,
+transfers fast. Listing, puts, deletes and reads into memory go through obstore; downloads to
+files are plain GETs of URLs obstore signs, read on a worker thread straight into a reused
+buffer (``_direct``: ~40% less client CPU than obstore's streams); bucket creation,
 versioning, versions, policies, presigning, heads with user metadata and multipart clean-up
 go through boto3, where the ecosystem's credential chain and behaviour are expected.
 """
@@ -29,6 +31,7 @@ from .._exceptions import (
     EndpointError,
     ObjectNotFoundError,
     ServerError,
+    UnsafeKeyError,
     UsageError,
 )
 from .._hashing import (
@@ -44,7 +47,7 @@ from .._types import Entry, FolderInfo, ObjectInfo, PutResult, VersionInfo
 from .._url import StoreURL
 from ._base import Progress, Store
 from ._direct import Abort, Cancelled, DirectGet, proxied
-from ._errors import translate
+from ._errors import printable, translate
 from ._session import S3Settings, Session, _retries, backoff_delay
 
 __all__ = ["S3Store"]
@@ -135,7 +138,14 @@ class S3Store(Store):
                 obs = self.obs
 
                 def sign(key: str) -> str:
-                    return str(obstore.sign(obs, "GET", key, timedelta(hours=1)))
+                    try:
+                        return str(obstore.sign(obs, "GET", key, timedelta(hours=1)))
+                    except (TypeError, ValueError) as exc:
+                        # A key no URL can carry (undecodable bytes, say): the same refusal
+                        # obstore's own requests give.
+                        what = printable(self.describe(self._rel(key)))
+                        msg = f"{what}: the key holds characters or segments brainbucket refuses"
+                        raise UnsafeKeyError(msg) from exc
 
                 if not proxied(sign("probe")):
                     self._direct = DirectGet(sign)
