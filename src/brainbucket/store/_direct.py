@@ -16,23 +16,24 @@ ends at once, removing its temporary file.
 
 from __future__ import annotations
 
+import os
 import re
 import socket
-import ssl
 import struct
 import threading
 import time
 import urllib.parse
-import urllib.request
 import weakref
 from collections.abc import Callable
-from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._exceptions import BrainbucketError, ConflictError, EndpointError, ServerError
 from .._hashing import CHUNK, VerifiedWriter
 from ._errors import _CODE_RE, _from_code
 from ._session import _retries, backoff_delay
+
+if TYPE_CHECKING:
+    import ssl
 
 __all__ = ["Abort", "Cancelled", "DirectGet", "proxied"]
 
@@ -89,6 +90,10 @@ class Abort:
 
 def proxied(url: str) -> bool:
     """Whether the environment routes ``url`` through a proxy (``HTTPS_PROXY``...)."""
+    if not any(k.lower().endswith("_proxy") for k in os.environ):
+        return False  # the usual case, without importing urllib.request (~14 ms)
+    import urllib.request
+
     parts = urllib.parse.urlsplit(url)
     proxies = urllib.request.getproxies_environment()
     if parts.scheme not in proxies and "all" not in proxies:
@@ -258,6 +263,8 @@ class _Pool:
             if idle:
                 return idle.pop()
             if scheme == "https" and self._tls is None:
+                import ssl  # only for HTTPS endpoints: ~10 ms of start-up otherwise
+
                 self._tls = ssl.create_default_context()
         return _Conn(scheme, netloc, self._tls if scheme == "https" else None)
 
@@ -427,6 +434,8 @@ def _continues_at(answer: _Answer, offset: int) -> bool:
 def _http_time(value: str | None) -> float | None:
     if not value:
         return None
+    from email.utils import parsedate_to_datetime
+
     try:
         return parsedate_to_datetime(value).timestamp()
     except (TypeError, ValueError):
