@@ -50,7 +50,7 @@ IO_THREADS = 8
 # Downloads below the resume threshold run start to finish on these threads (S3 direct path):
 # one hand-over per file instead of several, which is most of a small file's cost. Measured on
 # 5,000 small files: 32 threads beat 8 by ~15% in time and in the server's CPU (its queue
-# never runs dry), at 1 MiB of buffer each.
+# never runs dry), at 256 KiB of buffer each.
 DOWNLOAD_THREADS = 32
 # A download thread hands finished files back to the event loop in batches.
 _SETTLE_EVERY = 0.05
