@@ -471,32 +471,18 @@ class S3Store(Store):
         abort: Abort | None = None,
     ) -> str:
         """:meth:`Store.download`; ``abort`` lets another thread cut it short."""
+        checks: dict[str, Any] = {
+            "expected_size": expected_size,
+            "expected_sha256": expected_sha256,
+            "expected_blake3": expected_blake3,
+            "expected_md5": expected_md5,
+            "keep_mtime": keep_mtime,
+            "progress": progress,
+        }
         direct = self._direct_get() if version_id is None else None
         if direct is None:
-            return super().download(
-                path,
-                dest,
-                version_id=version_id,
-                expected_size=expected_size,
-                expected_sha256=expected_sha256,
-                expected_blake3=expected_blake3,
-                expected_md5=expected_md5,
-                keep_mtime=keep_mtime,
-                progress=progress,
-            )
-        digest, _ = self._fetch(
-            direct,
-            path,
-            dest,
-            expected_size=expected_size,
-            expected_sha256=expected_sha256,
-            expected_blake3=expected_blake3,
-            expected_md5=expected_md5,
-            keep_mtime=keep_mtime,
-            progress=progress,
-            abort=abort,
-        )
-        return digest
+            return super().download(path, dest, version_id=version_id, **checks)
+        return self._fetch(direct, path, dest, abort=abort, **checks)[0]
 
     # -- writing ----------------------------------------------------------------------------
 
