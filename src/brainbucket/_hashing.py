@@ -22,6 +22,7 @@ from typing import Any
 
 import blake3 as _blake3
 
+from ._config import _env_bool
 from ._exceptions import IntegrityError
 
 __all__ = [
@@ -58,7 +59,7 @@ def flush_each_file() -> bool:
     power cut an unflushed file can come back empty or short; sizes are always compared, so the
     next sync or ``verify`` finds it and fetches it again.
     """
-    return os.environ.get("BRAINBUCKET_FSYNC", "").strip().lower() in ("1", "true", "yes", "on")
+    return _env_bool("BRAINBUCKET_FSYNC")
 
 
 def format_sha256(hexdigest: str) -> str:

@@ -27,9 +27,9 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .._exceptions import BrainbucketError, ConflictError, EndpointError, ServerError
+from .._exceptions import BrainbucketError, ConflictError, ServerError
 from .._hashing import VerifiedWriter
-from ._errors import _CODE_RE, _from_code
+from ._errors import _CODE_RE, _from_code, broke_off, stalled, unreachable
 from ._session import _retries, backoff_delay
 
 if TYPE_CHECKING:
@@ -45,7 +45,6 @@ BUFFER = 256 * 1024
 READ_TIMEOUT = 60.0
 CONNECT_TIMEOUT = 10.0
 _MAX_IDLE = 64  # idle keep-alive connections kept per host
-_RETRY_CODES = {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout"}
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
 
@@ -367,13 +366,13 @@ class DirectGet:
                         if writer is not None and answer.status in (412, 416):
                             msg = f"{what}: the object changed while it was being read"
                             raise ConflictError(msg, hint="re-run to fetch the new version")
-                        retryable = answer.status >= 500 or answer.status == 429
-                        if (retryable or code in _RETRY_CODES) and attempt < retries:
+                        err = _from_code(code, answer.status, what, False)
+                        if isinstance(err, ServerError) and attempt < retries:
                             self._done_with(url, conn, answer)
                             attempt += 1
                             abort.sleep(backoff_delay(attempt))
                             continue
-                        raise _from_code(code, answer.status, what, False)
+                        raise err
                     if writer is None:
                         etag = answer.header("etag")
                         if keep_mtime:
@@ -446,17 +445,10 @@ def _http_time(value: str | None) -> float | None:
         return None
 
 
-def _gave_up(exc: BaseException, what: str, answered: bool, stalled: bool) -> BrainbucketError:
+def _gave_up(exc: BaseException, what: str, answered: bool, stalled_: bool) -> BrainbucketError:
     """The error for a network failure that outlasted the retries."""
     if isinstance(exc, BrainbucketError):
         return exc
-    if stalled or isinstance(exc, TimeoutError):
-        return ServerError(f"{what}: the server stopped answering (timeout), after retries")
-    if not answered:
-        # Refused, reset or closed before any answer, on every attempt.
-        return EndpointError(f"{what}: cannot reach the endpoint")
-    return ServerError(
-        f"{what}: the connection broke off in the middle of a transfer, after retries",
-        hint="the network or the server keeps dropping connections; re-run later "
-        "(verified files are kept, nothing partial is)",
-    )
+    if stalled_ or isinstance(exc, TimeoutError):
+        return stalled(what)
+    return broke_off(what) if answered else unreachable(what)

@@ -33,6 +33,8 @@ _STATUS_RE = re.compile(r"status code: (\d{3})|\b(\d{3}) (?:Not Found|Forbidden|
 
 _BUGS = (NameError, AttributeError, TypeError, AssertionError, ImportError, RecursionError)
 _BAD_CREDS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken"}
+# Answers worth another try (as ServerError once the tries run out).
+_RETRYABLE_CODES = {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout"}
 
 
 def printable(text: str) -> str:
@@ -80,7 +82,7 @@ def _from_code(code: str, status: int, what: str, anon: bool) -> BrainbucketErro
         )
     if code in ("BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch"):
         return IntegrityError(f"{what}: the server received different bytes than were sent")
-    if code in ("SlowDown", "ServiceUnavailable", "InternalError") or status >= 500:
+    if code in _RETRYABLE_CODES or status >= 500 or status == 429:
         return ServerError(f"{what}: server error ({code or status}) after retries")
     return BrainbucketError(f"{what}: request failed ({code or status})")
 
@@ -161,13 +163,7 @@ def _translate_obstore(exc: BaseException, what: str, anon: bool) -> Brainbucket
         return _from_code(code, status, what, anon)
     lowered = text.lower()
     if any(s in lowered for s in ("body error", "incompletebody", "unexpectedeof")):
-        # The answer started and then broke off, on every retry: the connection or the server
-        # is failing. Nothing partial was kept (downloads verify before renaming).
-        return ServerError(
-            f"{what}: the connection broke off in the middle of a transfer, after retries",
-            hint="the network or the server keeps dropping connections; re-run later "
-            "(verified files are kept, nothing partial is)",
-        )
+        return broke_off(what)
     if any(
         s in lowered
         for s in (
@@ -178,7 +174,29 @@ def _translate_obstore(exc: BaseException, what: str, anon: bool) -> Brainbucket
             "connect error",
         )
     ):
-        return EndpointError(f"{what}: cannot reach the endpoint")
+        return unreachable(what)
     if "timed out" in lowered or "timeout" in lowered:
-        return ServerError(f"{what}: the server stopped answering (timeout)")
+        return stalled(what)
     return BrainbucketError(f"{what}: {name}: {text.splitlines()[0][:200] if text else name}")
+
+
+# The network failures that outlast the retries, worded alike for every data path.
+
+
+def broke_off(what: str) -> ServerError:
+    """The answer started and then broke off, on every try: nothing partial was kept."""
+    return ServerError(
+        f"{what}: the connection broke off in the middle of a transfer, after retries",
+        hint="the network or the server keeps dropping connections; re-run later "
+        "(verified files are kept, nothing partial is)",
+    )
+
+
+def unreachable(what: str) -> EndpointError:
+    """No answer at all, on every try (refused, reset or closed before answering)."""
+    return EndpointError(f"{what}: cannot reach the endpoint")
+
+
+def stalled(what: str) -> ServerError:
+    """The server stopped sending, on every try."""
+    return ServerError(f"{what}: the server stopped answering (timeout)")

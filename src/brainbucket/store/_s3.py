@@ -158,7 +158,7 @@ class S3Store(Store):
 
     def _fetch(self, direct: DirectGet, path: str, dest: Any, **kw: Any) -> tuple[str, int]:
         try:
-            return direct.fetch(self.key(path), dest, what=self.describe(path), **kw)
+            return direct.fetch(self.key(path), dest, what=printable(self.describe(path)), **kw)
         except (BrainbucketError, Cancelled):
             raise
         except Exception as exc:

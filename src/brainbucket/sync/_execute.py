@@ -260,10 +260,9 @@ async def _run(
     for a in actions:
         cb.on_queued(a)
     deletes = [a for a in actions if isinstance(a, Delete)]
-    here = isinstance(store, S3Store) and store.direct_downloads
-    direct = [
-        a for a in actions if here and isinstance(a, Download) and a.size < opts.multipart_threshold
-    ]
+    direct = [a for a in actions if isinstance(a, Download) and a.size < opts.multipart_threshold]
+    if not (direct and isinstance(store, S3Store) and store.direct_downloads):
+        direct = []
     taken = {id(a) for a in direct}
     work = iter(a for a in actions if not isinstance(a, Delete) and id(a) not in taken)
     budget = _Budget(opts.upload_budget)
