@@ -10,7 +10,7 @@ import json
 import os
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -19,6 +19,7 @@ from brainbucket.server import LocalServer
 from brainbucket.store import S3Store
 
 from .proxy import FaultProxy
+from .scripted import Script, ScriptedServer
 
 # Where to append a line per test with the faults its proxy injected (for reports); read at
 # import, before the session clears BRAINBUCKET_* variables.
@@ -82,3 +83,17 @@ def direct_store(root_url: str) -> S3Store:
     store = open_store(root_url)
     assert isinstance(store, S3Store)
     return store
+
+
+@pytest.fixture
+def scripted() -> Iterator[Callable[..., ScriptedServer]]:
+    """Start scripted HTTP servers (see ``scripted.py``); all closed after the test."""
+    servers: list[ScriptedServer] = []
+
+    def start(script: Script, **kw: bool) -> ScriptedServer:
+        servers.append(ScriptedServer(script, **kw))
+        return servers[-1]
+
+    yield start
+    for s in servers:
+        s.close()

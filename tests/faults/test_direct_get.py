@@ -12,9 +12,7 @@ import asyncio
 import hashlib
 import os
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,79 +23,9 @@ from brainbucket.store import S3Store
 from brainbucket.store._direct import DirectGet, proxied
 
 from .proxy import Fault, FaultProxy
+from .scripted import ScriptedServer
 
 DATA = os.urandom(3_000_000) + b"end"
-
-Script = Callable[[int, dict[str, str]], bytes | None]
-
-
-class ScriptedServer:
-    """Answers each GET with what ``script(n, headers)`` returns (raw bytes); ``None`` closes.
-
-    Records the request headers it saw, in order. A connection is kept open between requests
-    unless the script's answer says ``Connection: close`` or ``close_after`` is set.
-    """
-
-    def __init__(self, script: Script, *, close_after: bool = False) -> None:
-        self.script = script
-        self.close_after = close_after
-        self.seen: list[dict[str, str]] = []
-        self.connections = 0
-        self._sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self._sock.getsockname()[1]
-        self._stop = False
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while not self._stop:
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
-
-    def _handle(self, conn: socket.socket) -> None:
-        try:
-            self._answer(conn)
-        except OSError:
-            pass  # the client hung up first: its side of the story is what is tested
-
-    def _answer(self, conn: socket.socket) -> None:
-        f = conn.makefile("rb")
-        with conn, f:
-            while True:
-                line = f.readline()
-                if not line:
-                    return
-                headers = {}
-                while (h := f.readline()) not in (b"\r\n", b""):
-                    k, _, v = h.decode().partition(":")
-                    headers[k.strip().lower()] = v.strip()
-                self.seen.append(headers)
-                answer = self.script(len(self.seen), headers)
-                if answer is None:
-                    return
-                conn.sendall(answer)
-                if self.close_after or b"Connection: close" in answer.split(b"\r\n\r\n")[0]:
-                    return
-
-    def close(self) -> None:
-        self._stop = True
-        self._sock.close()
-
-
-@pytest.fixture
-def scripted() -> Iterator[Callable[..., ScriptedServer]]:
-    servers: list[ScriptedServer] = []
-
-    def start(script: Script, **kw: bool) -> ScriptedServer:
-        servers.append(ScriptedServer(script, **kw))
-        return servers[-1]
-
-    yield start
-    for s in servers:
-        s.close()
 
 
 def _getter(server: ScriptedServer) -> DirectGet:

@@ -49,6 +49,7 @@ from ._base import Progress, Store
 from ._direct import Abort, Cancelled, DirectGet, proxied
 from ._errors import printable, translate
 from ._session import S3Settings, Session, _retries, backoff_delay
+from ._smallget import SmallGets, Want
 
 __all__ = ["S3Store"]
 
@@ -105,6 +106,7 @@ class S3Store(Store):
         self._obs: _ObStore | None = None
         self._direct: DirectGet | None = None
         self._direct_known = False
+        self._direct_plain = False
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -135,21 +137,53 @@ class S3Store(Store):
         if not self._direct_known:
             self._direct_known = True
             if not self.anon:
-                obs = self.obs
 
                 def sign(key: str) -> str:
-                    try:
-                        return str(obstore.sign(obs, "GET", key, timedelta(hours=1)))
-                    except (TypeError, ValueError) as exc:
-                        # A key no URL can carry (undecodable bytes, say): the same refusal
-                        # obstore's own requests give.
-                        what = printable(self.describe(self._rel(key)))
-                        msg = f"{what}: the key holds characters or segments brainbucket refuses"
-                        raise UnsafeKeyError(msg) from exc
+                    return self._sign_many([key])[0]
 
-                if not proxied(sign("probe")):
+                probe = sign("probe")
+                if not proxied(probe):
                     self._direct = DirectGet(sign)
+                    self._direct_plain = probe.startswith("http://")
         return self._direct
+
+    def _sign_many(self, keys: list[str]) -> list[str]:
+        """Presigned GET URLs of ``keys``, valid for an hour (one call for the lot)."""
+        try:
+            urls = obstore.sign(self.obs, "GET", keys, timedelta(hours=1))
+        except (TypeError, ValueError) as exc:
+            # A key no URL can carry (undecodable bytes, say): the same refusal obstore's own
+            # requests give. With several keys, the caller signs them one by one to find it.
+            what = printable(self.describe(self._rel(keys[0]))) if len(keys) == 1 else "a key"
+            msg = f"{what}: the key holds characters or segments brainbucket refuses"
+            raise UnsafeKeyError(msg) from exc
+        return [str(u) for u in urls]
+
+    def small_gets(self, connections: int) -> SmallGets | None:
+        """The one-thread path for many small downloads (see ``_smallget``), or ``None``.
+
+        Plain-HTTP endpoints only (an S3 server on the lab's network, or this machine's);
+        over HTTPS, small downloads keep :meth:`download`'s threads.
+        """
+        direct = self._direct_get()
+        if direct is None or not self._direct_plain:
+            return None
+
+        def fallback(want: Want, abort: Abort) -> tuple[str, int]:
+            return self._fetch(
+                direct,
+                want.path,
+                want.dest,
+                expected_size=want.size,
+                expected_sha256=want.sha256,
+                expected_blake3=want.blake3,
+                expected_md5=want.md5,
+                keep_mtime=want.keep_mtime,
+                progress=None,
+                abort=abort,
+            )
+
+        return SmallGets(self._sign_many, fallback, connections=connections)
 
     @property
     def direct_downloads(self) -> bool:

@@ -34,9 +34,11 @@ from .._hashing import (
 )
 from ..store import S3Store, Store
 from ..store._direct import Abort
+from ..store._errors import printable
+from ..store._smallget import Want
 from ._actions import Download
 
-__all__ = ["download", "download_here", "plain_md5"]
+__all__ = ["download", "download_here", "plain_md5", "want_of"]
 
 _MD5_RE = re.compile(r"^[0-9a-f]{32}$")
 
@@ -91,6 +93,22 @@ def download_here(store: S3Store, a: Download, progress: Progress | None, abort:
     ``abort`` lets another thread cut it short (see :class:`brainbucket.store._direct.Abort`).
     """
     return store.download(a.path, a.dest, abort=abort, **_whole_kwargs(a, progress))
+
+
+def want_of(store: S3Store, a: Download) -> Want:
+    """``a`` as the one-thread path for small files takes it (see ``download_here``)."""
+    return Want(
+        path=a.path,
+        key=store.key(a.path),
+        dest=os.fspath(a.dest),
+        what=printable(store.describe(a.path)),
+        size=a.size,
+        sha256=a.sha256,
+        blake3=a.blake3,
+        md5=_check_md5(a),
+        keep_mtime=True,  # as in _whole_kwargs
+        tag=a,
+    )
 
 
 def _get_options(a: Download, offset: int) -> dict[str, Any]:

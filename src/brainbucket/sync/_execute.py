@@ -32,8 +32,9 @@ from .._hashing import CHUNK
 from .._types import PutResult
 from ..store import S3Store, Store
 from ..store._direct import Abort, Cancelled
+from ..store._smallget import Want
 from ._actions import Action, Delete, DeleteLocal, Download, Upload
-from ._download import download, download_here
+from ._download import download, download_here, want_of
 from ._multipart import upload_multipart
 
 __all__ = ["Callbacks", "ExecuteResult", "execute"]
@@ -52,6 +53,10 @@ IO_THREADS = 8
 # 5,000 small files: 32 threads beat 8 by ~15% in time and in the server's CPU (its queue
 # never runs dry), at 256 KiB of buffer each.
 DOWNLOAD_THREADS = 32
+# Downloads up to this size go through the one-thread path for small files, over at most this
+# many connections (S3 over plain HTTP; see brainbucket.store._smallget).
+SMALL_LIMIT = 1024 * 1024
+LANE_CONNECTIONS = 32
 # A download thread hands finished files back to the event loop in batches.
 _SETTLE_EVERY = 0.05
 
@@ -264,6 +269,15 @@ async def _run(
     if not (direct and isinstance(store, S3Store) and store.direct_downloads):
         direct = []
     taken = {id(a) for a in direct}
+    # Small files, unversioned, on one thread that keeps many connections busy (S3 over plain
+    # HTTP); the rest of the direct downloads on threads of their own.
+    lane: list[Download] = []
+    small = None
+    if direct and isinstance(store, S3Store):
+        small = store.small_gets(min(jobs, LANE_CONNECTIONS))
+    if small is not None:
+        lane = [a for a in direct if a.size <= SMALL_LIMIT and a.version_id is None]
+        direct = [a for a in direct if not (a.size <= SMALL_LIMIT and a.version_id is None)]
     work = iter(a for a in actions if not isinstance(a, Delete) and id(a) not in taken)
     budget = _Budget(opts.upload_budget)
     large = asyncio.Semaphore(LARGE_IN_FLIGHT)
@@ -398,12 +412,45 @@ async def _run(
         if batch:
             loop.call_soon_threadsafe(settle, batch)
 
+    def lane_worker() -> None:
+        # One thread for every small file (see brainbucket.store._smallget); results back in
+        # batches, as from the download threads.
+        assert small is not None
+        batch: list[_Settled] = []
+        due = time.monotonic() + _SETTLE_EVERY
+
+        def done(w: Want, digest: str | None, nbytes: int, exc: BaseException | None) -> None:
+            nonlocal batch, due
+            a: Download = w.tag
+            err: BrainbucketError | None = None
+            if isinstance(exc, BrainbucketError):
+                err = exc
+                if isinstance(exc, _FATAL):
+                    stop.set()
+            elif isinstance(exc, OSError):
+                err = _local_error(a, exc)
+            elif exc is not None:
+                raise exc
+            batch.append((a, digest, err, nbytes))
+            if time.monotonic() >= due:
+                loop.call_soon_threadsafe(settle, batch)
+                batch, due = [], time.monotonic() + _SETTLE_EVERY
+
+        try:
+            small.run((want_of(store, a) for a in lane), done, stop)  # type: ignore[arg-type]
+        finally:
+            if batch:
+                loop.call_soon_threadsafe(settle, batch)
+
     threads = min(jobs, DOWNLOAD_THREADS, len(direct))
-    dl_pool = ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="brainbucket-dl")
+    dl_pool = ThreadPoolExecutor(
+        max_workers=max(1, threads) + bool(lane), thread_name_prefix="brainbucket-dl"
+    )
     try:
         await asyncio.gather(
             *(worker() for _ in range(jobs)),
             *(loop.run_in_executor(dl_pool, download_worker) for _ in range(threads)),
+            *([loop.run_in_executor(dl_pool, lane_worker)] if lane else []),
         )
     except BaseException:
         stop.set()  # no new files; files in flight end at once, leaving nothing behind
