@@ -56,7 +56,7 @@ DOWNLOAD_THREADS = 32
 # Downloads up to this size go through the one-thread path for small files, over at most this
 # many connections (S3 over plain HTTP; see brainbucket.store._smallget).
 SMALL_LIMIT = 1024 * 1024
-LANE_CONNECTIONS = 32
+LANE_CONNECTIONS = 64
 # A download thread hands finished files back to the event loop in batches.
 _SETTLE_EVERY = 0.05
 
