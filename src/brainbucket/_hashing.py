@@ -48,6 +48,11 @@ __all__ = [
 CHUNK = 1 << 20
 TMP_SUFFIX = ".bbpart"
 _MAX_NAME_BYTES = 255
+# Files are written 32 KiB at a time, as Go's io.Copy (s5cmd, rclone) does. The kernel sizes
+# the page-cache folios of a write by its length, and filling large fresh folios measured
+# 0.3-0.8 CPU-s slower per 1.34 GB than 32 KiB writes on a virtual machine (the host backs
+# such memory on first touch); the extra system calls cost ~0.04 s.
+_WRITE_PIECE = 32 * 1024
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -290,9 +295,12 @@ class VerifiedWriter:
         self._done = False
 
     def write(self, chunk: bytes | memoryview) -> None:
-        n = os.write(self._fd, chunk)
-        while n < len(chunk):  # a short write (rare on files): write the rest
-            n += os.write(self._fd, memoryview(chunk)[n:])
+        if len(chunk) <= _WRITE_PIECE:
+            n = os.write(self._fd, chunk)
+        else:
+            chunk, n = memoryview(chunk), 0
+        while n < len(chunk):  # in pieces; and a short write (rare on files) goes on
+            n += os.write(self._fd, chunk[n : n + _WRITE_PIECE])
         self._h.update(chunk)
         if self._b3 is not None:
             self._b3.update(chunk)
