@@ -48,10 +48,10 @@ __all__ = [
 CHUNK = 1 << 20
 TMP_SUFFIX = ".bbpart"
 _MAX_NAME_BYTES = 255
-# Files are written 32 KiB at a time, as Go's io.Copy (s5cmd, rclone) does. The kernel sizes
-# the page-cache folios of a write by its length, and filling large fresh folios measured
-# 0.3-0.8 CPU-s slower per 1.34 GB than 32 KiB writes on a virtual machine (the host backs
-# such memory on first touch); the extra system calls cost ~0.04 s.
+# Files are written 32 KiB at a time, as Go's io.Copy does (the peers in benchmarks/). The
+# kernel sizes the page-cache folios of a write by its length, and filling large fresh folios
+# measured 0.3-0.8 CPU-s slower per 1.34 GB than 32 KiB writes on a virtual machine (the host
+# backs such memory on first touch); the extra system calls cost ~0.04 s.
 _WRITE_PIECE = 32 * 1024
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 

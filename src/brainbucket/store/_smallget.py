@@ -3,8 +3,8 @@
 Why: below a megabyte a download is mostly per-request work (sign, send, parse the answer,
 create, write and rename a file), and spread over worker threads every blocking step is also a
 hand-over of Python's GIL: ~80 futex calls a file, measured with strace on 5,000 files of
-4 KiB. One thread that keeps many connections busy does the same work without the hand-overs,
-as the runtimes of s5cmd and rclone do.
+4 KiB. One thread that keeps many connections busy does the same work without the hand-overs, as
+event-driven HTTP clients do.
 
 Only the plain case is handled here: ``200`` with a ``Content-Length`` over plain HTTP, read
 whole into memory, verified, then written under a temporary name and renamed into place, so a
