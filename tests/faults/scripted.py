@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import socket
+import struct
 import threading
+import time
 from collections.abc import Callable
 
 Script = Callable[[int, dict[str, str]], bytes | None]
@@ -13,12 +15,14 @@ class ScriptedServer:
     """Answers each GET with what ``script(n, headers)`` returns (raw bytes); ``None`` closes.
 
     Records the request headers it saw, in order. A connection is kept open between requests
-    unless the script's answer says ``Connection: close`` or ``close_after`` is set.
+    unless the script's answer says ``Connection: close`` or ``close_after`` is set; ``reset``
+    then ends it with a reset instead of an orderly close.
     """
 
-    def __init__(self, script: Script, *, close_after: bool = False) -> None:
+    def __init__(self, script: Script, *, close_after: bool = False, reset: bool = False) -> None:
         self.script = script
         self.close_after = close_after
+        self.reset = reset  # close with a reset (RST) rather than an orderly end (FIN)
         self.seen: list[dict[str, str]] = []
         self.connections = 0
         self._sock = socket.create_server(("127.0.0.1", 0))
@@ -58,6 +62,13 @@ class ScriptedServer:
                     return
                 conn.sendall(answer)
                 if self.close_after or b"Connection: close" in answer.split(b"\r\n\r\n")[0]:
+                    if self.reset:
+                        # Once the answer is through (and the client's next request has likely
+                        # gone out on this connection): a reset rather than an orderly end.
+                        time.sleep(0.05)
+                        conn.setsockopt(
+                            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                        )
                     return
 
     def close(self) -> None:

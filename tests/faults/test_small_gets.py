@@ -135,14 +135,15 @@ def test_connection_close_answers_each_get_a_new_connection(scripted, tmp_path: 
     assert server.connections == len(FILES)
 
 
+@pytest.mark.parametrize("reset", [False, True], ids=["closed", "reset"])
 def test_idle_connections_closed_by_the_server_are_opened_afresh(
-    scripted, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    scripted, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reset: bool
 ) -> None:
     # The server hangs up after every answer without saying so: each kept-alive connection is
-    # found dead, either while idle or on the next request, and is reopened without turning
-    # to the careful path (whose retries are zero here, so it would fail).
+    # found dead (an end of file, a reset, a broken pipe), either while idle or on the next
+    # request, and is reopened without turning to the careful path.
     monkeypatch.setenv("BRAINBUCKET_RETRIES", "0")
-    server = scripted(lambda n, h: _ok(FILES[_key(h)]), close_after=True)
+    server = scripted(lambda n, h: _ok(FILES[_key(h)]), close_after=True, reset=reset)
     lane = Lane(server.port)
     _landed(tmp_path, lane.run(tmp_path, FILES), FILES)
     assert lane.fallbacks == []

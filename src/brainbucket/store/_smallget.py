@@ -277,7 +277,8 @@ class _Run:
         except BlockingIOError:
             n = 0
         except OSError as exc:
-            self._give_up(slot, exc)
+            if not self._reopen_stale(slot):
+                self._give_up(slot, exc)
             return
         slot.out = slot.out[n:]
         events = selectors.EVENT_WRITE if slot.out else selectors.EVENT_READ
@@ -294,21 +295,17 @@ class _Run:
         except BlockingIOError:
             return
         except OSError as exc:
-            self._give_up(slot, exc)
+            if not self._reopen_stale(slot):
+                self._give_up(slot, exc)
             return
-        want = self.busy.get(slot)
-        if want is None:  # an idle connection the server closed (or talked on): drop it
+        if slot not in self.busy:  # an idle connection the server closed (or talked on)
             self._drop(slot)
             return
         if not n:
-            if not slot.buf and slot.reused and not slot.retried:
-                # A kept-alive connection the server had already closed: once more, afresh.
-                self._drop(slot)
-                self._begin(slot, want, slot.request)
-                slot.retried = True
-                return
-            self._give_up(slot, ConnectionError("the connection closed mid-answer"))
+            if not self._reopen_stale(slot):
+                self._give_up(slot, ConnectionError("the connection closed mid-answer"))
             return
+        want = self.busy[slot]
         slot.buf += self.rbuf[:n]
         slot.deadline = time.monotonic() + READ_TIMEOUT
         try:
@@ -324,6 +321,21 @@ class _Run:
             self._give_up(slot, exc)
             return
         self._land(slot, want)
+
+    def _reopen_stale(self, slot: _Slot) -> bool:
+        """Send the request again on a fresh connection if the kept-alive one was dead.
+
+        A server may close an idle connection just as a request goes out on it: the request
+        then meets an end of file, a reset or a broken pipe before any answer. That is not a
+        failure of the network, so it costs no fallback; once per request.
+        """
+        want = self.busy.get(slot)
+        if want is None or slot.buf or not slot.reused or slot.retried:
+            return False
+        self._drop(slot)
+        self._begin(slot, want, slot.request)
+        slot.retried = True
+        return True
 
     def _parse_head(self, slot: _Slot, want: Want) -> bool:
         end = slot.buf.find(b"\r\n\r\n")
