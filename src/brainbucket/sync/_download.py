@@ -96,17 +96,18 @@ def download_here(store: S3Store, a: Download, progress: Progress | None, abort:
 
 
 def want_of(store: S3Store, a: Download) -> Want:
-    """``a`` as the one-thread path for small files takes it (see ``download_here``)."""
+    """``a`` as the one-thread path for small files takes it, with the same checks."""
+    kw = _whole_kwargs(a, None)
     return Want(
         path=a.path,
         key=store.key(a.path),
         dest=os.fspath(a.dest),
         what=printable(store.describe(a.path)),
-        size=a.size,
-        sha256=a.sha256,
-        blake3=a.blake3,
-        md5=_check_md5(a),
-        keep_mtime=True,  # as in _whole_kwargs
+        size=kw["expected_size"],
+        sha256=kw["expected_sha256"],
+        blake3=kw["expected_blake3"],
+        md5=kw["expected_md5"],
+        keep_mtime=kw["keep_mtime"],
         tag=a,
     )
 

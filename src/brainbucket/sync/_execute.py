@@ -12,7 +12,7 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +79,44 @@ class _Tally:
 
 # A download thread's report of one file: action, digest, error, bytes not yet reported.
 _Settled = tuple[Download, str | None, BrainbucketError | None, int]
+
+
+class _Batch:
+    """A download thread's finished files, handed to the event loop every ``_SETTLE_EVERY``.
+
+    A call into the loop per file would cost more than a small file. Errors are sorted here:
+    a brainbucket error fails its file (a fatal one stops every thread), a local ``OSError``
+    becomes one, anything else is a bug and propagates.
+    """
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        settle: Callable[[list[_Settled]], None],
+        stop: threading.Event,
+    ) -> None:
+        self._loop, self._settle, self._stop = loop, settle, stop
+        self._items: list[_Settled] = []
+        self._due = time.monotonic() + _SETTLE_EVERY
+
+    def add(self, a: Download, digest: str | None, exc: BaseException | None, nbytes: int) -> None:
+        err: BrainbucketError | None = None
+        if isinstance(exc, BrainbucketError):
+            err = exc
+            if isinstance(exc, _FATAL):
+                self._stop.set()
+        elif isinstance(exc, OSError):
+            err = _local_error(a, exc)
+        elif exc is not None:
+            raise exc
+        self._items.append((a, digest, err, nbytes))
+        if time.monotonic() >= self._due:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._items:
+            self._loop.call_soon_threadsafe(self._settle, self._items)
+        self._items, self._due = [], time.monotonic() + _SETTLE_EVERY
 
 
 class Callbacks:
@@ -280,8 +318,8 @@ async def _run(
     if direct and isinstance(store, S3Store):
         small = store.small_gets(min(jobs, LANE_CONNECTIONS))
     if small is not None:
-        lane = [a for a in direct if a.size <= SMALL_LIMIT and a.version_id is None]
-        direct = [a for a in direct if not (a.size <= SMALL_LIMIT and a.version_id is None)]
+        lane = [a for a in direct if _fits_lane(a)]
+        direct = [a for a in direct if not _fits_lane(a)]
     work = iter(a for a in actions if not isinstance(a, Delete) and id(a) not in taken)
     budget = _Budget(opts.upload_budget)
     large = asyncio.Semaphore(LARGE_IN_FLIGHT)
@@ -387,64 +425,39 @@ async def _run(
         assert isinstance(store, S3Store)
         abort = Abort()
         aborts.append(abort)
-        batch: list[_Settled] = []
-        due = time.monotonic() + _SETTLE_EVERY
-        while not stop.is_set():
-            with queue_lock:
-                a = next(queue, None)
-            if a is None:
-                break
-            # A small file's bytes are counted here and reported with its result: a call
-            # into the event loop per file would cost more than the file.
-            tally = _Tally() if a.size <= CHUNK else None
-            progress = tally if tally is not None else progress_for(a, True)
-            digest, err = None, None
-            try:
-                digest = download_here(store, a, progress, abort)
-            except Cancelled:
-                break
-            except BrainbucketError as exc:
-                err = exc
-                if isinstance(exc, _FATAL):
-                    stop.set()
-            except OSError as exc:
-                err = _local_error(a, exc)
-            batch.append((a, digest, err, tally.n if tally is not None else 0))
-            if time.monotonic() >= due:
-                loop.call_soon_threadsafe(settle, batch)
-                batch, due = [], time.monotonic() + _SETTLE_EVERY
-        if batch:
-            loop.call_soon_threadsafe(settle, batch)
+        batch = _Batch(loop, settle, stop)
+        try:
+            while not stop.is_set():
+                with queue_lock:
+                    a = next(queue, None)
+                if a is None:
+                    break
+                # A small file's bytes are counted here and reported with its result.
+                tally = _Tally() if a.size <= CHUNK else None
+                progress = tally if tally is not None else progress_for(a, True)
+                digest, err = None, None
+                try:
+                    digest = download_here(store, a, progress, abort)
+                except Cancelled:
+                    break
+                except (BrainbucketError, OSError) as exc:
+                    err = exc
+                batch.add(a, digest, err, tally.n if tally is not None else 0)
+        finally:
+            batch.flush()
 
     def lane_worker() -> None:
-        # One thread for every small file (see brainbucket.store._smallget); results back in
-        # batches, as from the download threads.
+        # One thread for every small file (see brainbucket.store._smallget).
         assert small is not None
-        batch: list[_Settled] = []
-        due = time.monotonic() + _SETTLE_EVERY
+        batch = _Batch(loop, settle, stop)
 
         def done(w: Want, digest: str | None, nbytes: int, exc: BaseException | None) -> None:
-            nonlocal batch, due
-            a: Download = w.tag
-            err: BrainbucketError | None = None
-            if isinstance(exc, BrainbucketError):
-                err = exc
-                if isinstance(exc, _FATAL):
-                    stop.set()
-            elif isinstance(exc, OSError):
-                err = _local_error(a, exc)
-            elif exc is not None:
-                raise exc
-            batch.append((a, digest, err, nbytes))
-            if time.monotonic() >= due:
-                loop.call_soon_threadsafe(settle, batch)
-                batch, due = [], time.monotonic() + _SETTLE_EVERY
+            batch.add(w.tag, digest, exc, nbytes)
 
         try:
             small.run((want_of(store, a) for a in lane), done, stop)  # type: ignore[arg-type]
         finally:
-            if batch:
-                loop.call_soon_threadsafe(settle, batch)
+            batch.flush()
 
     threads = min(jobs, DOWNLOAD_THREADS if small is None else LARGE_DOWNLOAD_THREADS, len(direct))
     dl_pool = ThreadPoolExecutor(
@@ -469,6 +482,11 @@ async def _run(
         raise fatal[0]
     result.elapsed = time.perf_counter() - t0
     return result
+
+
+def _fits_lane(a: Download) -> bool:
+    """Whether the one-thread path for small files takes ``a`` (it reads current versions)."""
+    return a.size <= SMALL_LIMIT and a.version_id is None
 
 
 def _local_error(a: Action, exc: OSError) -> BrainbucketError:
