@@ -15,8 +15,8 @@ class ScriptedServer:
     """Answers each GET with what ``script(n, headers)`` returns (raw bytes); ``None`` closes.
 
     Records the request headers it saw, in order. A connection is kept open between requests
-    unless the script's answer says ``Connection: close`` or ``close_after`` is set; ``reset``
-    then ends it with a reset instead of an orderly close.
+    unless the script's answer is ``None``, says ``Connection: close``, or ``close_after`` is
+    set; ``reset`` then ends it with a reset instead of an orderly close.
     """
 
     def __init__(self, script: Script, *, close_after: bool = False, reset: bool = False) -> None:
@@ -59,6 +59,10 @@ class ScriptedServer:
                 self.seen.append(headers)
                 answer = self.script(len(self.seen), headers)
                 if answer is None:
+                    if self.reset:
+                        conn.setsockopt(
+                            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                        )
                     return
                 conn.sendall(answer)
                 if self.close_after or b"Connection: close" in answer.split(b"\r\n\r\n")[0]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from brainbucket import ConflictError, EndpointError, IntegrityError, open_store
+from brainbucket import ConflictError, EndpointError, IntegrityError, ServerError, open_store
 from brainbucket._hashing import TMP_SUFFIX, sha256_bytes
 from brainbucket.store import S3Store
 from brainbucket.store._direct import DirectGet, proxied
@@ -161,6 +161,22 @@ def test_wrong_bytes_are_refused(scripted, tmp_path: Path) -> None:
     with pytest.raises(IntegrityError):
         _fetch(server, dest)
     assert dest.read_bytes() == b"old good copy"
+    _no_temp_files(tmp_path)
+
+
+@pytest.mark.parametrize("reset", [False, True], ids=["closed", "reset"])
+def test_closed_before_any_answer_is_a_server_error(
+    reset: bool, scripted, tmp_path: Path, monkeypatch
+) -> None:
+    # The server is there (it accepts every connection) but never answers: not a wrong
+    # endpoint, so not an EndpointError, which would stop a whole sync.
+    monkeypatch.setenv("BRAINBUCKET_RETRIES", "2")
+    server = scripted(lambda n, h: None, reset=reset)
+    dest = tmp_path / "a"
+    with pytest.raises(ServerError, match="closed before the server answered, after retries"):
+        _fetch(server, dest)
+    assert server.connections == 3  # one try and two retries, each on a new connection
+    assert not dest.exists()
     _no_temp_files(tmp_path)
 
 

@@ -212,7 +212,8 @@ def test_stalled_answers_still_arrive(
         ("503", ServerError),
         ("slowdown", ServerError),
         ("500", ServerError),
-        ("drop", EndpointError),
+        ("drop", ServerError),
+        ("reset", ServerError),
     ],
 )
 def test_exhausted_download_is_clear_and_clean(
@@ -233,7 +234,7 @@ def test_exhausted_download_is_clear_and_clean(
     assert len(proxy.injected()) == attempts()  # bounded: 1 try + BRAINBUCKET_RETRIES
 
 
-@pytest.mark.parametrize("kind", ["503", "drop"])
+@pytest.mark.parametrize("kind", ["503", "drop", "reset"])
 def test_exhausted_upload_leaves_old_object(
     kind: str,
     faulty_store: S3Store,
@@ -245,9 +246,26 @@ def test_exhausted_upload_leaves_old_object(
     src = tmp_path / "new.nii.gz"
     src.write_bytes(b"new content")
     proxy.add(TRANSIENT[kind](method="PUT"))
-    with pytest.raises((ServerError, EndpointError)):
+    with pytest.raises(ServerError, match="after retries"):
         faulty_store.upload(src, remote)
     assert direct_store.read_bytes(remote) == DATA
+
+
+def test_upload_with_nobody_listening_is_an_endpoint_error(
+    root_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only a failure to connect at all means a wrong or absent endpoint (exit 6, and a sync
+    # stops at once); connections closed by a server that is there are ServerErrors above.
+    from brainbucket.server import free_port
+
+    monkeypatch.setenv("BRAINBUCKET_RETRIES", "1")
+    store = open_store(root_url, endpoint_url=f"http://127.0.0.1:{free_port()}")
+    src = tmp_path / "new.nii.gz"
+    src.write_bytes(b"new content")
+    with pytest.raises(EndpointError, match="cannot reach the endpoint"):
+        store.upload(src, "new.nii.gz")
+    with pytest.raises(EndpointError, match="cannot reach the endpoint"):
+        asyncio.run(store.aupload(src, "new.nii.gz"))
 
 
 def test_cli_reports_exhausted_retries_in_one_line(
@@ -351,7 +369,7 @@ def test_failed_multipart_upload_leaves_no_orphan(
     faulty_store: S3Store, direct_store: S3Store, proxy: FaultProxy, big_file: Path
 ) -> None:
     proxy.add(Fault("drop", method="PUT", path="partNumber=3"))
-    with pytest.raises(EndpointError):
+    with pytest.raises(ServerError, match="closed before the server answered"):
         faulty_store.upload(big_file, "big.nii.gz")
     assert len(proxy.injected()) == attempts()
     assert direct_store.multipart_uploads() == []

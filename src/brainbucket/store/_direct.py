@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._exceptions import BrainbucketError, ConflictError, ServerError
 from .._hashing import VerifiedWriter
-from ._errors import _CODE_RE, _from_code, broke_off, stalled, unreachable
+from ._errors import _CODE_RE, _from_code, broke_off, no_answer, stalled, unreachable
 from ._session import _retries, backoff_delay
 
 if TYPE_CHECKING:
@@ -106,6 +106,10 @@ def proxied(url: str) -> bool:
 
 class _BrokenOff(ConnectionError):
     """The answer ended before its announced length."""
+
+
+class _NoConnection(ConnectionError):
+    """Connecting failed: nobody listening, no such host, or no answer to connect."""
 
 
 class _Answer:
@@ -218,10 +222,19 @@ class _Conn:
         self.used = False
 
     def connect(self) -> None:
-        sock = socket.create_connection((self._host, self._port), timeout=CONNECT_TIMEOUT)
+        try:
+            sock = socket.create_connection((self._host, self._port), timeout=CONNECT_TIMEOUT)
+        except OSError as exc:
+            raise _NoConnection(str(exc)) from exc
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self._tls is not None:
-            sock = self._tls.wrap_socket(sock, server_hostname=self._host)
+            try:
+                sock = self._tls.wrap_socket(sock, server_hostname=self._host)
+            except OSError as exc:
+                # A failed handshake (a certificate not trusted...) is a failure to connect.
+                sock.close()
+                raise _NoConnection(str(exc)) from exc
+        if self._tls is not None:
             # Connecting may take CONNECT_TIMEOUT; from then on, each read READ_TIMEOUT.
             sock.settimeout(READ_TIMEOUT)
         else:
@@ -449,6 +462,8 @@ def _gave_up(exc: BaseException, what: str, answered: bool, stalled_: bool) -> B
     """The error for a network failure that outlasted the retries."""
     if isinstance(exc, BrainbucketError):
         return exc
+    if isinstance(exc, _NoConnection):
+        return unreachable(what)
     if stalled_ or isinstance(exc, TimeoutError):
         return stalled(what)
-    return broke_off(what) if answered else unreachable(what)
+    return broke_off(what) if answered else no_answer(what)

@@ -31,6 +31,15 @@ __all__ = ["translate"]
 _CODE_RE = re.compile(r"<Code>([^<]+)</Code>")
 _STATUS_RE = re.compile(r"status code: (\d{3})|\b(\d{3}) (?:Not Found|Forbidden|Precondition)")
 
+# A failure to connect at all, in obstore's words: its error kind (``kind: Connect``), or the
+# messages of the connection layer beneath it.
+_CONNECT_RE = re.compile(
+    r"kind: Connect\b|ConnectError\(|connection refused|dns error|tcp connect|connect error"
+    r"|client error \(Connect\)",
+    re.IGNORECASE,
+)
+# Its words for a request that timed out (not "retry_timeout", which every message carries).
+_TIMEOUT_RE = re.compile(r"kind: Timeout\b|timed out", re.IGNORECASE)
 _BUGS = (NameError, AttributeError, TypeError, AssertionError, ImportError, RecursionError)
 _BAD_CREDS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken"}
 # Answers worth another try (as ServerError once the tries run out).
@@ -130,12 +139,11 @@ def _translate_botocore(
     if isinstance(exc, botocore_exceptions.ProfileNotFound):
         return CredentialsError(f"{what}: {exc}")
     if isinstance(
-        exc,
-        botocore_exceptions.EndpointConnectionError
-        | botocore_exceptions.ConnectTimeoutError
-        | botocore_exceptions.ConnectionClosedError,
+        exc, botocore_exceptions.EndpointConnectionError | botocore_exceptions.ConnectTimeoutError
     ):
-        return EndpointError(f"{what}: cannot reach the endpoint")
+        return unreachable(what)
+    if isinstance(exc, botocore_exceptions.ConnectionClosedError):
+        return no_answer(what)
     if isinstance(exc, botocore_exceptions.ReadTimeoutError):
         return ServerError(f"{what}: the server stopped answering (read timeout)")
     return None
@@ -164,19 +172,15 @@ def _translate_obstore(exc: BaseException, what: str, anon: bool) -> Brainbucket
     lowered = text.lower()
     if any(s in lowered for s in ("body error", "incompletebody", "unexpectedeof")):
         return broke_off(what)
-    if any(
-        s in lowered
-        for s in (
-            "connection refused",
-            "error sending request",
-            "dns error",
-            "tcp connect",
-            "connect error",
-        )
-    ):
+    if _CONNECT_RE.search(text):
         return unreachable(what)
-    if "timed out" in lowered or "timeout" in lowered:
+    if _TIMEOUT_RE.search(text):
         return stalled(what)
+    if "error sending request" in lowered:
+        # Connected, but the connection was closed or reset before an answer came, on
+        # every try: the server is there, so this is the network's or the server's fault
+        # for this request, not a wrong endpoint (and no reason to stop other transfers).
+        return no_answer(what)
     return BrainbucketError(f"{what}: {name}: {text.splitlines()[0][:200] if text else name}")
 
 
@@ -193,8 +197,17 @@ def broke_off(what: str) -> ServerError:
 
 
 def unreachable(what: str) -> EndpointError:
-    """No answer at all, on every try (refused, reset or closed before answering)."""
+    """No connection at all, on every try (refused, no such host, connecting timed out)."""
     return EndpointError(f"{what}: cannot reach the endpoint")
+
+
+def no_answer(what: str) -> ServerError:
+    """Connected, then closed or reset before any answer, on every try."""
+    return ServerError(
+        f"{what}: the connection was closed before the server answered, after retries",
+        hint="the network or the server keeps dropping connections; re-run later "
+        "(verified files are kept, nothing partial is)",
+    )
 
 
 def stalled(what: str) -> ServerError:
