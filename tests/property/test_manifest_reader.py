@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from brainbucket import ManifestError, open_store
 from brainbucket.manifest import Entry, Manifest, read_manifest, write_manifest
 from brainbucket.manifest._format import decode_pointer, decode_root, decode_shard
+from brainbucket.store import Store
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -110,7 +111,11 @@ entries = st.lists(
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(items=entries, prefix=st.sampled_from(["", "a", "sub-01/"]))
 def test_round_trip_through_a_store(items: list[Entry], prefix: str) -> None:
-    store = open_store(tempfile.mkdtemp(prefix="bbmanifest-"))
+    with tempfile.TemporaryDirectory(prefix="bbmanifest-") as root:
+        _round_trip(open_store(root), items, prefix)
+
+
+def _round_trip(store: Store, items: list[Entry], prefix: str) -> None:
     write_manifest(store, Manifest(items), expected=None)
     back = read_manifest(store, cache=False)
     assert back is not None

@@ -33,7 +33,8 @@ safe_key = (
     .filter(lambda k: not (len(k) > 1 and k[1] == ":" and k[0].isalpha()))  # "C:..." is refused
 )
 
-ROOT = Path(tempfile.mkdtemp(prefix="bbprop-")).resolve()
+# Only paths are computed under it, nothing is written: it need not exist.
+ROOT = (Path(tempfile.gettempdir()) / "brainbucket-paths").resolve()
 
 
 @SETTINGS

@@ -799,7 +799,9 @@ class S3Store(Store):
 
     def bucket_exists(self) -> bool:
         try:
-            self.client.head_bucket(Bucket=self.bucket)
+            # A listing of at most one key asks what HEAD bucket asks (same permission, same
+            # NoSuchBucket), without loading boto3: ~0.5 s saved on the first sync to a bucket.
+            next(iter(obstore.list(self.obs, chunk_size=1)), None)
         except Exception as exc:
             err = self._err(exc)
             if isinstance(err, FileNotFoundError):

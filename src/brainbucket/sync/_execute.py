@@ -320,7 +320,13 @@ async def _run(
     if small is not None:
         lane = [a for a in direct if _fits_lane(a)]
         direct = [a for a in direct if not _fits_lane(a)]
-    work = iter(a for a in actions if not isinstance(a, Delete) and id(a) not in taken)
+    pending = [a for a in actions if not isinstance(a, Delete) and id(a) not in taken]
+    if jobs > 1:
+        # Largest first (stable, so the plan's order among equals): a run then ends on small
+        # files, all cores busy to the last, instead of on one large transfer alone. Measured
+        # on the 1.34 GB study upload: the last half second ran at half the machine.
+        pending.sort(key=lambda a: getattr(a, "size", 0), reverse=True)
+    work = iter(pending)
     budget = _Budget(opts.upload_budget)
     large = asyncio.Semaphore(LARGE_IN_FLIGHT)
     fatal: list[BrainbucketError] = []
