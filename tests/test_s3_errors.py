@@ -186,3 +186,30 @@ def test_a_defect_is_not_disguised_as_a_store_error(bug: Exception) -> None:
     assert isinstance(
         translate(ConnectionRefusedError("connection refused"), "s3://b"), EndpointError
     )
+
+
+def test_an_unforeseen_store_error_does_not_repeat_its_url() -> None:
+    # Whatever the data path says is passed on, but not the request's URL, which may hold a
+    # secret (user:password@host, a presigned query).
+    from brainbucket.store._errors import translate
+
+    class GenericError(Exception):
+        pass
+
+    raw = (
+        "Generic S3 error: Error performing GET http://me:hunter2@h:9/b/k?X-Amz-Signature=f00 - odd"
+    )
+    err = translate(GenericError(raw), "s3://b/k")
+    assert "hunter2" not in str(err)
+    assert "f00" not in str(err)
+    assert str(err) == "s3://b/k: GenericError: Generic S3 error: Error performing GET <url> - odd"
+
+
+@pytest.mark.parametrize("endpoint", ["ftp://h:9", "h:9", "file:///tmp"])
+def test_an_endpoint_that_is_not_http_is_a_usage_error(
+    s3_env: dict[str, str], endpoint: str
+) -> None:
+    store = open_store("s3://somewhere", endpoint_url=endpoint)
+    with pytest.raises(InvalidURLError, match="not a valid http:// or https:// URL") as err:
+        list(store.ls())
+    assert err.value.exit_code == 2

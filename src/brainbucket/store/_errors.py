@@ -40,6 +40,7 @@ _CONNECT_RE = re.compile(
 )
 # Its words for a request that timed out (not "retry_timeout", which every message carries).
 _TIMEOUT_RE = re.compile(r"kind: Timeout\b|timed out", re.IGNORECASE)
+_URL_RE = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
 _BUGS = (NameError, AttributeError, TypeError, AssertionError, ImportError, RecursionError)
 _BAD_CREDS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken"}
 # Answers worth another try (as ServerError once the tries run out).
@@ -181,7 +182,9 @@ def _translate_obstore(exc: BaseException, what: str, anon: bool) -> Brainbucket
         # every try: the server is there, so this is the network's or the server's fault
         # for this request, not a wrong endpoint (and no reason to stop other transfers).
         return no_answer(what)
-    return BrainbucketError(f"{what}: {name}: {text.splitlines()[0][:200] if text else name}")
+    # The request's URL is left out: it may carry a secret (user:password@, a signed query).
+    first = _URL_RE.sub("<url>", text.splitlines()[0])[:200] if text else name
+    return BrainbucketError(f"{what}: {name}: {first}")
 
 
 # The network failures that outlast the retries, worded alike for every data path.

@@ -803,6 +803,8 @@ class S3Store(Store):
             # NoSuchBucket), without loading boto3: ~0.5 s saved on the first sync to a bucket.
             next(iter(obstore.list(self.obs, chunk_size=1)), None)
         except Exception as exc:
+            if _is_invalid_path(exc):
+                return True  # it listed a key the data path cannot represent: it exists
             err = self._err(exc)
             if isinstance(err, FileNotFoundError):
                 return False

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from .._exceptions import NoCredentialsError
+from .._exceptions import InvalidURLError, NoCredentialsError
 from ._awsconfig import AwsConfig, NeedsBoto, StaticCredentials, profile_not_found
 
 if TYPE_CHECKING:
@@ -160,10 +160,7 @@ class Session:
                 except botocore.exceptions.ProfileNotFound as exc:
                     raise profile_not_found(self.settings.profile) from exc
                 except ValueError as exc:
-                    from .._exceptions import InvalidURLError
-
-                    msg = f"invalid endpoint URL {endpoint!r}"
-                    raise InvalidURLError(msg, hint="use http(s)://host:port") from exc
+                    raise _bad_endpoint() from exc
             return self._client
 
     def _custom_endpoint(self, endpoint: str | None) -> bool:
@@ -236,6 +233,8 @@ class Session:
         # Importing boto3 and building its client costs ~0.6 s: only ask it for the endpoint
         # when the environment and the AWS files cannot say it for certain.
         endpoint = self._resolved_endpoint() or self._configured_endpoint()
+        if not endpoint.lower().startswith(("http://", "https://")):
+            raise _bad_endpoint()
         kwargs: dict[str, Any] = {
             "region": self.region,
             "endpoint": endpoint,
@@ -278,3 +277,9 @@ class Session:
             kwargs["checksum_algorithm"] = "crc64nvme"
             kwargs["unsigned_payload"] = True
         return kwargs
+
+
+def _bad_endpoint() -> InvalidURLError:
+    # The URL itself is not repeated: it may carry a secret (user:password@, a signed query).
+    msg = "the endpoint URL is not a valid http:// or https:// URL"
+    return InvalidURLError(msg, hint="use http(s)://host:port")
