@@ -234,7 +234,6 @@ class _Conn:
                 # A failed handshake (a certificate not trusted...) is a failure to connect.
                 sock.close()
                 raise _NoConnection(str(exc)) from exc
-        if self._tls is not None:
             # Connecting may take CONNECT_TIMEOUT; from then on, each read READ_TIMEOUT.
             sock.settimeout(READ_TIMEOUT)
         else:
