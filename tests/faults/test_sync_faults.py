@@ -64,7 +64,7 @@ SUB_02_FAILS = {
 
 
 @pytest.mark.parametrize("kind", sorted(SUB_02_FAILS))
-def test_one_subject_unreachable_rest_synced_then_rerun(
+def test_one_subject_failing_rest_synced_then_rerun(
     kind: str, proxy: FaultProxy, root_url: str, tmp_path: Path
 ) -> None:
     src = make_study(tmp_path / "study", subjects=3, big=False)
@@ -84,7 +84,7 @@ def test_one_subject_unreachable_rest_synced_then_rerun(
 
 
 @pytest.mark.parametrize("kind", sorted(SUB_02_FAILS))
-def test_one_subject_unreadable_rest_downloaded_then_rerun(
+def test_one_subject_failing_rest_downloaded_then_rerun(
     kind: str, proxy: FaultProxy, root_url: str, tmp_path: Path
 ) -> None:
     src = make_study(tmp_path / "study", subjects=3, big=False)
