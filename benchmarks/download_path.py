@@ -48,7 +48,7 @@ def child(bucket: str, dest: str, jobs: int) -> None:
     """Download every object of ``bucket`` into ``dest`` (runs in the measured process)."""
     import obstore
 
-    from brainbucket import open_store
+    from brainbucket import Expected, open_store
     from brainbucket._hashing import CHUNK, VerifiedWriter
 
     if os.environ.get("BENCH_MALLOC_TUNING") == "1":
@@ -63,12 +63,12 @@ def child(bucket: str, dest: str, jobs: int) -> None:
             async with sem:
                 target = Path(dest) / info.path
                 if os.environ.get("BENCH_THREADED") != "1":
-                    await store.adownload(info.path, target, expected_size=info.size)
+                    await store.adownload(info.path, target, Expected(size=info.size))
                     return
                 # The same verified write, with the file write and SHA-256 of each chunk in a
                 # worker thread (both release the GIL) instead of on the event loop.
                 res = await obstore.get_async(store.obs, store.key(info.path))
-                with VerifiedWriter(target, expected_size=info.size) as w:
+                with VerifiedWriter(target, Expected(size=info.size)) as w:
                     async for chunk in res.stream(min_chunk_size=CHUNK):
                         await asyncio.to_thread(w.write, chunk)
                     await asyncio.to_thread(w.commit)

@@ -9,6 +9,7 @@ import pytest
 
 from brainbucket import (
     ConflictError,
+    Expected,
     FolderInfo,
     IntegrityError,
     ObjectInfo,
@@ -114,7 +115,7 @@ def test_download_with_wrong_digest_leaves_nothing(store: Store, tmp_path: Path)
     dest = out / "f.bin"
     dest.write_bytes(b"old good copy")
     with pytest.raises(IntegrityError, match=r"f\.bin"):
-        store.download("f.bin", dest, expected_sha256=sha256_bytes(b"something else"))
+        store.download("f.bin", dest, Expected(sha256=sha256_bytes(b"something else")))
     assert dest.read_bytes() == b"old good copy"
     assert list(out.iterdir()) == [dest]
 
@@ -123,7 +124,7 @@ def test_download_with_wrong_size_is_integrity_error(store: Store, tmp_path: Pat
     store.write_bytes("f.bin", b"12345")
     out = tmp_path / "out"
     with pytest.raises(IntegrityError):
-        store.download("f.bin", out / "f.bin", expected_size=6)
+        store.download("f.bin", out / "f.bin", Expected(size=6))
     assert list(out.iterdir()) == []
 
 

@@ -37,7 +37,7 @@ from ._exceptions import (
     UsageError,
     ValidationError,
 )
-from ._types import DiskUsage, FolderInfo, ObjectInfo, PutResult, VersionInfo
+from ._types import DiskUsage, Expected, FolderInfo, ObjectInfo, PutResult, VersionInfo
 from ._url import StoreURL, parse_url
 
 if _typing.TYPE_CHECKING:
@@ -47,7 +47,7 @@ if _typing.TYPE_CHECKING:
     from .manifest import Manifest, read_manifest, write_manifest
     from .mirror import Mirror
     from .server import LocalServer
-    from .store import LocalStore, S3Store, Store, open_store
+    from .store import Capabilities, LocalStore, S3Settings, S3Store, Store, open_store
     from .sync import Plan, SyncResult, VerifyReport, plan, sync, verify
 
 # Features load on first use: a command, or a script, pays only for what it runs. Every
@@ -66,7 +66,9 @@ _LAZY = {
     "write_manifest": "manifest",
     "Mirror": "mirror",
     "LocalServer": "server",
+    "Capabilities": "store",
     "LocalStore": "store",
+    "S3Settings": "store",
     "S3Store": "store",
     "Store": "store",
     "open_store": "store",
@@ -121,10 +123,12 @@ __all__ = [
     "BrainbucketError",
     "BucketNotFoundError",
     "BucketOwnedByOthersError",
+    "Capabilities",
     "ConflictError",
     "CredentialsError",
     "DiskUsage",
     "EndpointError",
+    "Expected",
     "FolderInfo",
     "IntegrityError",
     "InvalidCredentialsError",
@@ -142,6 +146,7 @@ __all__ = [
     "PartialFailureError",
     "Plan",
     "PutResult",
+    "S3Settings",
     "S3Store",
     "ServeError",
     "ServerError",

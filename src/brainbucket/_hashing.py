@@ -15,15 +15,19 @@ import contextlib
 import hashlib
 import itertools
 import os
+import re
 import secrets
 import time
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import blake3 as _blake3
 
 from ._config import _env_bool
 from ._exceptions import IntegrityError
+
+if TYPE_CHECKING:
+    from ._types import Expected
 
 __all__ = [
     "CHUNK",
@@ -38,6 +42,7 @@ __all__ = [
     "format_blake3",
     "format_sha256",
     "hex_of",
+    "plain_md5",
     "sha256_bytes",
     "sha256_file",
     "write_verified",
@@ -53,6 +58,7 @@ _MAX_NAME_BYTES = 255
 # measured 0.3-0.8 CPU-s slower per 1.34 GB than 32 KiB writes on a virtual machine (the host
 # backs such memory on first touch); the extra system calls cost ~0.04 s.
 _WRITE_PIECE = 32 * 1024
+_MD5_RE = re.compile(r"^[0-9a-f]{32}$")
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -65,6 +71,22 @@ def flush_each_file() -> bool:
     next sync or ``verify`` finds it and fetches it again.
     """
     return _env_bool("BRAINBUCKET_FSYNC")
+
+
+def plain_md5(etag: str | None) -> str | None:
+    """The MD5 an S3 ETag stands for, when it is a plain one (not multipart, not encrypted).
+
+    Examples
+    --------
+    >>> plain_md5('"5d41402abc4b2a76b9719d911017c592"')
+    '5d41402abc4b2a76b9719d911017c592'
+    >>> plain_md5("5d41402abc4b2a76b9719d911017c592-2") is None
+    True
+    """
+    if not etag:
+        return None
+    etag = etag.strip('"').lower()
+    return etag if _MD5_RE.match(etag) else None
 
 
 def format_sha256(hexdigest: str) -> str:
@@ -222,17 +244,14 @@ class VerifiedWriter:
     ----------
     dest
         Final path.
-    expected_size, expected_sha256
-        Checked in :meth:`commit`; ``None`` skips that check.
-    expected_blake3
-        ``blake3:<hex>`` of the same content as ``expected_sha256`` (a manifest records
-        both). When both are given only BLAKE3 is computed and checked: ~10x cheaper than
-        SHA-256 on CPUs without SHA instructions, and just as strong.
+    expected
+        What the bytes must match (:class:`~brainbucket.Expected`), checked in
+        :meth:`commit`; a field left ``None`` is not checked. With both ``sha256`` and
+        ``blake3`` (a manifest records both) only BLAKE3 is computed and checked: ~10x
+        cheaper than SHA-256 on CPUs without SHA instructions, and just as strong. ``md5``
+        (a plain S3 ETag, when no sha256 is known) is computed only when given.
     want_blake3
         Also compute BLAKE3 (see :attr:`blake3`), e.g. to record it in a manifest.
-    expected_md5
-        Hex MD5 checked in :meth:`commit` (a plain S3 ETag, when no sha256 is known);
-        computed only when given.
     what
         Name used in error messages (e.g. the remote key).
     durable
@@ -244,7 +263,8 @@ class VerifiedWriter:
     --------
     >>> import tempfile, pathlib
     >>> dest = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
-    >>> with VerifiedWriter(dest, expected_size=2) as w:
+    >>> from brainbucket import Expected
+    >>> with VerifiedWriter(dest, Expected(size=2)) as w:
     ...     w.write(b"hi")
     ...     _ = w.commit()
     >>> dest.read_text()
@@ -254,12 +274,9 @@ class VerifiedWriter:
     def __init__(
         self,
         dest: str | os.PathLike[str],
+        expected: Expected | None = None,
         *,
-        expected_size: int | None = None,
-        expected_sha256: str | None = None,
         what: str | None = None,
-        expected_md5: str | None = None,
-        expected_blake3: str | None = None,
         want_blake3: bool = False,
         durable: bool | None = None,
     ) -> None:
@@ -268,9 +285,13 @@ class VerifiedWriter:
         # bookkeeping, and every system call spared (Python's open() adds an ioctl, an lseek
         # and a stat) is a GIL hand-over spared on the transfer threads.
         self.dest = os.fspath(dest)
-        self.expected_size = expected_size
-        self.expected_sha256 = hex_of(expected_sha256) if expected_sha256 else None
-        self.expected_blake3 = hex_of(expected_blake3, "blake3") if expected_blake3 else None
+        sha256 = blake3 = md5 = None
+        self.expected_size: int | None = None
+        if expected is not None:
+            self.expected_size = expected.size
+            sha256, blake3, md5 = expected.sha256, expected.blake3, expected.md5
+        self.expected_sha256 = hex_of(sha256) if sha256 else None
+        self.expected_blake3 = hex_of(blake3, "blake3") if blake3 else None
         self.what = what or self.dest
         folder, name = os.path.split(self.dest)
         self.tmp = os.path.join(folder, _tmp_name(name))
@@ -289,8 +310,8 @@ class VerifiedWriter:
             if (self.expected_blake3 is not None or want_blake3) and not self._fast
             else None
         )
-        self.expected_md5 = expected_md5.lower() if expected_md5 else None
-        self._md5 = hashlib.md5(usedforsecurity=False) if expected_md5 else None
+        self.expected_md5 = md5.lower() if md5 else None
+        self._md5 = hashlib.md5(usedforsecurity=False) if md5 else None
         self.size = 0
         self._done = False
 
@@ -381,21 +402,21 @@ class VerifiedWriter:
 def write_verified(
     dest: str | os.PathLike[str],
     data: bytes | memoryview,
+    expected: Expected | None = None,
     *,
+    what: str | None = None,
     mtime: float | None = None,
-    **checks: Any,
 ) -> str:
     """Write ``data`` to ``dest`` through a :class:`VerifiedWriter`; returns its ``sha256:``.
-
-    ``checks`` are the writer's ``expected_*`` and ``what`` arguments.
 
     Examples
     --------
     >>> import tempfile, pathlib
+    >>> from brainbucket import Expected
     >>> dest = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
-    >>> write_verified(dest, b"hi", expected_size=2) == sha256_bytes(b"hi")
+    >>> write_verified(dest, b"hi", Expected(size=2)) == sha256_bytes(b"hi")
     True
     """
-    with VerifiedWriter(dest, **checks) as w:
+    with VerifiedWriter(dest, expected, what=what) as w:
         w.write(data)
         return w.commit(mtime=mtime)

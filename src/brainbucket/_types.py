@@ -7,8 +7,11 @@ from datetime import datetime
 from typing import Any, Protocol
 
 __all__ = [
+    "AnonymousAccess",
+    "CredentialInfo",
     "DiskUsage",
     "Entry",
+    "Expected",
     "FolderInfo",
     "ObjectInfo",
     "ProgressCallback",
@@ -130,6 +133,86 @@ class DiskUsage:
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "size": self.size, "count": self.count}
+
+
+@dataclass(frozen=True)
+class CredentialInfo:
+    """Which credentials a store's requests carry: where they came from, the key id, and
+    whether requests are signed at all. Never holds a secret."""
+
+    source: str
+    access_key_id: str | None = None
+    signed: bool = False
+
+
+@dataclass(frozen=True)
+class AnonymousAccess:
+    """What a client without credentials may do under a prefix, as the server answered.
+
+    Attributes
+    ----------
+    listable
+        An unsigned listing of the prefix was allowed.
+    readable
+        An unsigned read of an object under it was allowed (or allowed and found absent).
+    detail
+        Which request decided ``readable``, and its answer.
+    """
+
+    listable: bool
+    readable: bool
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Expected:
+    """What a read must match, in one value: size, digests, and which version to read.
+
+    Every download path takes one of these. Digests name their algorithm (``sha256:<hex>``,
+    ``blake3:<hex>``); ``md5`` is a plain hex MD5 (a single-part upload's ETag), checked only
+    where no SHA-256 is known. ``version_id`` selects the version a read fetches (a manifest
+    entry's own, so readers never mix two uploads); ``etag`` pins a resumed read to the
+    object it started on.
+
+    Examples
+    --------
+    >>> Expected.of(size=5, etag="5d41402abc4b2a76b9719d911017c592").md5
+    '5d41402abc4b2a76b9719d911017c592'
+    >>> Expected.of(size=5, sha256="sha256:ab", etag="5d41402abc4b2a76b9719d911017c592").md5 is None
+    True
+    """
+
+    size: int | None = None
+    sha256: str | None = None
+    blake3: str | None = None
+    md5: str | None = None
+    version_id: str | None = None
+    etag: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        size: int | None = None,
+        sha256: str | None = None,
+        blake3: str | None = None,
+        etag: str | None = None,
+        version_id: str | None = None,
+    ) -> Expected:
+        """What a remote object described by these fields must match.
+
+        The ETag's MD5 is checked only when no SHA-256 is known: the manifest's digest is
+        the stronger check, and a multipart or encrypted ETag is no MD5 at all.
+        """
+        from ._hashing import plain_md5
+
+        md5 = None if sha256 else plain_md5(etag)
+        return cls(size, sha256, blake3, md5, version_id, etag)
+
+    @property
+    def has_identity(self) -> bool:
+        """Whether a partial copy can be matched to the object later (digest or ETag)."""
+        return bool(self.sha256 or self.etag)
 
 
 class ProgressCallback(Protocol):

@@ -1,4 +1,4 @@
-"""The direct download path: plain HTTP/1.1 GETs of presigned URLs (``store/_direct.py``).
+"""The direct download path: plain HTTP/1.1 GETs of presigned URLs (``store/_http/_direct.py``).
 
 Two kinds of server: SeaweedFS behind the fault proxy, for what S3 really answers; and a
 scripted HTTP server, for answers SeaweedFS never gives (chunked bodies, no length, keep-alive
@@ -19,8 +19,9 @@ import pytest
 
 from brainbucket import ConflictError, EndpointError, IntegrityError, ServerError, open_store
 from brainbucket._hashing import TMP_SUFFIX, sha256_bytes
-from brainbucket.store import S3Store
-from brainbucket.store._direct import DirectGet, proxied
+from brainbucket._types import Expected
+from brainbucket.store import Route, S3Store
+from brainbucket.store._http import DirectGet, proxied
 
 from .proxy import Fault, FaultProxy
 from .scripted import ScriptedServer
@@ -35,10 +36,7 @@ def _getter(server: ScriptedServer) -> DirectGet:
 def _fetch(server: ScriptedServer, dest: Path, **kw: object) -> tuple[str, int]:
     checks: dict[str, object] = {
         "what": "s3://bucket/key",
-        "expected_size": len(DATA),
-        "expected_sha256": sha256_bytes(DATA),
-        "expected_blake3": None,
-        "expected_md5": None,
+        "expected": Expected(size=len(DATA), sha256=sha256_bytes(DATA)),
         "keep_mtime": False,
         "progress": None,
     }
@@ -77,7 +75,7 @@ def test_answer_without_length_runs_to_the_close(scripted, tmp_path: Path) -> No
     assert _fetch(server, dest)[0] == sha256_bytes(DATA)
     # And with the size unknown to the caller, the digest still decides.
     dest2 = tmp_path / "b.nii.gz"
-    assert _fetch(server, dest2, expected_size=None)[1] == len(DATA)
+    assert _fetch(server, dest2, expected=Expected(sha256=sha256_bytes(DATA)))[1] == len(DATA)
 
 
 def test_idle_connection_closed_by_the_server_costs_no_retry(
@@ -94,10 +92,7 @@ def test_idle_connection_closed_by_the_server_costs_no_retry(
             "key",
             tmp_path / name,
             what="s3://bucket/key",
-            expected_size=len(DATA),
-            expected_sha256=sha256_bytes(DATA),
-            expected_blake3=None,
-            expected_md5=None,
+            expected=Expected(size=len(DATA), sha256=sha256_bytes(DATA)),
             keep_mtime=False,
             progress=None,
         )
@@ -190,10 +185,7 @@ def test_nobody_listening_is_an_endpoint_error(tmp_path: Path, monkeypatch) -> N
             "key",
             tmp_path / "a",
             what="s3://b/key",
-            expected_size=None,
-            expected_sha256=None,
-            expected_blake3=None,
-            expected_md5=None,
+            expected=Expected(),
             keep_mtime=False,
             progress=None,
         )
@@ -212,7 +204,7 @@ def remote(direct_store: S3Store) -> str:
 def test_s3_download_takes_the_direct_path(
     faulty_store: S3Store, proxy: FaultProxy, remote: str, tmp_path: Path
 ) -> None:
-    assert faulty_store.direct_downloads
+    assert faulty_store.route(Expected(size=len(DATA))) is Route.THREAD
     dest = tmp_path / "dwi.nii.gz"
     assert faulty_store.download(remote, dest) == sha256_bytes(DATA)
     (record,) = [r for r in proxy.records if r.method == "GET"]
@@ -249,7 +241,7 @@ def test_version_downloads_and_proxies_keep_the_obstore_path(
     version = direct_store.info(remote).version_id
     assert version
     dest = tmp_path / "v.nii.gz"
-    assert direct_store.download(remote, dest, version_id=version) == sha256_bytes(DATA)
+    assert direct_store.download(remote, dest, Expected(version_id=version)) == sha256_bytes(DATA)
     assert dest.read_bytes() == DATA
 
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
@@ -259,7 +251,7 @@ def test_version_downloads_and_proxies_keep_the_obstore_path(
     assert not proxied("https://127.0.0.1:8333/b/k")
     fresh = open_store(direct_store.describe())
     assert isinstance(fresh, S3Store)
-    assert not fresh.direct_downloads
+    assert fresh.route(Expected(size=len(DATA))) is Route.STREAM
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     assert not proxied("http://127.0.0.1:8333/b/k")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from brainbucket import ObjectInfo, UnsafeKeyError, open_store
+from brainbucket import Expected, ObjectInfo, UnsafeKeyError, open_store
 from brainbucket._paths import check_key, local_path_for, normalized
 from brainbucket.cli import run
 from brainbucket.store import S3Store
@@ -185,7 +185,7 @@ def test_server_keys_mapped_safely(hostile_bucket: S3Store, tmp_path: Path) -> N
         except UnsafeKeyError:
             refused.append(obj.path)
             continue
-        hostile_bucket.download(obj.path, target, expected_size=obj.size)
+        hostile_bucket.download(obj.path, target, Expected(size=obj.size))
         fetched[obj.path] = target
     assert sorted(refused) == sorted(
         k

@@ -1,4 +1,4 @@
-"""The one-thread path for many small downloads (``store/_smallget.py``).
+"""The one-thread path for many small downloads (``store/_http/_small.py``).
 
 A scripted HTTP server gives it every answer it must not take at face value: error statuses,
 chunked and oversized bodies, answers cut short or never finished, connections closed while
@@ -24,9 +24,8 @@ from brainbucket import (
     UnsafeKeyError,
 )
 from brainbucket._hashing import TMP_SUFFIX, sha256_bytes
-from brainbucket.store import _smallget
-from brainbucket.store._direct import Abort, DirectGet
-from brainbucket.store._smallget import LIMIT, SmallGets, Want
+from brainbucket._types import Expected
+from brainbucket.store._http import LIMIT, Abort, DirectGet, Fetch, SmallGets, _small
 
 from .scripted import ScriptedServer
 
@@ -64,16 +63,13 @@ class Lane:
         self.fallbacks: list[str] = []
         self.gets = SmallGets(sign_many, self._fallback, connections=connections)
 
-    def _fallback(self, want: Want, abort: Abort) -> tuple[str, int]:
+    def _fallback(self, want: Fetch, abort: Abort) -> tuple[str, int]:
         self.fallbacks.append(want.key)
         return self.direct.fetch(
             want.key,
             want.dest,
             what=want.what,
-            expected_size=want.size,
-            expected_sha256=want.sha256,
-            expected_blake3=None,
-            expected_md5=None,
+            expected=want.expected,
             keep_mtime=False,
             progress=None,
             abort=abort,
@@ -85,19 +81,18 @@ class Lane:
         """Fetch ``files``; returns each key's digest, or its error."""
         results: dict[str, Any] = {}
 
-        def done(w: Want, digest: str | None, nbytes: int, exc: BaseException | None) -> None:
+        def done(w: Fetch, digest: str | None, nbytes: int, exc: BaseException | None) -> None:
             assert w.key not in results, "an object was reported twice"
             assert threading.current_thread() is runner, "results must come on the run's thread"
             results[w.key] = exc if exc is not None else digest
 
         wants = (
-            Want(
+            Fetch(
                 path=k,
                 key=k,
                 dest=str(dest / k),
                 what=f"s3://bucket/{k}",
-                size=len(v),
-                sha256=sha256_bytes(v),
+                expected=Expected(size=len(v), sha256=sha256_bytes(v)),
                 tag=k,
             )
             for k, v in files.items()
@@ -219,7 +214,7 @@ def test_wrong_bytes_are_refused_and_leave_nothing(scripted, tmp_path: Path) -> 
 def test_stalled_answer_is_given_up_and_fetched_again(
     scripted, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_smallget, "READ_TIMEOUT", 0.3)
+    monkeypatch.setattr(_small, "READ_TIMEOUT", 0.3)
     stalled = "sub-05/f5.json"
     stalls: list[int] = []
 

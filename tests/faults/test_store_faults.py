@@ -18,6 +18,7 @@ import pytest
 from brainbucket import (
     BrainbucketError,
     EndpointError,
+    Expected,
     ObjectInfo,
     ServerError,
     open_store,
@@ -41,9 +42,9 @@ DATA = os.urandom(300_000) + b"tail"
 
 def attempts() -> int:
     """Requests per operation: one try plus ``BRAINBUCKET_RETRIES`` (the session sets it)."""
-    from brainbucket.store._session import _retries
+    from brainbucket.store._settings import retries
 
-    return _retries() + 1
+    return retries() + 1
 
 
 def _leftovers(folder: Path) -> list[str]:
@@ -71,7 +72,7 @@ def test_download_survives_two_faults(
 ) -> None:
     proxy.add(TRANSIENT[kind](method="GET", first=2))
     dest = tmp_path / "T1w.nii.gz"
-    digest = faulty_store.download(remote, dest, expected_sha256=sha256_bytes(DATA))
+    digest = faulty_store.download(remote, dest, Expected(sha256=sha256_bytes(DATA)))
     assert digest == sha256_bytes(DATA)
     assert dest.read_bytes() == DATA
     assert len(proxy.injected()) == 2
@@ -84,7 +85,7 @@ def test_async_download_survives_two_faults(
 ) -> None:
     proxy.add(TRANSIENT[kind](method="GET", first=2))
     dest = tmp_path / "T1w.nii.gz"
-    digest = asyncio.run(faulty_store.adownload(remote, dest, expected_size=len(DATA)))
+    digest = asyncio.run(faulty_store.adownload(remote, dest, Expected(size=len(DATA))))
     assert digest == sha256_bytes(DATA)
     assert dest.read_bytes() == DATA
     assert len(proxy.injected()) == 2

@@ -14,7 +14,8 @@ import pytest
 from brainbucket import CredentialsError, NoCredentialsError
 from brainbucket.store import S3Store, open_store
 from brainbucket.store._awsconfig import AwsConfig, NeedsBoto, StaticCredentials
-from brainbucket.store._session import S3Settings, Session
+from brainbucket.store._session import Session
+from brainbucket.store._settings import S3Settings
 
 from .conftest import AwsFiles
 
@@ -259,7 +260,8 @@ def test_endpoint_agrees_with_boto3(case: str, aws_files: AwsFiles) -> None:
         return
     assert aws.endpoint(session.region) == expected
     try:
-        assert session.endpoint_url == expected  # what the boto3 client resolves
+        assert session.client.meta.endpoint_url == expected  # what the boto3 client resolves
+        assert session.endpoint == expected  # and what every request of brainbucket uses
     finally:
         session.client.close()
 

@@ -12,8 +12,8 @@ import pytest
 from brainbucket import BucketNotFoundError, IntegrityError, PartialFailureError, open_store
 from brainbucket._hashing import sha256_bytes
 from brainbucket.store import S3Store, Store
+from brainbucket.store._resume import _state_file
 from brainbucket.sync import Callbacks, Delete, DeleteLocal, Download, Upload, execute
-from brainbucket.sync._download import _state_file
 
 MiB = 1024 * 1024
 

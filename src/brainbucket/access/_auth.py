@@ -11,9 +11,8 @@ from __future__ import annotations
 import os
 
 from .._exceptions import NoCredentialsError
-from .._url import StoreURL, parse_url
-from ..store import S3Store, Store, open_store
-from ..store._awsconfig import AwsConfig, NeedsBoto, profile_not_found
+from .._url import StoreURL
+from ..store import S3Settings, Store, open_store
 
 __all__ = ["PRIVATE_MESSAGE", "has_credentials", "open_auto", "private_error"]
 
@@ -28,23 +27,9 @@ def has_credentials(profile: str | None = None) -> bool:
     >>> isinstance(has_credentials(), bool)
     True
     """
-    try:
-        AwsConfig(profile).credentials()  # static keys, found without importing boto3
-    except NeedsBoto:
-        pass
-    else:
-        return True
-    import boto3
-    import botocore.exceptions
+    from ..store._session import Session
 
-    try:
-        session = boto3.session.Session(profile_name=profile)
-    except botocore.exceptions.ProfileNotFound as exc:
-        raise profile_not_found(profile or exc.kwargs.get("profile")) from exc
-    try:
-        return session.get_credentials() is not None
-    except botocore.exceptions.BotoCoreError:
-        return False
+    return Session(S3Settings(profile=profile)).chain_has_credentials()
 
 
 def open_auto(
@@ -53,6 +38,7 @@ def open_auto(
     profile: str | None = None,
     anon: bool | None = None,
     endpoint_url: str | None = None,
+    settings: S3Settings | None = None,
 ) -> Store:
     """Open a store for reading, signed or unsigned as decided once, up front.
 
@@ -65,6 +51,8 @@ def open_auto(
     anon
         ``True``: unsigned. ``False``: signed (fails clearly without credentials). ``None``
         (default): unsigned exactly when no credentials are found.
+    settings
+        All of the above as one value.
 
     Examples
     --------
@@ -74,18 +62,15 @@ def open_auto(
     """
     if isinstance(url, Store):
         return url
-    parsed = url if isinstance(url, StoreURL) else parse_url(url)
-    if not parsed.is_s3:
-        return open_store(parsed)
-    if anon is None:
-        anon = profile is None and not has_credentials(profile)
-    return open_store(parsed, profile=profile, anon=anon, endpoint_url=endpoint_url)
+    if settings is None:
+        settings = S3Settings.from_options(profile=profile, anon=anon, endpoint_url=endpoint_url)
+    return open_store(url, settings=settings)
 
 
 def private_error(store: Store, what: str) -> NoCredentialsError:
     """The one-line error for an unsigned read the server refused."""
     msg = f"{what}: {PRIVATE_MESSAGE}"
     hint = None
-    if isinstance(store, S3Store):
+    if store.capabilities.policies:
         hint = f"or ask the owner to run `brainbucket publish {store.describe()}`"
     return NoCredentialsError(msg, hint=hint)

@@ -9,10 +9,7 @@ from typing import Any
 
 from .._exceptions import BrainbucketError, BucketNotFoundError, UsageError
 from .._url import StoreURL, parse_url
-from ..store import S3Store, open_store
-from ..store._errors import translate
-from ._auth import has_credentials
-from ._policy import anonymous_probe
+from ..store import S3Settings, open_store
 
 __all__ = ["Check", "DoctorReport", "doctor"]
 
@@ -95,6 +92,7 @@ def doctor(
     profile: str | None = None,
     anon: bool | None = None,
     endpoint_url: str | None = None,
+    settings: S3Settings | None = None,
 ) -> DoctorReport:
     """Diagnose access to ``url``: every request is tried once and its outcome recorded.
 
@@ -108,71 +106,56 @@ def doctor(
     (True, [])
     """
     parsed = url if isinstance(url, StoreURL) else parse_url(url)
-    if not parsed.is_s3:
+    if settings is None:
+        settings = S3Settings.from_options(profile=profile, anon=anon, endpoint_url=endpoint_url)
+    store = open_store(
+        StoreURL("s3", parsed.bucket, "") if parsed.is_s3 else parsed, settings=settings
+    )
+    if not store.capabilities.buckets:
         msg = f"{url}: doctor checks S3 locations"
         raise UsageError(msg, hint="use s3://bucket/prefix")
-    if anon is None:
-        anon = profile is None and not has_credentials(profile)
-    store = open_store(
-        StoreURL("s3", parsed.bucket, ""), profile=profile, anon=anon, endpoint_url=endpoint_url
-    )
-    assert isinstance(store, S3Store)
     prefix = parsed.prefix.strip("/")
-    report = DoctorReport(url=str(parsed), profile=profile)
-    session = store.session
+    report = DoctorReport(url=str(parsed), profile=settings.profile)
 
     def attempt(request: str, fn: Callable[[], str]) -> bool:
         try:
             detail = fn()
-        except Exception as exc:
-            err = translate(exc, str(parsed), anon=store.anon)
+        except BrainbucketError as err:
             report.checks.append(Check(request, False, _describe(err)))
             return False
         report.checks.append(Check(request, True, detail))
         return True
 
-    def endpoint() -> str:
-        report.endpoint = session.endpoint_url
-        return report.endpoint
+    def where_and_who() -> str:
+        report.endpoint = store.endpoint
+        creds = store.credentials()
+        report.credential_source, report.access_key_id = creds.source, creds.access_key_id
+        return str(report.endpoint)
 
-    if not attempt("resolve endpoint and credentials", endpoint):
+    if not attempt("resolve endpoint and credentials", where_and_who):
         return report
-    report.credential_source = session.credential_source()
-    report.access_key_id = session.access_key_id()
+    signed = store.credentials().signed
 
-    if not store.anon:
+    if signed:
 
         def whoami() -> str:
-            import botocore.config
-
-            sts = session.boto.client(
-                "sts",
-                endpoint_url=session.endpoint_url,
-                region_name=session.region,
-                config=botocore.config.Config(retries={"total_max_attempts": 2}),
-            )
-            report.identity = str(sts.get_caller_identity().get("Arn"))
+            report.identity = store.whoami()
             return report.identity
 
         attempt("sts:GetCallerIdentity", whoami)
 
     def head_bucket() -> str:
         try:
-            store.client.head_bucket(Bucket=store.bucket)
-        except Exception as exc:
-            err = translate(exc, f"s3://{store.bucket}", anon=store.anon)
-            if isinstance(err, FileNotFoundError):
-                # HEAD answers carry no error code: a 404 on a bucket means no such bucket.
-                report.bucket_exists = False
-                msg = f"s3://{store.bucket}: no such bucket"
-                raise BucketNotFoundError(msg) from exc
-            raise err from exc
+            store.check_bucket()
+        except BucketNotFoundError:
+            report.bucket_exists = False
+            raise
         report.bucket_exists = True
         return "the bucket exists and these credentials may use it"
 
     attempt("s3:HeadBucket", head_bucket)
 
-    if not store.anon and report.bucket_exists:
+    if signed and report.bucket_exists:
 
         def versioning() -> str:
             status = store.versioning()
@@ -182,22 +165,21 @@ def doctor(
         attempt("s3:GetBucketVersioning", versioning)
 
     def list_prefix() -> str:
-        page = store.client.list_objects_v2(
-            Bucket=store.bucket, Prefix=f"{prefix}/" if prefix else "", MaxKeys=5
-        )
+        n = store.count_listed(prefix)
         if report.bucket_exists is None:
             report.bucket_exists = True
-        return f"listing allowed ({page.get('KeyCount', 0)} keys in the first page)"
+        return f"listing allowed ({n} keys in the first page)"
 
     attempt(
-        f"s3:ListObjectsV2 {prefix or '(bucket root)'}" + (" (unsigned)" if store.anon else ""),
+        f"s3:ListObjectsV2 {prefix or '(bucket root)'}" + ("" if signed else " (unsigned)"),
         list_prefix,
     )
 
     def probe() -> str:
-        listable, readable, detail = anonymous_probe(store, prefix)
-        report.public = readable
-        return f"public: {'yes' if readable else 'no'} (list {'allowed' if listable else 'denied'}; {detail})"
+        access = store.anonymous_access(prefix)
+        report.public = access.readable
+        listing = "allowed" if access.listable else "denied"
+        return f"public: {'yes' if access.readable else 'no'} (list {listing}; {access.detail})"
 
     attempt("anonymous read probe", probe)
     return report

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from .._exceptions import UsageError
 from .._url import StoreURL
-from ..store import S3Store, split_object_url
+from ..store import S3Settings, split_object_url
 
 __all__ = ["parse_duration", "share"]
 
@@ -49,6 +49,7 @@ def share(
     *,
     profile: str | None = None,
     endpoint_url: str | None = None,
+    settings: S3Settings | None = None,
 ) -> str:
     """A presigned URL anyone can GET (no credentials, any HTTP client) until it expires.
 
@@ -67,8 +68,10 @@ def share(
     'http://127.0.0.1:8333/study/sub-01/anat/sub-01_T1w.nii.gz?X-Amz-Algorithm=...'
     """
     lifetime = parse_duration(expires)
-    store, path = split_object_url(url, profile=profile, endpoint_url=endpoint_url)
-    if not isinstance(store, S3Store):
+    if settings is None:
+        settings = S3Settings.from_options(profile=profile, endpoint_url=endpoint_url)
+    store, path = split_object_url(url, settings=settings)
+    if not store.capabilities.presign:
         msg = f"{url}: only S3 objects can be shared by link"
         raise UsageError(msg, hint="use s3://bucket/key")
     if not path or path.endswith("/"):

@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from .._exceptions import ManifestError, ObjectNotFoundError
-from ..store import S3Store, Store
+from ..store import Store
 from ._catalog import Catalog, read_catalog, update_catalog
 from ._record import AssemblyRecord
 
@@ -73,7 +73,7 @@ def export_brainio_csv(
 
 def _path_in_store(store: Store, location: str) -> str | None:
     """The store path of a location, if it lies inside this store (s3:// or https form)."""
-    if not isinstance(store, S3Store):
+    if not store.url.is_s3:
         root = str(store.url).rstrip("/") + "/"
         return location[len(root) :] if location.startswith(root) else None
     url = urlparse(location)
@@ -84,9 +84,10 @@ def _path_in_store(store: Store, location: str) -> str | None:
         bucket, key = url.netloc.split(".s3", 1)[0], url.path.lstrip("/")
     else:
         return None
-    if bucket != store.bucket:
+    if bucket != store.url.bucket:
         return None
-    root = store.root + "/" if store.root else ""
+    prefix = store.url.prefix.strip("/")
+    root = prefix + "/" if prefix else ""
     return key[len(root) :] if key.startswith(root) else None
 
 

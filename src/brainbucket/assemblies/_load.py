@@ -28,7 +28,7 @@ from .._exceptions import (
 )
 from .._hashing import VerifiedWriter
 from .._paths import check_key, local_path_for
-from .._types import ProgressCallback
+from .._types import Expected, ProgressCallback
 from .._url import StoreURL
 from ..access._auth import open_auto, private_error
 from ..store import Store
@@ -96,9 +96,8 @@ def _download(store: Store, record: AssemblyRecord, dest: Path, progress: Any) -
         raise UsageError(msg, hint="copy the file into the store and upload it again")
     check_key(record.path)
     h1 = hashlib.sha1()
-    with VerifiedWriter(
-        dest, expected_size=record.size, expected_sha256=record.sha256, what=record.location
-    ) as w:
+    expected = Expected(size=record.size, sha256=record.sha256, version_id=record.version_id)
+    with VerifiedWriter(dest, expected, what=record.location) as w:
         for chunk in store.iter_bytes(record.path, version_id=record.version_id):
             w.write(chunk)
             h1.update(chunk)
@@ -159,7 +158,6 @@ def fetch_assembly(
         raise OfflineError(msg)
 
     st = open_auto(resolve_store_url(store), profile=profile, anon=anon, endpoint_url=endpoint_url)
-    anonymous = bool(getattr(st, "anon", False))
     try:
         catalog = read_catalog(st)
         if not catalog.entries:
@@ -174,7 +172,7 @@ def fetch_assembly(
             return FetchResult(hits[0][0], record, True)
         _download(st, record, dest, progress)
     except NoCredentialsError as exc:
-        if anonymous:
+        if not st.credentials().signed:
             raise private_error(st, st.describe()) from exc
         raise
     return FetchResult(dest, record, False)

@@ -15,7 +15,7 @@ from .._exceptions import AccessDeniedError, BrainbucketError, ObjectNotFoundErr
 from .._hashing import CHUNK, format_sha256
 from .._types import ProgressCallback
 from .._url import StoreURL, parse_url
-from ..store import S3Store, Store, open_store
+from ..store import Store, open_store
 from ._catalog import Catalog, read_catalog, update_catalog
 from ._netcdf import is_xarray, write_netcdf
 from ._record import AssemblyRecord, check_identifier
@@ -47,7 +47,7 @@ def _digests(path: Path) -> tuple[str, str, int]:
 
 
 def _is_versioned(store: Store) -> bool:
-    if not isinstance(store, S3Store):
+    if not store.capabilities.versioning:
         return False
     try:
         return store.versioning() == "Enabled"

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from .._exceptions import BrainbucketError
-from ..store import Store, open_store, split_object_url
+from ..store import S3Settings, Store, open_store, split_object_url
 from ..store._errors import printable
 
 __all__ = [
@@ -79,17 +79,24 @@ def _root(
         _state["debug"] = True
 
 
+def settings_for_cli(
+    profile: str | None = None, anon: bool | None = False, endpoint_url: str | None = None
+) -> S3Settings:
+    """The one settings value of a command's ``--profile``, ``--anon`` and ``--endpoint-url``."""
+    return S3Settings.from_options(profile=profile, anon=anon, endpoint_url=endpoint_url)
+
+
 def open_for_cli(
     url: str, profile: str | None = None, anon: bool = False, endpoint_url: str | None = None
 ) -> Store:
     """``open_store`` with the CLI's common options."""
-    return open_store(url, profile=profile, anon=anon, endpoint_url=endpoint_url)
+    return open_store(url, settings=settings_for_cli(profile, anon, endpoint_url))
 
 
 def open_object_for_cli(
     url: str, profile: str | None = None, anon: bool = False, endpoint_url: str | None = None
 ) -> tuple[Store, str]:
-    return split_object_url(url, profile=profile, anon=anon, endpoint_url=endpoint_url)
+    return split_object_url(url, settings=settings_for_cli(profile, anon, endpoint_url))
 
 
 def emit_json(obj: Any) -> None:

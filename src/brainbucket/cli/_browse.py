@@ -14,7 +14,6 @@ from rich.table import Table
 from .._exceptions import UsageError
 from .._types import FolderInfo, ObjectInfo
 from .._url import parse_url
-from ..store import LocalStore, S3Store
 from ..store._errors import printable  # keys are untrusted: no control characters to a terminal
 from ._app import (
     AnonOpt,
@@ -128,7 +127,6 @@ def mb_cmd(
             hint=f"create the bucket with `brainbucket mb s3://{parsed.bucket}`; prefixes need no creating",
         )
     store = open_for_cli(url, profile, False, endpoint_url)
-    assert isinstance(store, S3Store)
     created = store.create_bucket(versioning=not no_versioning)
     versioning = store.versioning() or "Disabled"
     if json_out:
@@ -166,15 +164,15 @@ def cp_cmd(
     if _is_dir_target(dst):
         dst = dst.rstrip("/") + "/" + name
     dst_store, dst_path = open_object_for_cli(dst, profile, False, endpoint_url)
-    if isinstance(src_store, LocalStore):
-        local = Path(src_store.root) / src_path
+    local = src_store.local_path(src_path)
+    target = dst_store.local_path(dst_path)
+    if local is not None:
         if local.is_dir():
             msg = f"{src} is a folder; cp copies one file (use `brainbucket sync`)"
             raise UsageError(msg)
         result = dst_store.upload(local, dst_path)
         out = result.to_dict()
-    elif isinstance(dst_store, LocalStore):
-        target = Path(dst_store.root) / dst_path
+    elif target is not None:
         digest = src_store.download(src_path, target)
         out = {"path": str(target), "size": target.stat().st_size, "sha256": digest}
     else:  # S3 → S3: stream through a verified temporary file

@@ -129,7 +129,6 @@ def quickstart_cmd(
     """Run the main job end to end on the embedded local S3 server."""
     from .. import open_store
     from .._demo import build_demo_study
-    from ..store import S3Store
 
     base = (workdir or Path(tempfile.mkdtemp(prefix="brainbucket-quickstart-"))).absolute()
     t0 = time.perf_counter()
@@ -146,7 +145,6 @@ def quickstart_cmd(
             f"[bold]2.[/] wrote a BIDS study from real NIfTI/DWI data: {len(files)} files, {human_size(total)} in {escape(str(study))}"
         )
         store = open_store(f"s3://{bucket}")
-        assert isinstance(store, S3Store)
         store.create_bucket()
         console.print(f"[bold]3.[/] created s3://{bucket} (versioning: {store.versioning()})")
         uploaded = _publish(study, f"s3://{bucket}")

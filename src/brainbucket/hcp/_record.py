@@ -19,6 +19,7 @@ from typing import Any
 from .._exceptions import ManifestError, UsageError
 from .._hashing import CHUNK, VerifiedWriter, format_sha256, hex_of
 from .._paths import local_path_for
+from .._types import Expected
 from ._layout import sidecar
 
 __all__ = [
@@ -128,7 +129,7 @@ class Record:
 
 def _write_atomic(path: Path, text: str) -> None:
     data = text.encode("utf-8")
-    with VerifiedWriter(path, expected_size=len(data)) as w:
+    with VerifiedWriter(path, Expected(size=len(data))) as w:
         w.write(data)
         w.commit()
 

@@ -18,7 +18,7 @@ from .._exceptions import (
     ObjectNotFoundError,
 )
 from .._types import FolderInfo, ObjectInfo
-from ..store import S3Store, open_store
+from ..store import Store, available_profiles, open_store
 from ._layout import (
     DEFAULT_BUCKET,
     DEFAULT_KINDS,
@@ -133,9 +133,7 @@ def _resolve_profile(profile: str | None, anon: bool) -> str | None:
     """Which AWS profile to use: the one named, else ``hcp``, else keys from the environment."""
     if anon:
         return None
-    import boto3
-
-    available = boto3.session.Session().available_profiles
+    available = available_profiles()
     hint = (
         "run `aws configure --profile {p}` with the keys ConnectomeDB issued, or pass keys "
         "in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
@@ -219,11 +217,9 @@ class HCP:
         self.bucket = bucket
         self.profile = _resolve_profile(profile, anon)
         self.anon = anon
-        store = open_store(
+        self.store: Store = open_store(
             f"s3://{bucket}", profile=self.profile, anon=anon, endpoint_url=endpoint_url
         )
-        assert isinstance(store, S3Store)
-        self.store: S3Store = store
 
     def __repr__(self) -> str:
         return f"HCP(release={self.release!r}, bucket={self.bucket!r}, profile={self.profile!r})"

@@ -22,6 +22,7 @@ from .._exceptions import (
     UsageError,
 )
 from .._hashing import VerifiedWriter
+from .._types import Expected
 from .._url import parse_url
 from ..bids._index import RemoteFile
 from ..bids._listing import remote_file_of, remote_files
@@ -376,7 +377,7 @@ class Mirror:
         dest = self.layout.data_path(key)
         md5 = hashlib.md5(usedforsecurity=False) if etag and _MD5_ETAG.match(etag) else None
         what = f"{self.url.rstrip('/')}/{key}"
-        with VerifiedWriter(dest, expected_size=size, expected_sha256=sha256, what=what) as w:
+        with VerifiedWriter(dest, Expected(size=size, sha256=sha256), what=what) as w:
             # A rename keeps the inode: it tells our file from one another process put there.
             ours = os.stat(w.tmp).st_ino
             for chunk in self.store.iter_bytes(key, version_id=version_id):

@@ -8,18 +8,35 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import dataclasses
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .._exceptions import ObjectNotFoundError, UsageError
 from .._hashing import VerifiedWriter
-from .._types import DiskUsage, Entry, FolderInfo, ObjectInfo, PutResult, VersionInfo
+from .._types import (
+    DiskUsage,
+    Entry,
+    Expected,
+    FolderInfo,
+    ObjectInfo,
+    ProgressCallback,
+    PutResult,
+    VersionInfo,
+)
 from .._url import StoreURL
+from ._capabilities import Capabilities
+from ._optional import OptionalVerbs
+from ._route import RESUME_THRESHOLD, Route
+
+if TYPE_CHECKING:
+    from ._http import Abort
 
 __all__ = ["Store", "join_path"]
-
-Progress = Callable[[int], None]
 
 
 def join_path(*parts: str) -> str:
@@ -27,14 +44,16 @@ def join_path(*parts: str) -> str:
     return "/".join(p.strip("/") for p in parts if p and p.strip("/"))
 
 
-class Store(abc.ABC):
+class Store(OptionalVerbs, abc.ABC):
     """An object store rooted at a URL: S3 bucket/prefix or a local folder.
 
     Subclasses implement the abstract verbs; listing semantics, walking, disk usage, verified
-    downloads and the async wrappers are shared.
+    downloads and the async wrappers are shared. What a store can do beyond the verbs is in
+    :attr:`capabilities`; a verb it cannot do raises one clear :class:`UsageError`.
     """
 
     url: StoreURL
+    capabilities: Capabilities = Capabilities()
 
     # -- abstract verbs ---------------------------------------------------------------------
 
@@ -89,7 +108,7 @@ class Store(abc.ABC):
         *,
         sha256: str | None = None,
         metadata: dict[str, str] | None = None,
-        progress: Progress | None = None,
+        progress: ProgressCallback | None = None,
     ) -> PutResult:
         """Upload a local file; the server verifies its checksum."""
 
@@ -98,12 +117,16 @@ class Store(abc.ABC):
         """Delete one object (a missing object is not an error, as in S3)."""
 
     @abc.abstractmethod
-    def presign(self, path: str, *, expires: timedelta | int = 3600) -> str:
-        """A URL anyone can GET until it expires."""
-
-    @abc.abstractmethod
     def versions(self, path: str) -> list[VersionInfo]:
         """Every version of one object, newest first."""
+
+    # -- identity and the capabilities beyond the verbs -------------------------------------
+
+    def route(
+        self, expected: Expected, *, resume_threshold: int | None = None, bulk: bool = False
+    ) -> Route:
+        """The path a download of an object like ``expected`` takes (see ``_route``)."""
+        return Route.STREAM
 
     # -- shared behaviour -------------------------------------------------------------------
 
@@ -240,46 +263,52 @@ class Store(abc.ABC):
         self,
         path: str,
         dest: str | os.PathLike[str],
+        expected: Expected | None = None,
         *,
-        version_id: str | None = None,
-        expected_size: int | None = None,
-        expected_sha256: str | None = None,
-        expected_blake3: str | None = None,
-        expected_md5: str | None = None,
         keep_mtime: bool = False,
-        progress: Progress | None = None,
+        progress: ProgressCallback | None = None,
+        abort: Abort | None = None,
     ) -> str:
         """Download to ``dest`` through a verified temporary file; returns ``sha256:<hex>``.
 
         The bytes go to a private temporary file beside ``dest``; size and digests are
-        checked (against the expected values, else against the object's own size); only then
-        is the file renamed into place.
+        checked (against ``expected``, else against the object's own size); only then is the
+        file renamed into place.
 
         Parameters
         ----------
-        expected_sha256, expected_blake3
-            The content's digests (``sha256:<hex>``, ``blake3:<hex>``), as a manifest records
-            them. With both, only BLAKE3 is computed: the same guarantee at ~10x less CPU.
-        expected_md5
-            Hex MD5 to check (a plain ETag), for objects no manifest describes.
+        expected
+            What the bytes must match, and the version to read
+            (:class:`~brainbucket.Expected`). With both ``sha256`` and ``blake3`` (as a
+            manifest records them) only BLAKE3 is computed: the same guarantee at ~10x less
+            CPU. ``md5`` (a plain ETag) checks objects no manifest describes.
         keep_mtime
             Give the file the object's modification time, as ``aws s3 sync`` and rclone do.
+        progress
+            Called with each number of bytes received.
+        abort
+            Lets another thread cut the download short (stores with their own HTTP reader).
 
         Raises
         ------
         IntegrityError
             If the bytes do not match; ``dest`` is left as it was.
         """
-        meta, chunks = self._open_stream(path, version_id=version_id)
-        size = expected_size if expected_size is not None else meta.size
-        with VerifiedWriter(
-            dest,
-            expected_size=size,
-            expected_sha256=expected_sha256,
-            expected_blake3=expected_blake3,
-            expected_md5=expected_md5,
-            what=self.describe(path),
-        ) as w:
+        return self._stream_download(path, dest, expected or Expected(), keep_mtime, progress)
+
+    def _stream_download(
+        self,
+        path: str,
+        dest: str | os.PathLike[str],
+        expected: Expected,
+        keep_mtime: bool,
+        progress: ProgressCallback | None,
+    ) -> str:
+        """:meth:`download` through the store's streaming read (route ``STREAM``)."""
+        meta, chunks = self._open_stream(path, version_id=expected.version_id)
+        if expected.size is None:
+            expected = dataclasses.replace(expected, size=meta.size)
+        with VerifiedWriter(dest, expected, what=self.describe(path)) as w:
             for chunk in chunks:
                 w.write(chunk)
                 if progress is not None:
@@ -306,28 +335,46 @@ class Store(abc.ABC):
         self,
         path: str,
         dest: str | os.PathLike[str],
+        expected: Expected | None = None,
         *,
-        version_id: str | None = None,
-        expected_size: int | None = None,
-        expected_sha256: str | None = None,
-        expected_blake3: str | None = None,
-        expected_md5: str | None = None,
         keep_mtime: bool = False,
-        progress: Progress | None = None,
+        progress: ProgressCallback | None = None,
+        state_dir: Path | None = None,
+        resume_threshold: int = RESUME_THRESHOLD,
     ) -> str:
-        """:meth:`download`, awaitable; backends with an async data path override it."""
+        """:meth:`download`, awaitable; backends with an async data path override it.
+
+        With ``state_dir``, stores that keep partial downloads (``capabilities.
+        resumable_reads``) continue a large one (at least ``resume_threshold``) where an
+        earlier run stopped.
+        """
         return await asyncio.to_thread(
-            self.download,
-            path,
-            dest,
-            version_id=version_id,
-            expected_size=expected_size,
-            expected_sha256=expected_sha256,
-            expected_blake3=expected_blake3,
-            expected_md5=expected_md5,
-            keep_mtime=keep_mtime,
-            progress=progress,
+            self.download, path, dest, expected, keep_mtime=keep_mtime, progress=progress
         )
+
+    def download_many(
+        self,
+        items: Iterable[tuple[str, str | os.PathLike[str], Expected, Any]],
+        done: Callable[[Any, str | None, int, BaseException | None], None],
+        stop: threading.Event,
+        *,
+        connections: int = 32,
+    ) -> None:
+        """Download many (small) objects on the calling thread (route ``SMALL``).
+
+        ``items`` are ``(path, dest, expected, tag)``; each result goes to
+        ``done(tag, sha256 digest or None, bytes received, error or None)``. Returns when all
+        are done, or soon after ``stop`` is set.
+        """
+        for path, dest, expected, tag in items:
+            if stop.is_set():
+                return
+            try:
+                digest = self.download(path, dest, expected, keep_mtime=True)
+            except Exception as exc:
+                done(tag, None, 0, exc)
+            else:
+                done(tag, digest, expected.size or 0, None)
 
     async def aupload(
         self,
@@ -336,7 +383,7 @@ class Store(abc.ABC):
         *,
         sha256: str | None = None,
         metadata: dict[str, str] | None = None,
-        progress: Progress | None = None,
+        progress: ProgressCallback | None = None,
     ) -> PutResult:
         """:meth:`upload`, awaitable; backends with an async data path override it."""
         return await asyncio.to_thread(
@@ -346,7 +393,7 @@ class Store(abc.ABC):
     async def adelete(self, path: str) -> None:
         await asyncio.to_thread(self.delete, path)
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def close(self) -> None:
         """Release connections; the store is unusable afterwards."""
 
 

@@ -26,7 +26,16 @@ from .._exceptions import (
     UnsafeKeyError,
 )
 
-__all__ = ["translate"]
+__all__ = [
+    "broke_off",
+    "error_code",
+    "from_code",
+    "no_answer",
+    "printable",
+    "stalled",
+    "translate",
+    "unreachable",
+]
 
 _CODE_RE = re.compile(r"<Code>([^<]+)</Code>")
 _STATUS_RE = re.compile(r"status code: (\d{3})|\b(\d{3}) (?:Not Found|Forbidden|Precondition)")
@@ -63,7 +72,19 @@ def printable(text: str) -> str:
     )
 
 
-def _from_code(code: str, status: int, what: str, anon: bool) -> BrainbucketError:
+def error_code(document: str) -> str:
+    """The S3 error code in an error answer's XML document, or ``""``.
+
+    Examples
+    --------
+    >>> error_code("<Error><Code>NoSuchKey</Code></Error>")
+    'NoSuchKey'
+    """
+    m = _CODE_RE.search(document)
+    return m.group(1) if m else ""
+
+
+def from_code(code: str, status: int, what: str, anon: bool) -> BrainbucketError:
     if code == "NoSuchBucket":
         return BucketNotFoundError(f"{what}: no such bucket")
     if code in ("NoSuchKey", "NotFound", "NoSuchVersion", "404") or (status == 404 and not code):
@@ -132,7 +153,7 @@ def _translate_botocore(
         err = response.get("Error", {})
         code = str(err.get("Code", ""))
         status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-        return _from_code(code, status, what, anon)
+        return from_code(code, status, what, anon)
     if isinstance(
         exc, botocore_exceptions.NoCredentialsError | botocore_exceptions.PartialCredentialsError
     ):
@@ -153,8 +174,7 @@ def _translate_botocore(
 def _translate_obstore(exc: BaseException, what: str, anon: bool) -> BrainbucketError:
     name = type(exc).__name__
     text = str(exc)
-    m = _CODE_RE.search(text)
-    code = m.group(1) if m else ""
+    code = error_code(text)
     sm = _STATUS_RE.search(text)
     status = int(sm.group(1) or sm.group(2)) if sm else 0
     if name == "InvalidPathError" or (
@@ -163,13 +183,13 @@ def _translate_obstore(exc: BaseException, what: str, anon: bool) -> Brainbucket
         # The data path cannot represent this key (control character, empty or '..' segment).
         return UnsafeKeyError(f"{what}: the key holds characters or segments brainbucket refuses")
     if name == "NotFoundError" or isinstance(exc, FileNotFoundError):
-        return _from_code(code or "NoSuchKey", 404, what, anon)
+        return from_code(code or "NoSuchKey", 404, what, anon)
     if name in ("AlreadyExistsError", "PreconditionError"):
         return ConflictError(f"{what}: changed by someone else meanwhile")
     if name in ("PermissionDeniedError", "UnauthenticatedError"):
-        return _from_code(code or "AccessDenied", 403, what, anon)
+        return from_code(code or "AccessDenied", 403, what, anon)
     if code or status:
-        return _from_code(code, status, what, anon)
+        return from_code(code, status, what, anon)
     lowered = text.lower()
     if any(s in lowered for s in ("body error", "incompletebody", "unexpectedeof")):
         return broke_off(what)

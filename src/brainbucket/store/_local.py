@@ -26,9 +26,18 @@ from .._hashing import (
     sha256_file,
 )
 from .._paths import local_path_for
-from .._types import Entry, FolderInfo, ObjectInfo, PutResult, VersionInfo
+from .._types import (
+    Entry,
+    Expected,
+    FolderInfo,
+    ObjectInfo,
+    ProgressCallback,
+    PutResult,
+    VersionInfo,
+)
 from .._url import StoreURL
-from ._base import Progress, Store
+from ._base import Store
+from ._capabilities import LOCAL
 
 __all__ = ["LocalStore"]
 
@@ -51,7 +60,8 @@ def _is_hidden_artifact(name: str) -> bool:
 class LocalStore(Store):
     """A folder on a local (or network) filesystem, behaving like a bucket prefix.
 
-    ETags are the sha256 hex of the content, so conditional writes work as on S3.
+    ETags are the sha256 hex of the content, so conditional writes work as on S3. What it
+    can do beyond the verbs is in :data:`~brainbucket.store._capabilities.LOCAL`.
 
     Parameters
     ----------
@@ -59,9 +69,21 @@ class LocalStore(Store):
         A ``file`` :class:`~brainbucket._url.StoreURL`.
     """
 
+    capabilities = LOCAL
+
     def __init__(self, url: StoreURL) -> None:
         self.url = url
         self.root = Path(url.prefix)
+
+    def local_path(self, path: str) -> Path | None:
+        return self._path(path)
+
+    def create_bucket(self, *, versioning: bool = True) -> bool:
+        """Create the folder; ``False`` if it was already there (a folder keeps no versions)."""
+        if self.root.is_dir():
+            return False
+        self.root.mkdir(parents=True, exist_ok=True)
+        return True
 
     def _path(self, path: str) -> Path:
         path = path.strip("/")
@@ -179,7 +201,7 @@ class LocalStore(Store):
                 msg = f"{p} changed since it was read"
                 raise ConflictError(msg)
         digest, b3 = content_digests(data)
-        with VerifiedWriter(p, expected_sha256=digest, what=str(p)) as w:
+        with VerifiedWriter(p, Expected(sha256=digest), what=str(p)) as w:
             w.write(data)
             w.commit()
         self._write_meta(p, metadata)
@@ -205,13 +227,13 @@ class LocalStore(Store):
         *,
         sha256: str | None = None,
         metadata: dict[str, str] | None = None,
-        progress: Progress | None = None,
+        progress: ProgressCallback | None = None,
     ) -> PutResult:
         p = self._path(path)
         try:
             with (
                 open(src, "rb") as f,
-                VerifiedWriter(p, expected_sha256=sha256, what=str(src), want_blake3=True) as w,
+                VerifiedWriter(p, Expected(sha256=sha256), what=str(src), want_blake3=True) as w,
             ):
                 while buf := f.read(CHUNK):
                     w.write(buf)
@@ -248,6 +270,8 @@ class LocalStore(Store):
             parent = parent.parent
 
     def presign(self, path: str, *, expires: timedelta | int = 3600) -> str:
+        """The file's ``file://`` URI: a link for this machine only (``capabilities.presign``
+        is off, so nothing offers it as a link to share)."""
         p = self._path(path)
         if not p.is_file():
             msg = f"no such file: {p}"

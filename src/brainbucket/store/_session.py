@@ -15,69 +15,37 @@ boto3 as before, and obstore then gets refreshing credentials from the boto3 ses
 from __future__ import annotations
 
 import os
-import random
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from .._exceptions import InvalidURLError, NoCredentialsError
-from ._awsconfig import AwsConfig, NeedsBoto, StaticCredentials, profile_not_found
+from ._awsconfig import (
+    AwsConfig,
+    NeedsBoto,
+    StaticCredentials,
+    profile_map,
+    profile_not_found,
+    raw_parse,
+)
+from ._settings import S3Settings, retries
 
 if TYPE_CHECKING:
     import boto3
 
-__all__ = ["S3Settings", "Session", "backoff_delay"]
+__all__ = ["Session", "available_profiles"]
 
 _DEFAULT_REGION = "us-east-1"
 
 
-def _retries() -> int:
-    raw = os.environ.get("BRAINBUCKET_RETRIES", "").strip()
-    return int(raw) if raw.isdigit() else 5
-
-
-def backoff_delay(attempt: int) -> float:
-    """Seconds to wait before retry number ``attempt`` (1-based): exponential, full jitter.
-
-    The same curve as the data path's own retries (100 ms doubling, capped at 8 s); the jitter
-    keeps many clients that failed together from retrying together.
-    """
-    return random.uniform(0, min(8.0, 0.1 * 2 ** (attempt - 1)))
-
-
-@dataclass(frozen=True)
-class S3Settings:
-    """How to reach an S3 endpoint.
-
-    Attributes
-    ----------
-    endpoint_url
-        Explicit endpoint (``--endpoint-url``); else ``BRAINBUCKET_ENDPOINT_URL``; else the
-        AWS config's ``endpoint_url``; else AWS itself.
-    profile
-        AWS profile name (``--profile``); else the chain's default (``AWS_PROFILE``...).
-    anon
-        Unsigned requests, for public data.
-    region
-        Region; else the profile's, else ``us-east-1``.
-    """
-
-    endpoint_url: str | None = None
-    profile: str | None = None
-    anon: bool = False
-    region: str | None = None
-
-    def __repr__(self) -> str:  # keys never live here, but keep the repr short anyway
-        return (
-            f"S3Settings(endpoint_url={self.endpoint_url!r}, profile={self.profile!r}, "
-            f"anon={self.anon!r})"
-        )
-
-
 @dataclass
 class Session:
-    """A boto3 session, its S3 client and the matching obstore settings, created lazily."""
+    """The one place where settings become an endpoint and credentials.
+
+    Holds a boto3 session and S3 client (control plane) and the matching obstore settings
+    (data path), each created lazily.
+    """
 
     settings: S3Settings
     _boto: Any = field(default=None, repr=False)
@@ -86,6 +54,8 @@ class Session:
     # The AWS settings read without boto3; None when only boto3 can read them.
     _aws: AwsConfig | None = field(default=None, repr=False)
     _aws_read: bool = field(default=False, repr=False)
+    _anon: bool | None = field(default=None, repr=False)
+    _endpoint: str | None = field(default=None, repr=False)
 
     @property
     def boto(self) -> boto3.session.Session:
@@ -110,6 +80,8 @@ class Session:
             self._aws_read = True
         return self._aws
 
+    # -- which server -----------------------------------------------------------------------
+
     @property
     def region(self) -> str:
         if self.settings.region:
@@ -119,78 +91,117 @@ class Session:
             return aws.region() or _DEFAULT_REGION
         return self.boto.region_name or _DEFAULT_REGION
 
-    def _resolved_endpoint(self) -> str | None:
-        if self.settings.endpoint_url:
-            return self.settings.endpoint_url
-        env = os.environ.get("BRAINBUCKET_ENDPOINT_URL")
-        if env:
-            return env
-        return None  # botocore itself reads endpoint_url from the AWS config
+    @property
+    def endpoint(self) -> str:
+        """The endpoint every request goes to: the settings' own, else the AWS config's
+        (``endpoint_url`` of the profile or its ``services`` section, ``AWS_ENDPOINT_URL``),
+        else AWS's for the region — exactly what boto3 would pick, found without boto3
+        whenever the environment and the AWS files say it for certain."""
+        if self._endpoint is None:
+            endpoint = self.settings.endpoint_url
+            if not endpoint:
+                aws = self._aws_config()
+                if aws is not None:
+                    try:
+                        endpoint = aws.endpoint(self.region)
+                    except NeedsBoto:
+                        endpoint = None
+                if not endpoint:
+                    endpoint = str(self.client.meta.endpoint_url)
+            self._endpoint = endpoint
+        return self._endpoint
+
+    @property
+    def path_style(self) -> bool:
+        """Whether buckets go in the path (any server but AWS) rather than the host name."""
+        return "amazonaws.com" not in self.endpoint
 
     @property
     def client(self) -> Any:
         """The boto3 S3 client (control plane)."""
         with self._lock:
             if self._client is None:
-                import botocore
-                import botocore.exceptions
-                from botocore.config import Config as BotoConfig
-
-                endpoint = self._resolved_endpoint()
-                cfg = BotoConfig(
-                    signature_version=botocore.UNSIGNED if self.settings.anon else "s3v4",
-                    s3={
-                        "addressing_style": "path" if self._custom_endpoint(endpoint) else "auto",
-                        # Bodies sent through boto3 (multipart parts) carry a checksum the
-                        # server verifies; hashing them again with SHA-256 to sign them
-                        # costs ~40 ms per 16 MiB part on CPUs without SHA instructions.
-                        "payload_signing_enabled": False,
-                    },
-                    retries={"mode": "standard", "total_max_attempts": _retries() + 1},
-                    connect_timeout=10,
-                    read_timeout=60,
-                    max_pool_connections=64,
-                    request_checksum_calculation="when_required",
-                    response_checksum_validation="when_required",
-                )
-                try:
-                    self._client = self.boto.client(
-                        "s3", endpoint_url=endpoint, region_name=self.region, config=cfg
-                    )
-                except botocore.exceptions.ProfileNotFound as exc:
-                    raise profile_not_found(self.settings.profile) from exc
-                except ValueError as exc:
-                    raise _bad_endpoint() from exc
+                self._client = self._make_client("s3", unsigned=self.anon)
             return self._client
 
-    def _custom_endpoint(self, endpoint: str | None) -> bool:
+    def _make_client(self, service: str, *, unsigned: bool, attempts: int | None = None) -> Any:
+        import botocore
+        import botocore.exceptions
+        from botocore.config import Config as BotoConfig
+
+        # botocore itself reads endpoint_url from the AWS config when none is given.
+        endpoint = self.settings.endpoint_url or self._endpoint
+        cfg = BotoConfig(
+            signature_version=botocore.UNSIGNED if unsigned else "s3v4",
+            s3={
+                "addressing_style": "path" if self._path_style(endpoint) else "auto",
+                # Bodies sent through boto3 (multipart parts) carry a checksum the server
+                # verifies; hashing them again with SHA-256 to sign them costs ~40 ms per
+                # 16 MiB part on CPUs without SHA instructions.
+                "payload_signing_enabled": False,
+            },
+            retries={"mode": "standard", "total_max_attempts": attempts or retries() + 1},
+            connect_timeout=10,
+            read_timeout=60,
+            max_pool_connections=64,
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+        )
+        try:
+            return self.boto.client(
+                service, endpoint_url=endpoint, region_name=self.region, config=cfg
+            )
+        except botocore.exceptions.ProfileNotFound as exc:
+            raise profile_not_found(self.settings.profile) from exc
+        except ValueError as exc:
+            raise _bad_endpoint() from exc
+
+    def _path_style(self, endpoint: str | None) -> bool:
         if endpoint:
             return "amazonaws.com" not in endpoint
         # An endpoint_url from the AWS config file is read by botocore; detect it the same way.
-        configured = self.boto._session.get_scoped_config().get("endpoint_url")
-        s3_section = self.boto._session.get_scoped_config().get("s3")
+        scoped = self.boto._session.get_scoped_config()
+        configured = scoped.get("endpoint_url")
+        s3_section = scoped.get("s3")
         if isinstance(s3_section, dict):
             configured = s3_section.get("endpoint_url") or configured
         return bool(configured) and "amazonaws.com" not in str(configured)
 
+    def anonymous_client(self) -> Any:
+        """A boto3 S3 client that signs nothing: asks the server what anyone may do."""
+        return self._make_client("s3", unsigned=True, attempts=2)
+
+    def sts_client(self) -> Any:
+        """A boto3 STS client for the same endpoint and credentials ("who am I")."""
+        return self._make_client("sts", unsigned=False, attempts=2)
+
+    # -- as whom ----------------------------------------------------------------------------
+
     @property
-    def endpoint_url(self) -> str:
-        """The endpoint actually used (as the boto3 client resolved it)."""
-        return str(self.client.meta.endpoint_url)
+    def anon(self) -> bool:
+        """Whether requests go unsigned (asked for, or ``anon=None`` and no credentials)."""
+        if self._anon is None:
+            wanted = self.settings.anon
+            if wanted is None:
+                # A profile asked for by name signs (and says so clearly if it has no keys).
+                wanted = self.settings.profile is None and not self.chain_has_credentials()
+            self._anon = wanted
+        return self._anon
 
-    def _configured_endpoint(self) -> str:
-        """The endpoint the boto3 client would use, found without building it if possible."""
-        aws = self._aws_config()
-        if aws is not None:
-            try:
-                return aws.endpoint(self.region)
-            except NeedsBoto:
-                pass
-        return self.endpoint_url
+    def chain_has_credentials(self) -> bool:
+        """Whether boto3's credential chain finds credentials (environment, profile, files)."""
+        if self.static_credentials(signed=True) is not None:
+            return True
+        import botocore.exceptions
 
-    def static_credentials(self) -> StaticCredentials | None:
+        try:
+            return self.boto.get_credentials() is not None
+        except botocore.exceptions.BotoCoreError:
+            return False
+
+    def static_credentials(self, *, signed: bool = False) -> StaticCredentials | None:
         """Keys found without boto3 where boto3 would find them, else ``None``."""
-        if self.settings.anon:
+        if not signed and self.anon:
             return None
         aws = self._aws_config()
         if aws is None:
@@ -201,7 +212,7 @@ class Session:
             return None
 
     def credentials(self) -> Any | None:
-        if self.settings.anon:
+        if self.anon:
             return None
         return self.boto.get_credentials()
 
@@ -214,7 +225,7 @@ class Session:
 
     def credential_source(self) -> str:
         """Where the credentials came from (``env``, ``shared-credentials-file``...)."""
-        if self.settings.anon:
+        if self.anon:
             return "anonymous (unsigned)"
         static = self.static_credentials()
         if static is not None:
@@ -224,21 +235,21 @@ class Session:
 
     def has_credentials(self) -> bool:
         """Whether requests will be signed with credentials found in the chain."""
-        if self.settings.anon:
+        if self.anon:
             return False
         return self.static_credentials() is not None or self.credentials() is not None
 
     def obstore_kwargs(self, bucket: str) -> dict[str, Any]:
         """Keyword arguments for ``obstore.store.S3Store`` matching this session."""
-        # Importing boto3 and building its client costs ~0.6 s: only ask it for the endpoint
-        # when the environment and the AWS files cannot say it for certain.
-        endpoint = self._resolved_endpoint() or self._configured_endpoint()
+        # Importing boto3 and building its client costs ~0.6 s: the endpoint is asked of it
+        # only when the environment and the AWS files cannot say it for certain.
+        endpoint = self.endpoint
         if not endpoint.lower().startswith(("http://", "https://")):
             raise _bad_endpoint()
         kwargs: dict[str, Any] = {
             "region": self.region,
             "endpoint": endpoint,
-            "virtual_hosted_style_request": not self._custom_endpoint(endpoint),
+            "virtual_hosted_style_request": not self.path_style,
             "client_options": {
                 "allow_http": endpoint.startswith("http://"),
                 "connect_timeout": timedelta(seconds=10),
@@ -246,7 +257,7 @@ class Session:
                 "pool_max_idle_per_host": "256",
             },
             "retry_config": {
-                "max_retries": _retries(),
+                "max_retries": retries(),
                 "backoff": {
                     "init_backoff": timedelta(milliseconds=100),
                     "max_backoff": timedelta(seconds=8),
@@ -255,7 +266,7 @@ class Session:
                 "retry_timeout": timedelta(seconds=120),
             },
         }
-        if self.settings.anon:
+        if self.anon:
             kwargs["skip_signature"] = True
         else:
             static = self.static_credentials()
@@ -277,6 +288,21 @@ class Session:
             kwargs["checksum_algorithm"] = "crc64nvme"
             kwargs["unsigned_payload"] = True
         return kwargs
+
+
+def available_profiles() -> list[str]:
+    """The AWS profiles the config and credentials files define, as boto3 lists them."""
+    try:
+        names: set[str] = set()
+        config = raw_parse(os.environ.get("AWS_CONFIG_FILE", "~/.aws/config"))
+        names.update(profile_map(config or {})["profiles"])
+        creds = raw_parse(os.environ.get("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"))
+        names.update(creds or {})
+    except NeedsBoto:
+        import boto3
+
+        return list(boto3.session.Session().available_profiles)
+    return sorted(names)
 
 
 def _bad_endpoint() -> InvalidURLError:

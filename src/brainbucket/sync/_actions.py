@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from .._types import Expected
+
 __all__ = ["Action", "Delete", "DeleteLocal", "Download", "Upload"]
 
 
@@ -61,6 +63,17 @@ class Download:
     reason: str = ""
     blake3: str | None = None
     kind: ClassVar[str] = "download"
+
+    @property
+    def expected(self) -> Expected:
+        """What the downloaded bytes must match, for every download route."""
+        return Expected.of(
+            size=self.size,
+            sha256=self.sha256,
+            blake3=self.blake3,
+            etag=self.etag,
+            version_id=self.version_id,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {"action": self.kind, "path": self.path, "size": self.size, "reason": self.reason}

@@ -4,7 +4,8 @@ The upload id and every finished part's number, ETag and checksum are kept in th
 folder. A re-run with the same file (same size and mtime) asks the server which parts it has
 (``list_parts``), uploads only the rest and completes; a changed file aborts the old upload
 and starts over. Completing removes the state, and :func:`abort_stale` aborts uploads whose
-state outlived their file, so a finished sync leaves no orphaned multipart uploads.
+state outlived their file, so a finished sync leaves no orphaned multipart uploads. Built on
+the store's multipart verbs (``capabilities.multipart``).
 """
 
 from __future__ import annotations
@@ -16,28 +17,28 @@ import json
 import os
 import threading
 import zlib
-from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
 from .._exceptions import BrainbucketError
 from .._hashing import ContentHasher
-from .._types import PutResult
-from ..store import S3Store
+from .._types import ProgressCallback, PutResult
+from ..store import Part, Store
 
 __all__ = ["abort_stale", "upload_multipart"]
 
-Progress = Callable[[int], None]
 PARTS_IN_FLIGHT = 4
+# What a state file records; one written by another layout is stale and starts over.
+_STATE_FORMAT = 2
 
 
 def _state_dir(state_dir: Path) -> Path:
     return state_dir / "uploads"
 
 
-def _state_file(state_dir: Path, store: S3Store, path: str, src: Path) -> Path:
-    ident = f"{store.session.endpoint_url}|{store.bucket}|{store.key(path)}|{os.path.abspath(src)}"
+def _state_file(state_dir: Path, store: Store, path: str, src: Path) -> Path:
+    ident = f"{store.identity}|{path}|{os.path.abspath(src)}"
     return _state_dir(state_dir) / f"{hashlib.sha256(ident.encode()).hexdigest()[:32]}.json"
 
 
@@ -47,31 +48,14 @@ def _save(path: Path, state: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def _server_parts(store: S3Store, key: str, upload_id: str) -> dict[int, str] | None:
-    """Part number → ETag the server holds, or ``None`` if the upload is gone."""
-    parts: dict[int, str] = {}
-    try:
-        for page in store.client.get_paginator("list_parts").paginate(
-            Bucket=store.bucket, Key=key, UploadId=upload_id
-        ):
-            for p in page.get("Parts", []):
-                parts[int(p["PartNumber"])] = str(p["ETag"]).strip('"')
-    except Exception as exc:
-        err = store._err(exc)
-        if isinstance(err, FileNotFoundError):
-            return None
-        raise err from exc
-    return parts
-
-
 def upload_multipart(
-    store: S3Store,
+    store: Store,
     src: Path,
     path: str,
     *,
     state_dir: Path,
     part_size: int,
-    progress: Progress,
+    progress: ProgressCallback,
     stop: threading.Event | None = None,
 ) -> PutResult:
     """Upload ``src`` to ``path`` in parts, resuming a previous attempt when it still fits.
@@ -79,19 +63,19 @@ def upload_multipart(
     Setting ``stop`` (on Ctrl-C) ends the upload after the parts in flight; its state is
     kept, so the next run continues from there.
     """
-    key = store.key(path)
     st = os.stat(src)
     state_path = _state_file(state_dir, store, path, src)
     state_path.parent.mkdir(parents=True, exist_ok=True)
     ident = {
-        "bucket": store.bucket,
-        "key": key,
+        "format": _STATE_FORMAT,
+        "store": store.identity,
+        "path": path,
         "src": os.path.abspath(src),
         "size": st.st_size,
         "mtime_ns": st.st_mtime_ns,
         "part_size": part_size,
-        # Parts recorded with another checksum (an older brainbucket) cannot complete this
-        # upload: such a state is treated as stale and the upload starts over.
+        # Parts recorded with another checksum cannot complete this upload: such a state is
+        # treated as stale and the upload starts over.
         "checksum": "crc32",
     }
     state: dict[str, Any] | None = None
@@ -99,7 +83,7 @@ def upload_multipart(
         state = json.loads(state_path.read_text())
     done: dict[int, dict[str, str]] = {}
     if state is not None and all(state.get(k) == v for k, v in ident.items()):
-        on_server = _server_parts(store, key, state["upload_id"])
+        on_server = store.list_parts(path, state["upload_id"])
         if on_server is None:
             state = None
         else:
@@ -107,18 +91,14 @@ def upload_multipart(
                 int(n): p for n, p in state["parts"].items() if on_server.get(int(n)) == p["etag"]
             }
     elif state is not None:
-        # The file changed since that attempt: its parts are useless.
-        with contextlib.suppress(BrainbucketError):
-            store.abort_multipart(state["key"], state["upload_id"])
+        # The file changed since that attempt (or the state is of another layout): its parts
+        # are useless.
+        if state.get("store") == store.identity and "path" in state:
+            with contextlib.suppress(BrainbucketError):
+                store.abort_multipart(state["path"], state["upload_id"])
         state = None
     if state is None:
-        try:
-            r = store.client.create_multipart_upload(
-                Bucket=store.bucket, Key=key, ChecksumAlgorithm="CRC32"
-            )
-        except Exception as exc:
-            raise store._err(exc, path) from exc
-        state = {**ident, "upload_id": r["UploadId"], "parts": {}}
+        state = {**ident, "upload_id": store.create_multipart(path), "parts": {}}
         _save(state_path, state)
     state["parts"] = {str(n): p for n, p in done.items()}
     upload_id = state["upload_id"]
@@ -129,19 +109,9 @@ def upload_multipart(
         # transit; the file's content is checked end to end by the manifest's digests, which
         # are computed from these same chunks.
         b64 = base64.b64encode(zlib.crc32(chunk).to_bytes(4, "big")).decode("ascii")
-        try:
-            r = store.client.upload_part(
-                Bucket=store.bucket,
-                Key=key,
-                UploadId=upload_id,
-                PartNumber=n,
-                Body=chunk,
-                ChecksumCRC32=b64,
-            )
-        except Exception as exc:
-            raise store._err(exc, path) from exc
+        part = store.upload_part(path, upload_id, n, chunk, b64)
         with lock:
-            state["parts"][str(n)] = {"etag": str(r["ETag"]).strip('"'), "crc32": b64}
+            state["parts"][str(n)] = {"etag": part.etag, "crc32": b64}
             _save(state_path, state)
         progress(len(chunk))
 
@@ -169,63 +139,46 @@ def upload_multipart(
     if n == 0 or os.stat(src).st_mtime_ns != st.st_mtime_ns:
         msg = f"{src} changed while it was being uploaded"
         raise BrainbucketError(msg, hint="re-run the sync once the file is complete")
-    parts = [
-        {"PartNumber": int(num), "ETag": f'"{p["etag"]}"', "ChecksumCRC32": p["crc32"]}
-        for num, p in sorted(state["parts"].items(), key=lambda kv: int(kv[0]))
-    ]
-    try:
-        r = store.client.complete_multipart_upload(
-            Bucket=store.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
-        )
-    except Exception as exc:
-        raise store._err(exc, path) from exc
+    parts = [Part(int(num), p["etag"], p["crc32"]) for num, p in state["parts"].items()]
+    etag, version_id = store.complete_multipart(path, upload_id, parts)
     with contextlib.suppress(FileNotFoundError):
         state_path.unlink()
-    _abort_others(store, key, upload_id)
-    return PutResult(
-        path,
-        st.st_size,
-        whole.sha256,
-        str(r.get("ETag", "")).strip('"') or None,
-        r.get("VersionId"),
-        whole.blake3,
-    )
+    _abort_others(store, path, upload_id)
+    return PutResult(path, st.st_size, whole.sha256, etag, version_id, whole.blake3)
 
 
-def _abort_others(store: S3Store, key: str, upload_id: str) -> None:
-    """Abort unfinished uploads of ``key`` other than ours, now that ours is complete.
+def _abort_others(store: Store, path: str, upload_id: str) -> None:
+    """Abort unfinished uploads of ``path`` other than ours, now that ours is complete.
 
     A process killed after the server created an upload but before it recorded the upload
     id leaves an upload no state knows about; this is the moment it is surely useless.
     """
-    with contextlib.suppress(Exception):
-        r = store.client.list_multipart_uploads(Bucket=store.bucket, Prefix=key)
-        for u in r.get("Uploads", []):
-            if u.get("Key") == key and u.get("UploadId") != upload_id:
+    with contextlib.suppress(BrainbucketError):
+        for other, other_id in store.multipart_uploads(path):
+            if other == path and other_id != upload_id:
                 with contextlib.suppress(BrainbucketError):
-                    store.abort_multipart(key, u["UploadId"])
+                    store.abort_multipart(other, other_id)
 
 
-def abort_stale(store: S3Store, state_dir: Path, *, keep: set[str] = frozenset()) -> int:  # type: ignore[assignment]
+def abort_stale(store: Store, state_dir: Path, *, keep: set[str] = frozenset()) -> int:  # type: ignore[assignment]
     """Abort this store's multipart uploads whose state no sync is resuming; returns how many.
 
-    ``keep`` holds keys still being uploaded (e.g. failed this run and worth resuming).
+    ``keep`` holds paths still being uploaded (e.g. failed this run and worth resuming).
     """
     folder = _state_dir(state_dir)
     if not folder.is_dir():
         return 0
-    prefix = store.key("")
     n = 0
     for f in folder.glob("*.json"):
         try:
             state = json.loads(f.read_text())
         except (OSError, ValueError):
             continue
-        key = state.get("key", "")
-        if state.get("bucket") != store.bucket or not key.startswith(prefix) or key in keep:
+        path = state.get("path", "")
+        if state.get("store") != store.identity or path in keep:
             continue
         with contextlib.suppress(BrainbucketError):
-            store.abort_multipart(key, state["upload_id"])
+            store.abort_multipart(path, state["upload_id"])
             n += 1
         with contextlib.suppress(FileNotFoundError):
             f.unlink()

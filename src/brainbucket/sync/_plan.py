@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .._exceptions import UnsafeKeyError
+from .._hashing import plain_md5
 from .._paths import local_path_for
 from ._actions import Action, Delete, DeleteLocal, Download, Upload
-from ._download import plain_md5
 from ._local import LocalFile
 
 __all__ = ["Plan", "RemoteFile", "plan_download", "plan_upload", "same_content"]

@@ -14,7 +14,7 @@ from .._exceptions import BucketNotFoundError, ObjectNotFoundError, UsageError
 from .._types import ObjectInfo
 from .._url import StoreURL, parse_url
 from ..manifest import META_DIR, Manifest, read_manifest
-from ..store import LocalStore, S3Store, Store, open_store
+from ..store import Store, open_store
 from ._local import Filters, LocalFile, Scan, hash_files, scan
 from ._plan import needs_hash
 from ._statcache import StatCache
@@ -69,24 +69,22 @@ def remote_listing(store: Store, jobs: int = 8) -> dict[str, ObjectInfo]:
     return out
 
 
-def _require_bucket(store: Store) -> None:
-    if isinstance(store, S3Store) and not store.bucket_exists():
-        msg = f"s3://{store.bucket}: no such bucket"
-        raise BucketNotFoundError(msg, hint=f"create it with `brainbucket mb s3://{store.bucket}`")
+def _no_bucket(store: Store) -> BucketNotFoundError:
+    bucket = f"s3://{store.url.bucket}"
+    return BucketNotFoundError(
+        f"{bucket}: no such bucket", hint=f"create it with `brainbucket mb {bucket}`"
+    )
 
 
 def _remote_state(store: Store, *, must_exist: bool) -> tuple[Manifest | None, dict[str, Any]]:
     try:
         manifest = read_manifest(store)
     except BucketNotFoundError as exc:
-        bucket = getattr(store, "bucket", "BUCKET")
-        msg = f"s3://{bucket}: no such bucket"
-        raise BucketNotFoundError(
-            msg, hint=f"create it with `brainbucket mb s3://{bucket}`"
-        ) from exc
+        raise _no_bucket(store) from exc
     if manifest is not None:
         return manifest, manifest  # type: ignore[return-value]
-    _require_bucket(store)
+    if not store.bucket_exists():
+        raise _no_bucket(store)
     listing = remote_listing(store)
     if must_exist and not listing:
         msg = f"{store.describe()}: nothing there (no objects, no manifest)"
@@ -121,7 +119,7 @@ def gather(
             msg = f"{root} is a file; sync works on folders"
             raise UsageError(msg, hint="use `brainbucket cp FILE URL` for one file")
         store = open_store(d) if not d.is_s3 else _open(str(d), **store_kw)
-        if isinstance(store, LocalStore):
+        if not d.is_s3:
             Path(d.prefix).mkdir(parents=True, exist_ok=True)
     manifest, remote = _remote_state(store, must_exist=direction == "download")
     local = (
@@ -134,7 +132,7 @@ def gather(
         if root.is_dir()
         else Scan()
     )
-    cache = StatCache(state_dir / "hashes.sqlite", _remote_id(store))
+    cache = StatCache(state_dir / "hashes.sqlite", store.identity)
     known = cache.load(root)
     # Rows of this (folder, dataset) pair were all consistent with the manifest the last
     # clean sync left; if the dataset still has it, a file whose stat matches is identical.
@@ -171,12 +169,6 @@ def gather(
     local.errors.extend(errors)
     hashed = [f for f in need_sha if f.sha256 is not None]
     return Side(direction, root, store, manifest, remote, local, cache, hashed, filters, same)
-
-
-def _remote_id(store: Store) -> str:
-    if isinstance(store, S3Store):
-        return f"{store.describe()}@{store.session._resolved_endpoint() or 'default'}"
-    return store.describe()
 
 
 def make_filters(

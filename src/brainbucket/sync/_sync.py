@@ -17,9 +17,9 @@ from .._exceptions import (
 )
 from .._types import PutResult
 from ..manifest import Entry, Manifest, read_pointer, write_manifest
-from ..store import S3Store, open_store
+from ..store import PART_SIZE, open_store
 from ._actions import Delete, DeleteLocal, Download, Upload
-from ._execute import MULTIPART_THRESHOLD, PART_SIZE, Callbacks, ExecuteResult, execute
+from ._execute import MULTIPART_THRESHOLD, Callbacks, ExecuteResult, execute
 from ._multipart import abort_stale
 from ._plan import Plan, plan_download, plan_upload
 from ._state import Side, gather, make_filters
@@ -336,7 +336,7 @@ def _finish_upload(side: Side, result: SyncResult, executed: ExecuteResult) -> N
     if first or changed:
         write_manifest(side.store, manifest, expected=None if first else manifest.pointer_etag)
     result.manifest_root = manifest.root
-    if isinstance(side.store, S3Store) and not executed.failed:
+    if side.store.capabilities.multipart and not executed.failed:
         abort_stale(side.store, Config().state_dir)
 
 

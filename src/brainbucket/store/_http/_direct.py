@@ -17,7 +17,6 @@ ends at once, removing its temporary file.
 from __future__ import annotations
 
 import os
-import re
 import socket
 import struct
 import threading
@@ -27,10 +26,20 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .._exceptions import BrainbucketError, ConflictError, ServerError
-from .._hashing import VerifiedWriter
-from ._errors import _CODE_RE, _from_code, broke_off, no_answer, stalled, unreachable
-from ._session import _retries, backoff_delay
+from ..._exceptions import BrainbucketError, ConflictError, ServerError
+from ..._hashing import VerifiedWriter
+from ..._types import Expected, ProgressCallback
+from .._errors import broke_off, error_code, from_code, no_answer, stalled, unreachable
+from .._settings import backoff_delay, retries
+from ._wire import (
+    CONNECT_TIMEOUT,
+    READ_TIMEOUT,
+    ProtocolError,
+    continues_at,
+    header_line,
+    http_time,
+    status_line,
+)
 
 if TYPE_CHECKING:
     import ssl
@@ -41,11 +50,7 @@ __all__ = ["Abort", "Cancelled", "DirectGet", "proxied"]
 # the hash and the write: measured on the 1.34 GB study, 256 KiB cost ~0.7 CPU-s less kernel
 # time than 1 MiB (128 KiB: no better).
 BUFFER = 256 * 1024
-# Idle time allowed between two reads of an answer before the attempt counts as failed.
-READ_TIMEOUT = 60.0
-CONNECT_TIMEOUT = 10.0
 _MAX_IDLE = 64  # idle keep-alive connections kept per host
-_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
 
 class Cancelled(Exception):
@@ -123,16 +128,12 @@ class _Answer:
             if not line:
                 msg = "the connection closed before an answer"
                 raise _BrokenOff(msg)
-            parts = line.split(None, 2)
-            if len(parts) < 2 or not parts[0].startswith(b"HTTP/1."):
-                msg = f"not an HTTP answer: {line[:80]!r}"
-                raise ConnectionError(msg)
-            self.status = int(parts[1])
+            version, self.status = status_line(line)
             self.headers = _read_headers(rfile)
             if not 100 <= self.status < 200:  # skip "100 Continue" and the like
                 break
         self._rfile = rfile
-        self.reusable = parts[0] == b"HTTP/1.1" and self.header("connection").lower() != "close"
+        self.reusable = version == b"HTTP/1.1" and self.header("connection").lower() != "close"
         self._chunked = "chunked" in self.header("transfer-encoding").lower()
         length = self.header("content-length")
         self._left: int | None = int(length) if length.isdigit() and not self._chunked else None
@@ -202,10 +203,10 @@ def _read_headers(rfile: Any) -> dict[str, str]:
         if not line.endswith(b"\n"):
             msg = "the answer broke off in its headers"
             raise _BrokenOff(msg)
-        name, _, value = line.decode("latin-1").partition(":")
-        headers[name.strip().lower()] = value.strip()
+        name, value = header_line(line)
+        headers[name] = value
     msg = "too many header lines in an answer"
-    raise ConnectionError(msg)
+    raise ProtocolError(msg)
 
 
 class _Conn:
@@ -332,12 +333,9 @@ class DirectGet:
         dest: Any,
         *,
         what: str,
-        expected_size: int | None,
-        expected_sha256: str | None,
-        expected_blake3: str | None,
-        expected_md5: str | None,
+        expected: Expected,
         keep_mtime: bool,
-        progress: Callable[[int], None] | None,
+        progress: ProgressCallback | None,
         abort: Abort | None = None,
     ) -> tuple[str, int]:
         """Download ``key`` to ``dest``, verified; returns its ``sha256:`` digest and size.
@@ -351,7 +349,7 @@ class DirectGet:
         url = urllib.parse.urlsplit(self._sign(key))
         target = f"{url.path}?{url.query}"
         abort = abort or Abort()
-        retries = _retries()
+        tries = retries()
         attempt = 0
         writer: VerifiedWriter | None = None
         etag = ""
@@ -372,14 +370,12 @@ class DirectGet:
                         extra = f"Range: bytes={got}-\r\nIf-Match: {etag or '*'}\r\n"
                     answer = conn.get(target, extra)
                     if answer.status not in (200, 206):
-                        doc = answer.read_some(65536).decode("utf-8", "replace")
-                        m = _CODE_RE.search(doc)
-                        code = m.group(1) if m else ""
+                        code = error_code(answer.read_some(65536).decode("utf-8", "replace"))
                         if writer is not None and answer.status in (412, 416):
                             msg = f"{what}: the object changed while it was being read"
                             raise ConflictError(msg, hint="re-run to fetch the new version")
-                        err = _from_code(code, answer.status, what, False)
-                        if isinstance(err, ServerError) and attempt < retries:
+                        err = from_code(code, answer.status, what, False)
+                        if isinstance(err, ServerError) and attempt < tries:
                             self._done_with(url, conn, answer)
                             attempt += 1
                             abort.sleep(backoff_delay(attempt))
@@ -388,19 +384,12 @@ class DirectGet:
                     if writer is None:
                         etag = answer.header("etag")
                         if keep_mtime:
-                            mtime = _http_time(answer.header("last-modified"))
+                            mtime = http_time(answer.header("last-modified"))
                         length = answer.header("content-length")
-                        if expected_size is None and length.isdigit():
-                            expected_size = int(length)
-                        writer = VerifiedWriter(
-                            dest,
-                            expected_size=expected_size,
-                            expected_sha256=expected_sha256,
-                            expected_blake3=expected_blake3,
-                            expected_md5=expected_md5,
-                            what=what,
-                        )
-                    elif not _continues_at(answer, got):
+                        if expected.size is None and length.isdigit():
+                            expected = Expected(int(length), *_checks(expected))
+                        writer = VerifiedWriter(dest, expected, what=what)
+                    elif not continues_at(answer.status, answer.header("content-range"), got):
                         msg = f"{what}: the server did not continue the read where it stopped"
                         raise ConflictError(msg, hint="re-run")
                     while n := answer.readinto(buf):
@@ -420,7 +409,7 @@ class DirectGet:
                         # A kept-alive connection the server had already closed: not a
                         # failure of the network, so try again at once on a fresh one.
                         continue
-                    if attempt >= retries:
+                    if attempt >= tries:
                         raise _gave_up(exc, what, answer is not None, stalled) from exc
                     attempt += 1
                     abort.sleep(backoff_delay(attempt))
@@ -441,20 +430,8 @@ class DirectGet:
             conn.close()
 
 
-def _continues_at(answer: _Answer, offset: int) -> bool:
-    m = _CONTENT_RANGE.fullmatch(answer.header("content-range"))
-    return answer.status == 206 and m is not None and int(m.group(1)) == offset
-
-
-def _http_time(value: str | None) -> float | None:
-    if not value:
-        return None
-    from email.utils import parsedate_to_datetime
-
-    try:
-        return parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError):
-        return None
+def _checks(e: Expected) -> tuple[str | None, str | None, str | None]:
+    return e.sha256, e.blake3, e.md5
 
 
 def _gave_up(exc: BaseException, what: str, answered: bool, stalled_: bool) -> BrainbucketError:

@@ -10,7 +10,7 @@ Only the plain case is handled here: ``200`` with a ``Content-Length`` over plai
 whole into memory, verified, then written under a temporary name and renamed into place, so a
 file is never seen half-written. Anything else (an error status, a connection that breaks,
 an answer that stalls, a body larger than :data:`LIMIT`) hands the object to a fallback,
-:meth:`~brainbucket.store._direct.DirectGet.fetch` on a helper thread, which owns the retries,
+:meth:`~brainbucket.store._http.DirectGet.fetch` on a helper thread, which owns the retries,
 resumption and error wording: an unusual answer costs one request more, never a different
 outcome.
 """
@@ -31,11 +31,13 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
-from .._exceptions import BrainbucketError
-from .._hashing import write_verified
-from ._direct import READ_TIMEOUT, Abort, Cancelled, _http_time
+from ..._exceptions import BrainbucketError
+from ..._hashing import write_verified
+from ..._types import Expected
+from ._direct import Abort, Cancelled
+from ._wire import READ_TIMEOUT, ProtocolError, header_line, http_time, status_line
 
-__all__ = ["LIMIT", "SmallGets", "Want"]
+__all__ = ["LIMIT", "Fetch", "SmallGets"]
 
 # Objects up to this size are read whole into memory; at most one per connection at a time.
 LIMIT = 1024 * 1024
@@ -47,8 +49,8 @@ _HELPERS = 4
 
 
 @dataclass(slots=True, eq=False)
-class Want:
-    """One object to fetch to ``dest``, with what the bytes must match.
+class Fetch:
+    """One object to fetch to ``dest``, and what its bytes must match.
 
     ``tag`` is the caller's, handed back with the result.
     """
@@ -57,17 +59,14 @@ class Want:
     key: str
     dest: str
     what: str
-    size: int | None
-    sha256: str | None = None
-    blake3: str | None = None
-    md5: str | None = None
+    expected: Expected
     keep_mtime: bool = False
     tag: Any = None
 
 
-# done(want, sha256 digest or None, bytes received, error or None)
-Done = Callable[[Want, "str | None", int, "BaseException | None"], None]
-Fallback = Callable[[Want, Abort], tuple[str, int]]
+# done(fetch, sha256 digest or None, bytes received, error or None)
+Done = Callable[[Fetch, "str | None", int, "BaseException | None"], None]
+Fallback = Callable[[Fetch, Abort], tuple[str, int]]
 
 
 class _Slot:
@@ -104,7 +103,7 @@ class _Slot:
         self.deadline = time.monotonic() + READ_TIMEOUT
 
 
-class _Protocol(Exception):
+class _Unusual(ProtocolError):
     """An answer this path does not take (error status, no length, chunked...)."""
 
 
@@ -135,33 +134,35 @@ class SmallGets:
         self._addr: tuple[Any, ...] | None = None
         self._family = socket.AF_INET
         self._netloc = ""
-        self._mtimes: dict[bytes, float | None] = {}
+        self._mtimes: dict[str, float | None] = {}
 
-    def run(self, wants: Iterable[Want], done: Done, stop: threading.Event) -> None:
-        """Fetch every object in ``wants``; each result goes to ``done`` on this thread.
+    def run(self, items: Iterable[Fetch], done: Done, stop: threading.Event) -> None:
+        """Fetch every object in ``items``; each result goes to ``done`` on this thread.
 
         Returns when all are done, or soon after ``stop`` is set (nothing half-written is
         left behind: files land whole or not at all).
         """
-        _Run(self, iter(wants), done, stop).loop()
+        _Run(self, iter(items), done, stop).loop()
 
 
 class _Run:
     """The state of one :meth:`SmallGets.run`."""
 
-    def __init__(self, gets: SmallGets, wants: Iterator[Want], done: Done, stop: threading.Event):
+    def __init__(self, gets: SmallGets, items: Iterator[Fetch], done: Done, stop: threading.Event):
         self.g = gets
-        self.wants = wants
+        self.items = items
         self.done = done
         self.stop = stop
         self.sel = selectors.DefaultSelector()
-        self.pending: deque[tuple[Want, bytes]] = deque()  # signed, waiting for a connection
+        self.pending: deque[tuple[Fetch, bytes]] = deque()  # signed, waiting for a connection
         self.exhausted = False
         self.free: list[_Slot] = []
-        self.busy: dict[_Slot, Want] = {}
+        self.busy: dict[_Slot, Fetch] = {}
         self.made = 0
         self.helpers: ThreadPoolExecutor | None = None
-        self.returned: queue.SimpleQueue[tuple[Want, Future[tuple[str, int]]]] = queue.SimpleQueue()
+        self.returned: queue.SimpleQueue[tuple[Fetch, Future[tuple[str, int]]]] = (
+            queue.SimpleQueue()
+        )
         self.aborts: dict[Future[tuple[str, int]], Abort] = {}
         self.rbuf = memoryview(bytearray(262144))  # every read lands here first
 
@@ -197,16 +198,16 @@ class _Run:
             if not self.pending:
                 self._sign_more()
                 continue
-            want, request = self.pending.popleft()
+            fetch, request = self.pending.popleft()
             if self.free:
                 slot = self.free.pop()
             else:
                 slot = _Slot()
                 self.made += 1
-            self._begin(slot, want, request)
+            self._begin(slot, fetch, request)
 
     def _sign_more(self) -> None:
-        batch = list(islice(self.wants, _SIGN_BATCH))
+        batch = list(islice(self.items, _SIGN_BATCH))
         if not batch:
             self.exhausted = True
             return
@@ -220,22 +221,22 @@ class _Run:
                 except BrainbucketError as exc:
                     self.done(w, None, 0, exc)
                     urls.append("")
-        for want, url in zip(batch, urls, strict=True):
+        for fetch, url in zip(batch, urls, strict=True):
             if not url:
                 continue
             # http://netloc/path?query; one endpoint for every key of a store.
             scheme, _, netloc, target = url.split("/", 3)
             if scheme != "http:" or (self.g._netloc and netloc != self.g._netloc):
-                self._fallback(want)
+                self._fallback(fetch)
                 continue
             if not self.g._netloc:
                 try:
                     self._resolve(netloc)
                 except OSError:
-                    self._fallback(want)  # it words the failure (unreachable...) properly
+                    self._fallback(fetch)  # it words the failure (unreachable...) properly
                     continue
             request = f"GET /{target} HTTP/1.1\r\nHost: {netloc}\r\n\r\n".encode("latin-1")
-            self.pending.append((want, request))
+            self.pending.append((fetch, request))
 
     def _resolve(self, netloc: str) -> None:
         parts = urllib.parse.urlsplit(f"http://{netloc}")
@@ -245,9 +246,9 @@ class _Run:
 
     # -- one object -----------------------------------------------------------------------
 
-    def _begin(self, slot: _Slot, want: Want, request: bytes) -> None:
+    def _begin(self, slot: _Slot, fetch: Fetch, request: bytes) -> None:
         slot.reset(request)
-        self.busy[slot] = want
+        self.busy[slot] = fetch
         if slot.sock is None:
             self._connect(slot)  # sends once connected
             return
@@ -305,22 +306,22 @@ class _Run:
             if not self._reopen_stale(slot):
                 self._give_up(slot, ConnectionError("the connection closed mid-answer"))
             return
-        want = self.busy[slot]
+        fetch = self.busy[slot]
         slot.buf += self.rbuf[:n]
         slot.deadline = time.monotonic() + READ_TIMEOUT
         try:
-            if slot.head < 0 and not self._parse_head(slot, want):
+            if slot.head < 0 and not self._parse_head(slot, fetch):
                 return
             body = len(slot.buf) - slot.head
             if body < slot.length:
                 return
             if body > slot.length:
                 msg = "more bytes than announced"
-                raise _Protocol(msg)
-        except (_Protocol, ValueError) as exc:
+                raise _Unusual(msg)
+        except (ProtocolError, ValueError) as exc:
             self._give_up(slot, exc)
             return
-        self._land(slot, want)
+        self._land(slot, fetch)
 
     def _reopen_stale(self, slot: _Slot) -> bool:
         """Send the request again on a fresh connection if the kept-alive one was dead.
@@ -329,66 +330,58 @@ class _Run:
         then meets an end of file, a reset or a broken pipe before any answer. That is not a
         failure of the network, so it costs no fallback; once per request.
         """
-        want = self.busy.get(slot)
-        if want is None or slot.buf or not slot.reused or slot.retried:
+        fetch = self.busy.get(slot)
+        if fetch is None or slot.buf or not slot.reused or slot.retried:
             return False
         self._drop(slot)
-        self._begin(slot, want, slot.request)
+        self._begin(slot, fetch, slot.request)
         slot.retried = True
         return True
 
-    def _parse_head(self, slot: _Slot, want: Want) -> bool:
+    def _parse_head(self, slot: _Slot, fetch: Fetch) -> bool:
         end = slot.buf.find(b"\r\n\r\n")
         if end < 0:
             if len(slot.buf) > _MAX_HEAD:
                 msg = "headers too long"
-                raise _Protocol(msg)
+                raise _Unusual(msg)
             return False
         lines = bytes(slot.buf[:end]).split(b"\r\n")
-        if not lines[0].startswith(b"HTTP/1.1 200 "):
-            raise _Protocol(lines[0][:40].decode("latin-1"))
+        version, status = status_line(lines[0])
+        if status != 200 or version != b"HTTP/1.1":
+            raise _Unusual(lines[0][:40].decode("latin-1"))
         length = -1
         slot.keep = True
         for line in lines[1:]:
-            name, _, value = line.partition(b":")
-            name = name.strip().lower()
-            if name == b"content-length":
+            name, value = header_line(line)
+            if name == "content-length":
                 length = int(value)
-            elif name == b"transfer-encoding":
+            elif name == "transfer-encoding":
                 msg = "chunked"
-                raise _Protocol(msg)
-            elif name == b"connection":
-                slot.keep = value.strip().lower() != b"close"
-            elif name == b"last-modified" and want.keep_mtime:
-                stamp = value.strip()
-                if stamp not in self.g._mtimes:
-                    self.g._mtimes[stamp] = _http_time(stamp.decode("latin-1"))
-                slot.mtime = self.g._mtimes[stamp]
+                raise _Unusual(msg)
+            elif name == "connection":
+                slot.keep = value.lower() != "close"
+            elif name == "last-modified" and fetch.keep_mtime:
+                if value not in self.g._mtimes:
+                    self.g._mtimes[value] = http_time(value)
+                slot.mtime = self.g._mtimes[value]
         if length < 0 or length > LIMIT:
             msg = "no length, or too large to hold"
-            raise _Protocol(msg)
+            raise _Unusual(msg)
         slot.head = end + 4
         slot.length = length
         return True
 
-    def _land(self, slot: _Slot, want: Want) -> None:
+    def _land(self, slot: _Slot, fetch: Fetch) -> None:
         del self.busy[slot]
         body = memoryview(slot.buf)[slot.head :]
         try:
             digest = write_verified(
-                want.dest,
-                body,
-                mtime=slot.mtime,
-                expected_size=want.size,
-                expected_sha256=want.sha256,
-                expected_blake3=want.blake3,
-                expected_md5=want.md5,
-                what=want.what,
+                fetch.dest, body, fetch.expected, what=fetch.what, mtime=slot.mtime
             )
         except (BrainbucketError, OSError) as exc:
-            self.done(want, None, len(body), exc)
+            self.done(fetch, None, len(body), exc)
         else:
-            self.done(want, digest, len(body), None)
+            self.done(fetch, digest, len(body), None)
         finally:
             body.release()
         if slot.keep:
@@ -404,10 +397,10 @@ class _Run:
         """This connection is done for; its object goes to the careful path."""
         del exc  # the fallback meets the same trouble again and words it properly
         self._drop(slot)
-        want = self.busy.pop(slot, None)
-        if want is not None:
+        fetch = self.busy.pop(slot, None)
+        if fetch is not None:
             self.free.append(slot)
-            self._fallback(want)
+            self._fallback(fetch)
 
     def _drop(self, slot: _Slot) -> None:
         if slot.sock is not None:
@@ -417,18 +410,18 @@ class _Run:
             slot.sock = None
         slot.reused = False
 
-    def _fallback(self, want: Want) -> None:
+    def _fallback(self, fetch: Fetch) -> None:
         if self.helpers is None:
             self.helpers = ThreadPoolExecutor(_HELPERS, thread_name_prefix="brainbucket-dl-slow")
         abort = Abort()
-        fut = self.helpers.submit(self.g._fallback_fn, want, abort)
+        fut = self.helpers.submit(self.g._fallback_fn, fetch, abort)
         self.aborts[fut] = abort
-        fut.add_done_callback(lambda f: self.returned.put((want, f)))
+        fut.add_done_callback(lambda f: self.returned.put((fetch, f)))
 
     def _collect_fallbacks(self) -> None:
         while True:
             try:
-                want, fut = self.returned.get_nowait()
+                fetch, fut = self.returned.get_nowait()
             except queue.Empty:
                 return
             self.aborts.pop(fut, None)
@@ -437,9 +430,9 @@ class _Run:
                 continue
             if exc is None:
                 digest, size = fut.result()
-                self.done(want, digest, size, None)
+                self.done(fetch, digest, size, None)
             else:
-                self.done(want, None, 0, exc)
+                self.done(fetch, None, 0, exc)
 
     def _close(self) -> None:
         for abort in self.aborts.values():

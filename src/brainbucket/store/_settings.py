@@ -1,0 +1,86 @@
+"""Which server, and as whom: one value built where the user's input enters.
+
+The command line (``--profile``, ``--endpoint-url``, ``--anon``, ``--region``) and the Python
+API (the same keyword arguments) build one :class:`S3Settings` and hand it down. Nothing below
+reads those options again; the store's session turns the value into an endpoint and
+credentials, in one place (:class:`~brainbucket.store._session.Session`).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+__all__ = ["S3Settings", "backoff_delay", "retries"]
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    """How to reach an S3 endpoint.
+
+    Attributes
+    ----------
+    endpoint_url
+        Explicit endpoint (``--endpoint-url``, or ``BRAINBUCKET_ENDPOINT_URL`` when built by
+        :meth:`from_options`); else the AWS config's ``endpoint_url`` (of the profile, its
+        ``services`` section, or ``AWS_ENDPOINT_URL``); else AWS itself.
+    profile
+        AWS profile name (``--profile``); else the chain's default (``AWS_PROFILE``...).
+    anon
+        ``True``: unsigned requests, for public data. ``False``: signed with the credentials
+        the chain finds. ``None``: unsigned exactly when the chain finds no credentials, so a
+        public dataset reads without any set-up and a private one says "private" once.
+    region
+        Region; else the profile's, else ``us-east-1``.
+
+    Examples
+    --------
+    >>> S3Settings.from_options(profile="lab", environ={}).profile
+    'lab'
+    >>> S3Settings.from_options(environ={"BRAINBUCKET_ENDPOINT_URL": "http://127.0.0.1:9"}).endpoint_url
+    'http://127.0.0.1:9'
+    """
+
+    endpoint_url: str | None = None
+    profile: str | None = None
+    anon: bool | None = False
+    region: str | None = None
+
+    @classmethod
+    def from_options(
+        cls,
+        *,
+        profile: str | None = None,
+        anon: bool | None = False,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> S3Settings:
+        """The settings for a user's options: an endpoint not given comes from
+        ``BRAINBUCKET_ENDPOINT_URL``, read here and nowhere else."""
+        env = os.environ if environ is None else environ
+        endpoint = endpoint_url or env.get("BRAINBUCKET_ENDPOINT_URL") or None
+        return cls(endpoint_url=endpoint, profile=profile or None, anon=anon, region=region)
+
+    def __repr__(self) -> str:  # keys never live here, but keep the repr short anyway
+        return (
+            f"S3Settings(endpoint_url={self.endpoint_url!r}, profile={self.profile!r}, "
+            f"anon={self.anon!r})"
+        )
+
+
+def retries() -> int:
+    """How many times a failed request is tried again (``BRAINBUCKET_RETRIES``, default 5)."""
+    raw = os.environ.get("BRAINBUCKET_RETRIES", "").strip()
+    return int(raw) if raw.isdigit() else 5
+
+
+def backoff_delay(attempt: int) -> float:
+    """Seconds to wait before retry number ``attempt`` (1-based): exponential, full jitter.
+
+    The same curve as the data path's own retries (100 ms doubling, capped at 8 s); the jitter
+    keeps many clients that failed together from retrying together.
+    """
+    return random.uniform(0, min(8.0, 0.1 * 2 ** (attempt - 1)))
