@@ -95,20 +95,44 @@ def test_local_store_round_trips_odd_keys(key: str, tmp_path: Path) -> None:
     assert store.read_bytes(key) == key.encode()
 
 
+# Keys the mapping refuses but a store takes, because store paths are relative to the store's
+# root and outer slashes are dropped by design: what each one is stored as.
+OUTER_SLASHES_DROPPED = {
+    "/etc/passwd": "etc/passwd",
+    "//server/share/x": "server/share/x",
+    "sub-01/anat/": "sub-01/anat",
+}
+
+
+def test_outer_slash_keys_are_refused_keys() -> None:
+    # Every key listed above is one of REFUSED, and differs from its stored form only by
+    # its outer slashes: none escapes the refusal check below by accident.
+    assert set(OUTER_SLASHES_DROPPED) < set(REFUSED)
+    for key, stored in OUTER_SLASHES_DROPPED.items():
+        assert key.strip("/") == stored != key
+
+
 @pytest.mark.parametrize("key", [k for k in REFUSED if k], ids=lambda k: repr(k)[:40])
 def test_local_store_refuses_to_write_hostile_keys(key: str, tmp_path: Path) -> None:
     root = tmp_path / "store"
     root.mkdir()
     store = open_store(root)
-    if key.strip("/") != key and not any(c in key for c in "\\.\x00\n"):
-        # Store paths are relative to the store's root: outer slashes are dropped by design.
-        store.write_bytes(key, b"payload")
-        assert store.read_bytes(key.strip("/")) == b"payload"
-        assert all(p.is_relative_to(root) for p in tmp_path.rglob("*") if p != root)
+    stored = OUTER_SLASHES_DROPPED.get(key)
+    if stored is None:
+        with pytest.raises(UnsafeKeyError) as info:
+            store.write_bytes(key, b"payload")
+        assert info.value.exit_code == 9
+        assert "\n" not in str(info.value)
+        assert _tree(tmp_path) == {"store"}  # nothing written, inside the root or out
         return
-    with pytest.raises(UnsafeKeyError):
-        store.write_bytes(key, b"payload")
-    assert _tree(tmp_path) == {"store"}
+    store.write_bytes(key, b"payload")
+    assert store.read_bytes(stored) == b"payload"
+    assert store.read_bytes(key) == b"payload"
+    assert [o.path for o in store.walk()] == [stored]
+    parts = stored.split("/")
+    created = {"/".join(["store", *parts[:n]]) for n in range(len(parts) + 1)}
+    assert _tree(tmp_path) == created  # exactly the folders and the file, all inside root
+    assert (root / stored).read_bytes() == b"payload"
 
 
 def test_local_store_holding_hostile_names(tmp_path: Path) -> None:
