@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ._exceptions import UnsafeKeyError
 
-__all__ = ["check_key", "local_path_for"]
+__all__ = ["check_key", "local_path_for", "printable"]
 
 # The longest name most local filesystems accept for one path component.
 _MAX_COMPONENT_BYTES = 255
@@ -110,3 +110,19 @@ def local_path_for(root: str | os.PathLike[str], key: str) -> Path:
 def normalized(key: str) -> str:
     """The NFC, case-folded form two keys share if they would collide on some filesystems."""
     return unicodedata.normalize("NFC", key).casefold()
+
+
+def printable(text: str) -> str:
+    r"""``text`` with control characters escaped, so a hostile key cannot rewrite a terminal.
+
+    Examples
+    --------
+    >>> printable("s3://b/evil\x1b[2J.txt")
+    's3://b/evil\\x1b[2J.txt'
+    """
+    if not any(ord(c) < 32 or ord(c) == 127 for c in text):
+        return text
+    return "".join(
+        c.encode("unicode_escape").decode("ascii") if ord(c) < 32 or ord(c) == 127 else c
+        for c in text
+    )

@@ -1,4 +1,4 @@
-"""Typed results shared by every layer (no botocore dicts past the store boundary)."""
+"""Typed results shared by every layer (no S3 client's raw answers past the store boundary)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ import os
 
 from .._exceptions import NoCredentialsError
 from .._url import StoreURL
-from ..store import S3Settings, Store, open_store
+from ..store import S3Settings, Store, chain_has_credentials, open_store
 
 __all__ = ["PRIVATE_MESSAGE", "has_credentials", "open_auto", "private_error"]
 
@@ -20,16 +20,14 @@ PRIVATE_MESSAGE = "private: credentials required — pass --profile or set AWS_P
 
 
 def has_credentials(profile: str | None = None) -> bool:
-    """Whether boto3's credential chain finds credentials (environment, profile, files).
+    """Whether the AWS credential chain finds credentials (environment, profile, files).
 
     Examples
     --------
     >>> isinstance(has_credentials(), bool)
     True
     """
-    from ..store._session import Session
-
-    return Session(S3Settings(profile=profile)).chain_has_credentials()
+    return chain_has_credentials(profile)
 
 
 def open_auto(

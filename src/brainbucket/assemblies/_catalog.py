@@ -189,7 +189,7 @@ def read_catalog(store: Store) -> Catalog:
     """
     try:
         # _open_stream is the one call that returns the bytes together with their ETag.
-        meta, chunks = store._open_stream(CATALOG_PATH)
+        meta, chunks = store.stream(CATALOG_PATH)
         data = b"".join(chunks)
     except ObjectNotFoundError:
         return Catalog()

@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from .._exceptions import BrainbucketError
+from .._paths import printable
 from ..store import S3Settings, Store, open_store, split_object_url
-from ..store._errors import printable
 
 __all__ = [
     "AnonOpt",

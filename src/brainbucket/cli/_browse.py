@@ -12,9 +12,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from .._exceptions import UsageError
+from .._paths import printable  # keys are untrusted: no control characters to a terminal
 from .._types import FolderInfo, ObjectInfo
 from .._url import parse_url
-from ..store._errors import printable  # keys are untrusted: no control characters to a terminal
 from ._app import (
     AnonOpt,
     EndpointOpt,

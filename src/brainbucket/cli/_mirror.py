@@ -13,7 +13,17 @@ from rich.table import Table
 
 from .._exceptions import UsageError
 from ..mirror import Mirror, gc_all, mirror_all
-from ._app import AnonOpt, EndpointOpt, JsonOpt, ProfileOpt, app, console, emit_json, human_size
+from ._app import (
+    AnonOpt,
+    EndpointOpt,
+    JsonOpt,
+    ProfileOpt,
+    app,
+    console,
+    emit_json,
+    human_size,
+    settings_for_cli,
+)
 from ._bids import (
     DatatypeOpt,
     EntityOpt,
@@ -123,12 +133,17 @@ def status_cmd(
         str | None, typer.Argument(help="One study's mirror (default: all).", show_default=False)
     ] = None,
     cache_dir: CacheOpt = None,
+    profile: ProfileOpt = None,
     endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Mirrors in the cache: their URL, files and bytes."""
     rows = (
-        [Mirror(url, cache_dir=cache_dir, endpoint_url=endpoint_url).status()]
+        [
+            Mirror(
+                url, cache_dir=cache_dir, settings=settings_for_cli(profile, False, endpoint_url)
+            ).status()
+        ]
         if url
         else mirror_all(cache_dir)
     )
@@ -149,6 +164,7 @@ def status_cmd(
 def verify_cmd(
     url: Annotated[str, typer.Argument(help="The study whose mirror to check.")],
     cache_dir: CacheOpt = None,
+    profile: ProfileOpt = None,
     endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -158,7 +174,8 @@ def verify_cmd(
     """
     from .._exceptions import IntegrityError
 
-    report = Mirror(url, cache_dir=cache_dir, endpoint_url=endpoint_url).verify()
+    settings = settings_for_cli(profile, False, endpoint_url)
+    report = Mirror(url, cache_dir=cache_dir, settings=settings).verify()
     if json_out:
         emit_json({"url": url, **report.to_dict()})
     else:
@@ -177,13 +194,15 @@ def gc_cmd(
         str | None, typer.Argument(help="One study's mirror (default: all).", show_default=False)
     ] = None,
     cache_dir: CacheOpt = None,
+    profile: ProfileOpt = None,
     endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Evict least recently used files until the cache holds at most --max-size."""
     limit = parse_size(max_size)
+    settings = settings_for_cli(profile, False, endpoint_url)
     report = (
-        Mirror(url, cache_dir=cache_dir, endpoint_url=endpoint_url).gc(limit)
+        Mirror(url, cache_dir=cache_dir, settings=settings).gc(limit)
         if url
         else gc_all(limit, cache_dir)
     )

@@ -79,7 +79,7 @@ def serve_cmd(
             console.print("  brainbucket mb s3://study && brainbucket ls s3://study")
             console.print(f"  aws --endpoint-url {server.endpoint_url} s3 ls")
             console.print(
-                f"  boto3.client('s3', endpoint_url='{server.endpoint_url}')  # keys from the environment"
+                f"  any AWS SDK: endpoint_url='{server.endpoint_url}', keys from the environment"
             )
             console.print("\nCtrl-C stops it.")
         while not stop.is_set() and server.running:

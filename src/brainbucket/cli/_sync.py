@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from .._exceptions import BrainbucketError, IntegrityError
-from ..store._errors import printable  # keys are untrusted: no control characters to a terminal
+from .._paths import printable  # keys are untrusted: no control characters to a terminal
 from ..sync import Callbacks, Plan, SyncResult, plan, sync, verify
 from ..sync._actions import Action
 from ._app import (

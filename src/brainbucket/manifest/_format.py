@@ -183,7 +183,7 @@ def decode_root(blob: bytes, what: str) -> dict[str, ShardRef]:
             refs[ref.name] = ref
     except ManifestError:
         raise
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
         msg = f"{what}: malformed manifest root"
         raise ManifestError(msg) from exc
     return refs
@@ -208,7 +208,7 @@ def decode_pointer(blob: bytes, what: str) -> str:
             raise ManifestError(msg, hint="upgrade brainbucket to read this dataset")
     except ManifestError:
         raise
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:
         msg = f"{what}: malformed manifest pointer"
         raise ManifestError(msg) from exc
     if not (isinstance(root, str) and root.startswith("sha256:") and len(root) == 71):

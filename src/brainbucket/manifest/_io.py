@@ -33,7 +33,7 @@ _UNSET: Any = object()
 
 
 def _read_with_etag(store: Store, path: str) -> tuple[bytes, str]:
-    info, chunks = store._open_stream(path)
+    info, chunks = store.stream(path)
     data = b"".join(chunks)
     # A local folder reports no ETag; its conditional writes use the content's sha256.
     return data, info.etag or hex_of(sha256_bytes(data))

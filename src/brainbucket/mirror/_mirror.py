@@ -27,7 +27,7 @@ from .._url import parse_url
 from ..bids._index import RemoteFile
 from ..bids._listing import remote_file_of, remote_files
 from ..bids._study import Study
-from ..store import Store, open_store
+from ..store import S3Settings, Store, open_store
 from ._cache import CacheLayout, GcReport, MirrorStatus, Record, gc, mirror_slug, status_of
 
 __all__ = ["Mirror", "VerifyReport"]
@@ -68,8 +68,8 @@ class Mirror:
         ``BRAINBUCKET_CACHE``).
     offline
         Answer from the cache only, without any request; default ``BRAINBUCKET_OFFLINE``.
-    profile, anon, endpoint_url
-        As for :func:`brainbucket.open_store`.
+    profile, anon, endpoint_url, settings
+        How to reach the server, as for :func:`brainbucket.open_store`.
     jobs
         Files fetched at once by :meth:`files`.
     on_fetch
@@ -100,6 +100,7 @@ class Mirror:
         profile: str | None = None,
         anon: bool = False,
         endpoint_url: str | None = None,
+        settings: S3Settings | None = None,
         jobs: int | None = None,
         on_fetch: FetchCallback | None = None,
         on_progress: Callable[[int], None] | None = None,
@@ -109,19 +110,21 @@ class Mirror:
         self.url = str(parse_url(url))
         self.offline = cfg.offline if offline is None else offline
         self.cache_dir = Path(cache_dir) if cache_dir is not None else cfg.cache_dir
-        # The same bucket name on two servers is two studies: the endpoint names the cache.
-        self.endpoint = (
-            (endpoint_url or cfg.endpoint_url or os.environ.get("AWS_ENDPOINT_URL"))
-            if self.url.startswith("s3://")
-            else None
-        )
+        if settings is None:
+            settings = S3Settings.from_options(
+                profile=profile, anon=anon, endpoint_url=endpoint_url
+            )
+        # Opening sends nothing: the store only works out which server it would ask.
+        self._remote = open_store(self.url, settings=settings)
+        # The same bucket name on two servers is two studies: the endpoint names the cache
+        # (AWS's own endpoints as none, so caches made before they were named stay valid).
+        endpoint = self._remote.endpoint
+        self.endpoint = None if endpoint is None or "amazonaws.com" in endpoint else endpoint
         self.layout = CacheLayout(self.cache_dir / "mirror" / mirror_slug(self.url, self.endpoint))
         self.jobs = max(1, min(jobs or cfg.jobs, 32))
         self.on_fetch = on_fetch
         self.on_progress = on_progress
         self.lock_timeout = lock_timeout
-        self._open_args = {"profile": profile, "anon": anon, "endpoint_url": endpoint_url}
-        self._store: Store | None = None
         self._study: Study | None = None
         # key → (path, remote identity, (inode, size, mtime_ns)) of files verified here
         self._seen: dict[str, tuple[Path, RemoteFile, tuple[int, int, int]]] = {}
@@ -139,9 +142,7 @@ class Mirror:
         if self.offline:
             msg = f"offline: not contacting {self.url}"
             raise OfflineError(msg)
-        if self._store is None:
-            self._store = open_store(self.url, **self._open_args)  # type: ignore[arg-type]
-        return self._store
+        return self._remote
 
     # -- the remote file list --------------------------------------------------------------
 

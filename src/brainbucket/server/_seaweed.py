@@ -317,20 +317,19 @@ class LocalServer:
         raise ServeError(msg, hint=f"see {self._log}")
 
     def _signed_probe(self) -> bool:
-        import boto3
-        from botocore.config import Config
+        from .._exceptions import BrainbucketError
+        from ..store import S3Settings, open_store
 
-        client = boto3.session.Session().client(
-            "s3",
+        settings = S3Settings(
             endpoint_url=self.endpoint_url,
-            aws_access_key_id=self.admin.access_key,
-            aws_secret_access_key=self.admin.secret_key,
-            region_name="us-east-1",
-            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+            region="us-east-1",
+            access_key=self.admin.access_key,
+            secret_key=self.admin.secret_key,
+            retries=0,
         )
         try:
-            client.list_buckets()
-        except Exception:
+            open_store("s3://brainbucket-ready", settings=settings).list_buckets()
+        except BrainbucketError:
             return False
         return True
 
@@ -364,7 +363,7 @@ class LocalServer:
         return self.proc is not None and self.proc.poll() is None
 
     def env(self, identity: str | None = None) -> dict[str, str]:
-        """Environment variables that point brainbucket, ``aws`` and boto3 at this server."""
+        """Environment variables that point brainbucket, ``aws`` and the AWS SDKs at this server."""
         ident = self.identity(identity) if identity else self.admin
         return {
             "AWS_ACCESS_KEY_ID": ident.access_key,

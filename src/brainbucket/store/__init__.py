@@ -18,7 +18,7 @@ from ._local import LocalStore
 from ._route import RESUME_THRESHOLD, Route
 from ._s3 import S3Store
 from ._s3_write import PART_SIZE, Part
-from ._session import available_profiles
+from ._session import available_profiles, chain_has_credentials
 from ._settings import S3Settings
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "S3Store",
     "Store",
     "available_profiles",
+    "chain_has_credentials",
     "join_path",
     "open_store",
     "split_object_url",

@@ -240,6 +240,21 @@ class Store(OptionalVerbs, abc.ABC):
             return False
         return True
 
+    def stream(
+        self,
+        path: str,
+        *,
+        version_id: str | None = None,
+        start: int | None = None,
+        end: int | None = None,
+    ) -> tuple[ObjectInfo, Iterator[bytes | memoryview]]:
+        """Start a read: the metadata of the version being read, and its bytes in chunks.
+
+        ``start``/``end`` select the byte range ``[start, end)``. The chunks may be
+        zero-copy buffers, valid until the next one is asked for.
+        """
+        return self._open_stream(path, version_id=version_id, start=start, end=end)
+
     def iter_bytes(self, path: str, *, version_id: str | None = None) -> Iterator[bytes]:
         """Stream an object's bytes in chunks."""
         _, chunks = self._open_stream(path, version_id=version_id)

@@ -25,6 +25,7 @@ from .._exceptions import (
     ServerError,
     UnsafeKeyError,
 )
+from .._paths import printable
 
 __all__ = [
     "broke_off",
@@ -54,22 +55,6 @@ _BUGS = (NameError, AttributeError, TypeError, AssertionError, ImportError, Recu
 _BAD_CREDS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken"}
 # Answers worth another try (as ServerError once the tries run out).
 _RETRYABLE_CODES = {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout"}
-
-
-def printable(text: str) -> str:
-    r"""``text`` with control characters escaped, so a hostile key cannot rewrite a terminal.
-
-    Examples
-    --------
-    >>> printable("s3://b/evil\x1b[2J.txt")
-    's3://b/evil\\x1b[2J.txt'
-    """
-    if not any(ord(c) < 32 or ord(c) == 127 for c in text):
-        return text
-    return "".join(
-        c.encode("unicode_escape").decode("ascii") if ord(c) < 32 or ord(c) == 127 else c
-        for c in text
-    )
 
 
 def error_code(document: str) -> str:

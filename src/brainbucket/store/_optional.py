@@ -62,6 +62,10 @@ class OptionalVerbs:
         """Whether the bucket exists (a store without buckets: always)."""
         return True
 
+    def list_buckets(self) -> list[str]:
+        """Names of the buckets these credentials own."""
+        raise unsupported(self.describe(), "buckets")
+
     def check_bucket(self) -> None:
         """Ask the server about the bucket itself; raises if it is missing or not ours."""
 

@@ -44,6 +44,13 @@ class S3Control(S3Core):
             raise err from exc
         return True
 
+    def list_buckets(self) -> list[str]:
+        """Names of the buckets these credentials own (a signed request to the service)."""
+        try:
+            return [b["Name"] for b in self.client.list_buckets().get("Buckets", [])]
+        except Exception as exc:
+            raise self._err(exc) from exc
+
     def check_bucket(self) -> None:
         """Ask the server about the bucket itself (``HeadBucket``): exists, and ours to use.
 

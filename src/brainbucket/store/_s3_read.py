@@ -29,12 +29,12 @@ from .._exceptions import (
     UnsafeKeyError,
 )
 from .._hashing import CHUNK, VerifiedWriter, b64_to_digest, write_verified
+from .._paths import printable
 from .._types import Entry, Expected, FolderInfo, ObjectInfo, ProgressCallback
-from ._errors import printable
 from ._http import Abort, Cancelled, DirectGet, Fetch, SmallGets, proxied
 from ._route import RESUME_THRESHOLD, Route, choose
 from ._s3_core import S3Core, etag_of
-from ._settings import backoff_delay, retries
+from ._settings import backoff_delay
 
 __all__ = ["S3Reads"]
 
@@ -133,7 +133,10 @@ class S3Reads(S3Core):
     def _retry_or_raise(self, exc: BaseException, path: str, attempt: int) -> int:
         """Sleep and return the next attempt number if ``exc`` is transient, else raise."""
         err = self._err(exc, path)
-        if not isinstance(err, ServerError | EndpointError) or attempt >= retries():
+        if (
+            not isinstance(err, ServerError | EndpointError)
+            or attempt >= self.session.settings.tries
+        ):
             raise err from exc
         attempt += 1
         time.sleep(backoff_delay(attempt))
@@ -257,7 +260,9 @@ class S3Reads(S3Core):
         if not self._http_known:
             self._http_known = True
             if not self.anon and not proxied(self._base_url()):
-                self._http = DirectGet(lambda key: self._sign_many([key])[0])
+                self._http = DirectGet(
+                    lambda key: self._sign_many([key])[0], self.session.settings.tries
+                )
                 self._plain = self.endpoint.lower().startswith("http://")
         return self._http
 

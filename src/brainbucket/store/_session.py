@@ -29,12 +29,12 @@ from ._awsconfig import (
     profile_not_found,
     raw_parse,
 )
-from ._settings import S3Settings, retries
+from ._settings import S3Settings
 
 if TYPE_CHECKING:
     import boto3
 
-__all__ = ["Session", "available_profiles"]
+__all__ = ["Session", "available_profiles", "chain_has_credentials"]
 
 _DEFAULT_REGION = "us-east-1"
 
@@ -63,8 +63,14 @@ class Session:
             import boto3
             import botocore.exceptions
 
+            keys: dict[str, Any] = {}
+            if self.settings.access_key:
+                keys = {
+                    "aws_access_key_id": self.settings.access_key,
+                    "aws_secret_access_key": self.settings.secret_key,
+                }
             try:
-                self._boto = boto3.session.Session(profile_name=self.settings.profile)
+                self._boto = boto3.session.Session(profile_name=self.settings.profile, **keys)
             except botocore.exceptions.ProfileNotFound as exc:
                 name = self.settings.profile or getattr(exc, "kwargs", {}).get("profile")
                 raise profile_not_found(name) from exc
@@ -140,7 +146,7 @@ class Session:
                 # 16 MiB part on CPUs without SHA instructions.
                 "payload_signing_enabled": False,
             },
-            retries={"mode": "standard", "total_max_attempts": attempts or retries() + 1},
+            retries={"mode": "standard", "total_max_attempts": attempts or self.settings.tries + 1},
             connect_timeout=10,
             read_timeout=60,
             max_pool_connections=64,
@@ -203,6 +209,10 @@ class Session:
         """Keys found without boto3 where boto3 would find them, else ``None``."""
         if not signed and self.anon:
             return None
+        if self.settings.access_key and self.settings.secret_key:
+            return StaticCredentials(
+                self.settings.access_key, self.settings.secret_key, None, "explicit"
+            )
         aws = self._aws_config()
         if aws is None:
             return None
@@ -257,7 +267,7 @@ class Session:
                 "pool_max_idle_per_host": "256",
             },
             "retry_config": {
-                "max_retries": retries(),
+                "max_retries": self.settings.tries,
                 "backoff": {
                     "init_backoff": timedelta(milliseconds=100),
                     "max_backoff": timedelta(seconds=8),
@@ -288,6 +298,12 @@ class Session:
             kwargs["checksum_algorithm"] = "crc64nvme"
             kwargs["unsigned_payload"] = True
         return kwargs
+
+
+def chain_has_credentials(profile: str | None = None) -> bool:
+    """Whether the AWS credential chain finds credentials for ``profile`` (``None``: the
+    default chain). A profile no AWS file defines raises :class:`CredentialsError`."""
+    return Session(S3Settings(profile=profile)).chain_has_credentials()
 
 
 def available_profiles() -> list[str]:

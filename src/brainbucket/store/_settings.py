@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = ["S3Settings", "backoff_delay", "retries"]
 
@@ -34,6 +34,12 @@ class S3Settings:
         public dataset reads without any set-up and a private one says "private" once.
     region
         Region; else the profile's, else ``us-east-1``.
+    access_key, secret_key
+        Keys given explicitly (a program's own, such as the embedded server's); else the
+        credential chain's (environment, profile, AWS files, roles...). The secret never
+        appears in a repr.
+    retries
+        How many times a failed request is tried again; else ``BRAINBUCKET_RETRIES`` (5).
 
     Examples
     --------
@@ -47,6 +53,14 @@ class S3Settings:
     profile: str | None = None
     anon: bool | None = False
     region: str | None = None
+    access_key: str | None = None
+    secret_key: str | None = field(default=None, repr=False)
+    retries: int | None = None
+
+    @property
+    def tries(self) -> int:
+        """Retries of a failed request: :attr:`retries`, else ``BRAINBUCKET_RETRIES``."""
+        return self.retries if self.retries is not None else retries()
 
     @classmethod
     def from_options(

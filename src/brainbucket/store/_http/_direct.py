@@ -307,10 +307,13 @@ class DirectGet:
     ----------
     sign
         Returns the presigned GET URL of a key.
+    tries
+        Retries of a failed request (default ``BRAINBUCKET_RETRIES``).
     """
 
-    def __init__(self, sign: Callable[[str], str]) -> None:
+    def __init__(self, sign: Callable[[str], str], tries: int | None = None) -> None:
         self._sign = sign
+        self._tries = tries
         self._pool = _Pool()
         self._local = threading.local()
         # Kept-alive connections close with their getter, even when nobody calls close().
@@ -349,7 +352,7 @@ class DirectGet:
         url = urllib.parse.urlsplit(self._sign(key))
         target = f"{url.path}?{url.query}"
         abort = abort or Abort()
-        tries = retries()
+        tries = retries() if self._tries is None else self._tries
         attempt = 0
         writer: VerifiedWriter | None = None
         etag = ""
