@@ -1,4 +1,5 @@
-"""Medians of the samples, the comparison to the fastest peer, and the markdown table."""
+"""Medians of the samples, the comparison to the fastest peer, the markdown table, and the
+comparison of brainbucket with an earlier revision of itself (``--baseline``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from pathlib import Path
 from _measure import Sample
 
 PEERS = ("aws", "s5cmd", "rclone")
+# Client CPU seconds of the code under test over its baseline's, per step: above this is flagged.
+CPU_LIMIT = 1.05
 STEP_ORDER = ("upload", "noop-upload", "download", "noop-download")
 START = "<!-- results:start -->"
 END = "<!-- results:end -->"
@@ -98,6 +101,59 @@ def table(rows: list[dict[str, object]]) -> str:
             f"{_f(vs, '.2f')}{'x' if vs is not None else ''} |"
         )
     return "\n".join(lines)
+
+
+def compare(rows: list[dict[str, object]], new: str, base: str) -> list[dict[str, object]]:
+    """Per workload step run by ``new`` or ``base``: both medians and ``new`` ÷ ``base`` CPU."""
+    by_key: dict[tuple[str, str], dict[str, dict[str, object]]] = defaultdict(dict)
+    for r in rows:  # already in report order
+        if r["tool"] in (new, base):
+            by_key[(str(r["workload"]), str(r["step"]))][str(r["tool"])] = r
+    out: list[dict[str, object]] = []
+    for (wl, step), pair in by_key.items():
+        row: dict[str, object] = {"workload": wl, "step": step}
+        for side, tool in (("new", new), ("base", base)):
+            r = pair.get(tool, {})
+            complete = bool(r) and r["ok"] == r["runs"]
+            row[f"{side}_wall_s"] = r.get("wall_s") if complete else None
+            row[f"{side}_cpu_s"] = r.get("cpu_s") if complete else None
+            row[f"{side}_runs"] = f"{r['ok']}/{r['runs']}" if r else "0/0"
+        n, b = row["new_cpu_s"], row["base_cpu_s"]
+        ratio = float(n) / float(b) if n is not None and b else None  # type: ignore[arg-type]
+        row["cpu_ratio"] = ratio
+        row["over_limit"] = ratio is not None and ratio > CPU_LIMIT
+        out.append(row)
+    return out
+
+
+def compare_table(cmp: list[dict[str, object]], new: str, base: str) -> str:
+    """``compare``'s rows as a small markdown table, with a closing verdict line."""
+    lines = [
+        f"{new} vs {base} (medians; CPU = client CPU seconds; flagged above {CPU_LIMIT:.2f})",
+        "",
+        f"| workload | step | wall s {new} | wall s {base} | CPU s {new} | CPU s {base} | "
+        "CPU new ÷ base | |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in cmp:
+        ratio = r["cpu_ratio"]
+        if ratio is None:  # a side failed, or did not run (a reused 100k upload)
+            flag = f"not compared (runs ok: {r['new_runs']} new, {r['base_runs']} base)"
+        else:
+            flag = "SLOWER" if r["over_limit"] else ""
+        lines.append(
+            f"| {r['workload']} | {r['step']} | {_f(r['new_wall_s'], '.2f')} | "
+            f"{_f(r['base_wall_s'], '.2f')} | {_f(r['new_cpu_s'], '.2f')} | "
+            f"{_f(r['base_cpu_s'], '.2f')} | {_f(ratio, '.3f')} | {flag} |"
+        )
+    compared = [r for r in cmp if r["cpu_ratio"] is not None]
+    over = [f"{r['workload']} {r['step']}" for r in compared if r["over_limit"]]
+    limit = f"above {CPU_LIMIT:.2f}x the baseline's client CPU"
+    if over:
+        verdict = f"{len(over)} of {len(compared)} compared steps {limit}: {', '.join(over)}"
+    else:
+        verdict = f"no step {limit} ({len(compared)} compared)"
+    return "\n".join([*lines, "", verdict])
 
 
 def update_readme(readme: Path, text: str) -> None:

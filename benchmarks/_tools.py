@@ -4,7 +4,8 @@ Each tool runs as one child process with a clean environment: the server's crede
 user configuration files, its own scratch folder. Settings are each tool's defaults except
 where noted in ``PEER_FLAGS`` (the knobs each tool's documentation suggests for many files).
 Peers leave out brainbucket's ``.brainbucket/`` manifest folder, so every tool moves exactly
-the workload's files.
+the workload's files. brainbucket can run twice, from this checkout and from another
+revision's exported source (``--baseline``): same command line, another ``PYTHONPATH``.
 """
 
 from __future__ import annotations
@@ -32,13 +33,34 @@ PEER_FLAGS: dict[str, list[str]] = {
 
 @dataclass
 class Tool:
-    """One client under test."""
+    """One client under test.
+
+    ``name`` is what the report calls it; ``kind`` is which client it runs (one of
+    ``PEER_FLAGS``; default ``name``). A ``brainbucket`` kind runs the package found in
+    ``src`` (default: this checkout's ``src``), e.g. ``brainbucket@e138c57`` from an exported
+    revision.
+    """
 
     name: str
     endpoint: str
     access_key: str
     secret_key: str = field(repr=False)
     scratch: Path = field(default_factory=Path)
+    kind: str = ""
+    src: Path | None = None
+
+    def __post_init__(self) -> None:
+        self.kind = self.kind or self.name
+
+    @property
+    def label(self) -> str:
+        """``name`` as it may appear in a bucket name or a folder name."""
+        return self.name.lower().replace("@", "-")
+
+    @property
+    def src_dir(self) -> Path:
+        """The folder holding the ``brainbucket`` package this tool runs."""
+        return self.src or REPO / "src"
 
     # -- environment ------------------------------------------------------------------------
 
@@ -60,7 +82,7 @@ class Tool:
             AWS_SHARED_CREDENTIALS_FILE=str(home / "aws-credentials"),
             AWS_EC2_METADATA_DISABLED="true",
         )
-        if self.name == "rclone":
+        if self.kind == "rclone":
             cfg = home / "rclone.conf"
             cfg.touch()
             prefix = "RCLONE_CONFIG_BENCH_"
@@ -76,12 +98,18 @@ class Tool:
                     prefix + "FORCE_PATH_STYLE": "true",
                 }
             )
-        if self.name == "brainbucket":
+        if self.kind == "brainbucket":
             base["BRAINBUCKET_ENDPOINT_URL"] = self.endpoint
             base["BRAINBUCKET_CACHE"] = str(self.scratch / "bbcache")
-            base["PYTHONPATH"] = os.pathsep.join(
-                [str(REPO / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]
-            )
+            # This tool's source first; this checkout's (on the harness's own PYTHONPATH)
+            # left out, so a baseline never imports a module of the code under test.
+            own = (REPO / "src").resolve()
+            inherited = [
+                p
+                for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+                if p and Path(p).resolve() != own
+            ]
+            base["PYTHONPATH"] = os.pathsep.join([str(self.src_dir), *inherited])
         return base
 
     def reset_state(self) -> None:
@@ -103,15 +131,15 @@ class Tool:
     def _sync(self, local: str, remote: tuple[str, str], *, upload: bool) -> list[str]:
         bucket, prefix = remote
         where = f"{bucket}/{prefix}" if prefix else bucket
-        flags = PEER_FLAGS[self.name]
-        if self.name == "aws":
+        flags = PEER_FLAGS[self.kind]
+        if self.kind == "aws":
             url = f"s3://{where}/"
             pair = [local, url] if upload else [url, local]
             return [
                 self._exe("aws"), "s3", "sync", *pair, "--endpoint-url", self.endpoint,
                 "--only-show-errors", "--no-progress", "--exclude", ".brainbucket/*", *flags,
             ]  # fmt: skip
-        if self.name == "s5cmd":
+        if self.kind == "s5cmd":
             pair = (
                 [local.rstrip("/") + "/", f"s3://{where}/"]
                 if upload
@@ -121,29 +149,29 @@ class Tool:
                 self._exe("s5cmd"), "--endpoint-url", self.endpoint, "--log", "error",
                 "sync", "--exclude", ".brainbucket/*", *flags, *pair,
             ]  # fmt: skip
-        if self.name == "rclone":
+        if self.kind == "rclone":
             url = f"bench:{where}"
             pair = [local, url] if upload else [url, local]
             return [
                 self._exe("rclone"), "sync", *pair, "-q", "--exclude", "/.brainbucket/**",
                 "--s3-no-check-bucket", *flags,
             ]  # fmt: skip
-        if self.name == "brainbucket":
+        if self.kind == "brainbucket":
             url = f"s3://{where}"
             pair = [local, url] if upload else [url, local]
             return [sys.executable, "-m", "brainbucket", "sync", *pair, "--quiet", *flags]
-        msg = f"unknown tool {self.name!r}"
+        msg = f"unknown tool {self.kind!r}"
         raise ValueError(msg)
 
 
-def available(name: str, env: dict[str, str]) -> str | None:
-    """``None`` if the tool can run here, else why not."""
+def available(kind: str, env: dict[str, str]) -> str | None:
+    """``None`` if a tool of this kind can run here (with ``env``), else why not."""
     probe = {
         "aws": [str(BIN / "aws"), "--version"],
         "s5cmd": [str(BIN / "s5cmd"), "version"],
         "rclone": [str(BIN / "rclone"), "version"],
         "brainbucket": [sys.executable, "-m", "brainbucket", "sync", "--help"],
-    }[name]
+    }[kind]
     try:
         r = subprocess.run(probe, env=env, capture_output=True, timeout=60, check=False)
     except OSError as exc:

@@ -5,12 +5,18 @@ Usage::
     python benchmarks/run.py                       # full run, 3 repeats, updates README.md
     python benchmarks/run.py --quick               # small sizes, 1 repeat (~1-2 minutes)
     python benchmarks/run.py --repeat 5 --workloads small tree100k --tools s5cmd brainbucket
+    python benchmarks/run.py --tools brainbucket --baseline e138c57   # this code vs e138c57
 
 The harness starts its own SeaweedFS server (authentication enforced) on a free loopback
 port, generates the workload trees once (kept under ``benchmarks/.cache``), and runs every
 tool against the same server in the same run, interleaved (A B C D, then the next repeat
 starting with the next tool). Results go to ``benchmarks/results/*.json``; a full run also
 rewrites the table in ``benchmarks/README.md``.
+
+``--baseline REV`` adds brainbucket at another git revision as one more tool,
+``brainbucket@<short sha>``: that revision's ``src/`` is exported (``git archive``) under the
+cache, compiled, and run exactly like this checkout's brainbucket with its own scratch state
+and buckets; the summary then compares the two step by step (client CPU, new ÷ baseline).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tarfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -36,7 +43,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
 from _measure import Sample, run_measured  # noqa: E402
-from _report import summarise, table, update_readme  # noqa: E402
+from _report import compare, compare_table, summarise, table, update_readme  # noqa: E402
 from _tools import REPO, Tool, available  # noqa: E402
 from _workloads import FULL, QUICK, Tree, ensure_tree, tree_stats  # noqa: E402
 
@@ -66,6 +73,7 @@ class Bench:
     samples: list[Sample] = field(default_factory=list)
     loads: list[float] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)
+    baseline: dict[str, str] = field(default_factory=dict)  # --baseline: commit, source
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -146,8 +154,9 @@ class Bench:
         )  # fmt: skip
         self.samples.append(s)
         status = "ok" if ok else f"FAILED ({note[:200]})"
+        width = max(11, *(len(t.name) for t in self.tools))  # brainbucket@<sha>: 19
         log(
-            f"{tree.name:9s} {step:13s} {tool.name:11s} {r.wall_s:8.2f} s  cpu {s.cpu_s:7.2f} s"
+            f"{tree.name:9s} {step:13s} {tool.name:{width}s} {r.wall_s:8.2f} s  cpu {s.cpu_s:7.2f} s"
             f"  rss {r.peak_rss_mib:6.0f} MiB  load {load:.1f}  {status}"
         )
         return s
@@ -161,6 +170,7 @@ class Bench:
     def download_source(self, tree: Tree) -> str:
         """A bucket holding ``tree`` for the download steps (uploaded untimed)."""
         names = [t.name for t in self.tools]
+        # The code under test, never a --baseline: every tool downloads the same bucket.
         uploader = next((t for t in self.tools if t.name == "brainbucket"), None)
         if uploader is None:
             uploader = self.tools[names.index("s5cmd")] if "s5cmd" in names else self.tools[0]
@@ -197,7 +207,7 @@ class Bench:
         source = self.download_source(tree)
         for rep in range(self.repeat):
             for tool in self.rotated(rep):
-                bucket = self.new_bucket(f"{tool.name}-{tree.name}-r{rep}")
+                bucket = self.new_bucket(f"{tool.label}-{tree.name}-r{rep}")
                 tool.reset_state()
                 cmd = tool.upload(tree.path, bucket, PREFIX)
                 self.measure(tool, cmd, tree, "upload", rep, remote_check(bucket))
@@ -220,6 +230,16 @@ class Bench:
                 shutil.rmtree(dest, ignore_errors=True)
         self.drop_bucket(source)
 
+    def warm_up(self, tool: Tool, tree: Tree, bucket: str) -> None:
+        """One untimed no-op re-sync, so brainbucket's hash cache (wiped with the scratch
+        folder at every start) is as warm as right after its own upload: its timed re-syncs
+        then cost the same whether the upload was made in this run or reused."""
+        r = run_measured(tool.upload(tree.path, bucket, PREFIX), tool.env(), tool.scratch)
+        log(
+            f"{tree.name}: {tool.name} warm-up re-sync (untimed) {r.wall_s:.2f} s, "
+            f"cpu {r.user_s + r.sys_s:.2f} s, exit {r.exit_code}"
+        )
+
     def noop_big(self, tree: Tree) -> None:
         """No-op re-sync of a large tree each tool uploaded itself (peers' uploads are kept)."""
         state = json.loads(self.state_file.read_text()) if self.state_file.exists() else {}
@@ -228,18 +248,27 @@ class Bench:
         )
         buckets: dict[str, str] = {}
         for tool in self.tools:
-            prev = state.get(tool.name, {})
-            # brainbucket's own upload is reused only while its source code is unchanged.
-            fingerprint = tree_id + (f":{source_digest()}" if tool.name == "brainbucket" else "")
+            # One kept upload for any --baseline (the one of another revision is replaced, not
+            # kept beside it: 100,000 objects each).
+            slot = tool.name if tool.src is None else "brainbucket@baseline"
+            prev = state.get(slot, {})
+            # brainbucket's own upload is reused only while its source code is unchanged (a
+            # --baseline's by the digest of its own exported source).
+            bb = tool.kind == "brainbucket"
+            fingerprint = tree_id + (f":{source_digest(tool.src_dir)}" if bb else "")
             if prev.get("fingerprint") == fingerprint:
+                reused = False
                 with contextlib.suppress(Exception):
-                    if self.remote_stats(prev["bucket"]) == (tree.files, tree.bytes):
-                        buckets[tool.name] = prev["bucket"]
-                        log(f"{tree.name}: reusing {tool.name}'s upload s3://{prev['bucket']}")
-                        continue
+                    reused = self.remote_stats(prev["bucket"]) == (tree.files, tree.bytes)
+                if reused:
+                    buckets[tool.name] = prev["bucket"]
+                    log(f"{tree.name}: reusing {tool.name}'s upload s3://{prev['bucket']}")
+                    if bb:
+                        self.warm_up(tool, tree, prev["bucket"])
+                    continue
             if prev.get("bucket"):
                 self.drop_bucket(prev["bucket"])
-            bucket = self.new_bucket(f"{tool.name}-{tree.name}")
+            bucket = self.new_bucket(f"{tool.label}-{tree.name}")
             tool.reset_state()
             cmd = tool.upload(tree.path, bucket, PREFIX)
             expect = (tree.files, tree.bytes)
@@ -251,7 +280,7 @@ class Bench:
                 self.drop_bucket(bucket)
                 continue
             buckets[tool.name] = bucket
-            state[tool.name] = {"bucket": bucket, "fingerprint": fingerprint}
+            state[slot] = {"bucket": bucket, "fingerprint": fingerprint}
             self.state_file.write_text(json.dumps(state, indent=2))
         for rep in range(self.repeat):
             for tool in self.rotated(rep):
@@ -271,10 +300,10 @@ class Bench:
                         )
 
 
-def source_digest() -> str:
-    """A digest of brainbucket's source files (the package under test)."""
+def source_digest(src_dir: Path = REPO / "src") -> str:
+    """A digest of the source files of the ``brainbucket`` package under ``src_dir``."""
     h = hashlib.sha256()
-    src = HERE.parent / "src" / "brainbucket"
+    src = src_dir / "brainbucket"
     for p in sorted(src.rglob("*.py")):
         h.update(str(p.relative_to(src)).encode() + b"\0" + p.read_bytes())
     return h.hexdigest()[:16]
@@ -310,7 +339,7 @@ def versions(tools: list[Tool]) -> dict[str, str]:
     }
     for t in tools:
         with contextlib.suppress(Exception):
-            r = subprocess.run(probes[t.name], env=t.env(), capture_output=True, timeout=60)
+            r = subprocess.run(probes[t.kind], env=t.env(), capture_output=True, timeout=60)
             text = (r.stdout or r.stderr).decode(errors="replace").strip().splitlines()
             out[t.name] = text[0] if text else ""
     commit = subprocess.run(
@@ -319,6 +348,48 @@ def versions(tools: list[Tool]) -> dict[str, str]:
     )  # fmt: skip
     out["brainbucket-commit"] = commit.stdout.strip()
     return out
+
+
+def _git(*args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, check=False)
+
+
+def export_baseline(rev: str, cache: Path) -> tuple[str, str, Path]:
+    """Export ``rev``'s ``src/`` to ``cache/baseline-<sha>/src`` (once) and compile it.
+
+    Returns the full and the short commit hash and the exported ``src`` folder. The export is
+    written beside its final place and renamed into it, so an interrupted one is redone.
+    """
+    if rev.startswith("-"):
+        raise SystemExit(f"--baseline {rev}: not a git revision")
+    r = _git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    if r.returncode != 0:
+        raise SystemExit(f"--baseline {rev}: no such commit in {REPO}")
+    sha = r.stdout.decode().strip()
+    short = _git("rev-parse", "--short", sha).stdout.decode().strip() or sha[:7]
+    dest = cache / f"baseline-{sha}"
+    src = dest / "src"
+    if not (src / "brainbucket").is_dir():
+        tmp = cache / f".baseline-{sha}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(dest, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        archive = tmp / "src.tar"
+        r = _git("archive", "--format=tar", "-o", str(archive), sha, "src")
+        if r.returncode != 0:
+            shutil.rmtree(tmp, ignore_errors=True)
+            msg = f"--baseline {rev}: git archive failed: {r.stderr.decode().strip()}"
+            raise SystemExit(msg)
+        with tarfile.open(archive) as tar:
+            tar.extractall(tmp, filter="data")
+        archive.unlink()
+        if not (tmp / "src" / "brainbucket").is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise SystemExit(f"--baseline {rev}: no src/brainbucket at {short}")
+        tmp.rename(dest)
+    # Compiled like this checkout's code (see main), into the export's __pycache__ folders.
+    compileall.compile_dir(str(src / "brainbucket"), quiet=1)
+    return sha, short, src
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -335,9 +406,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--results", type=Path, default=HERE / "results", help="JSON output folder")
     p.add_argument(
         "--readme", action=argparse.BooleanOptionalAction, default=None,
-        help="write the table into benchmarks/README.md (default: yes for full runs)",
+        help="write the table into benchmarks/README.md (default: yes for full runs without "
+        "--baseline)",
     )  # fmt: skip
-    return p.parse_args(argv)
+    p.add_argument(
+        "--baseline", metavar="REV", default=None,
+        help="also run brainbucket at git revision REV (its src/ exported under the cache) as "
+        "the tool brainbucket@<short sha>, and compare the two step by step",
+    )  # fmt: skip
+    args = p.parse_args(argv)
+    if args.baseline is not None and "brainbucket" not in args.tools:
+        p.error("--baseline compares with this checkout's brainbucket: include it in --tools")
+    return args
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -355,10 +435,12 @@ def write_results(
     skipped: dict[str, str],
     trees: dict[str, Tree],
     final: bool,
+    baseline: str | None = None,
 ) -> None:
     """Write the JSON and (full runs) the README table; called after every workload, so an
     interrupted run still leaves what it measured."""
     rows = summarise(bench.samples)
+    comparison = compare(rows, "brainbucket", baseline) if baseline else []
     finished = datetime.now(timezone.utc)
     loads = bench.loads or [0.0]
     meta = {
@@ -374,19 +456,28 @@ def write_results(
         "load1_max": max(loads),
         "workloads": {n: {"files": t.files, "bytes": t.bytes} for n, t in trees.items()},
     }
+    if baseline:
+        meta["baseline"] = {"rev": args.baseline, "tool": baseline, **bench.baseline}
     args.results.mkdir(parents=True, exist_ok=True)
     out = args.results / f"{started.strftime('%Y%m%dT%H%M%SZ')}-{mode}.json"
     out.write_text(
         json.dumps(
-            {"meta": meta, "summary": rows, "samples": [s.to_dict() for s in bench.samples]},
+            {
+                "meta": meta,
+                "summary": rows,
+                "baseline_comparison": comparison,
+                "samples": [s.to_dict() for s in bench.samples],
+            },
             indent=1,
         )
     )
     md = table(rows)
+    if baseline:
+        md += "\n\n" + compare_table(comparison, "brainbucket", baseline)
     if final:
         print(md)
     log(f"results: {out}")
-    if args.readme if args.readme is not None else not args.quick:
+    if args.readme if args.readme is not None else not (args.quick or args.baseline):
         m = meta["machine"]
         header = (
             f"Run {meta['started']} to {meta['finished']}"
@@ -412,6 +503,10 @@ def main(argv: list[str] | None = None) -> int:
         # (~0.35 s of start-up here) when PYTHONDONTWRITEBYTECODE is set or the checkout is
         # fresh: the peers are compiled programs or pip-installed with their bytecode.
         compileall.compile_dir(str(REPO / "src" / "brainbucket"), quiet=1)
+    baseline: tuple[str, str, Path] | None = None
+    if args.baseline is not None:
+        baseline = export_baseline(args.baseline, cache)
+        log(f"baseline {args.baseline}: commit {baseline[0]}, source {baseline[2]}")
     log(f"generating workloads under {cache}/trees (once)")
     trees = {wl: ensure_tree(cache, wl, specs[wl]) for wl in args.workloads}
     for t in trees.values():
@@ -433,24 +528,32 @@ def main(argv: list[str] | None = None) -> int:
         log(f"server {server.endpoint_url} (data in {server.data_dir})")
         tools: list[Tool] = []
         skipped: dict[str, str] = {}
+        keys = (server.endpoint_url, server.admin.access_key, server.admin.secret_key)
+        candidates: list[Tool] = []
         for name in args.tools:
-            tool = Tool(
-                name,
-                server.endpoint_url,
-                server.admin.access_key,
-                server.admin.secret_key,
-                scratch / name,
-            )
-            why = available(name, tool.env())
+            candidates.append(Tool(name, *keys, scratch / name))
+            if name == "brainbucket" and baseline is not None:
+                # Right after the code under test in the rotation, with its own scratch
+                # folder (BRAINBUCKET_CACHE) and its own buckets (named by its label).
+                short = baseline[1]
+                candidates.append(
+                    Tool(f"brainbucket@{short}", *keys, scratch / f"brainbucket-{short}",
+                         kind="brainbucket", src=baseline[2])
+                )  # fmt: skip
+        for tool in candidates:
+            why = available(tool.kind, tool.env())
             if why:
-                skipped[name] = why
-                log(f"  {name}: not available ({why})")
+                skipped[tool.name] = why
+                log(f"  {tool.name}: not available ({why})")
             else:
                 tools.append(tool)
         if not tools:
             log("no tool to run")
             return 2
         bench = Bench(server, tools, trees, repeat, scratch, cache / f"prepared-{mode}.json")
+        base_name = f"brainbucket@{baseline[1]}" if baseline is not None else None
+        if baseline is not None:
+            bench.baseline = {"commit": baseline[0], "source": str(baseline[2])}
         # Leftovers of an interrupted run (the large no-op trees are kept on purpose).
         kept = (
             {v["bucket"] for v in json.loads(bench.state_file.read_text()).values()}
@@ -465,7 +568,7 @@ def main(argv: list[str] | None = None) -> int:
         def save(final: bool = False) -> None:
             write_results(
                 args, bench, mode=mode, started=started, repeat=repeat, tools=tools,
-                skipped=skipped, trees=trees, final=final,
+                skipped=skipped, trees=trees, final=final, baseline=base_name,
             )  # fmt: skip
 
         for wl in ("bids", "small"):
