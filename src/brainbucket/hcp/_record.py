@@ -20,6 +20,7 @@ from .._exceptions import ManifestError, UsageError
 from .._hashing import CHUNK, VerifiedWriter, format_sha256, hex_of
 from .._paths import local_path_for
 from .._types import Expected
+from .._version import __version__
 from ._layout import sidecar
 
 __all__ = [
@@ -140,8 +141,6 @@ def write_descriptions(root: Path, derivative: Path, *, bucket: str, release: st
     The derivative's first ``GeneratedBy`` entry is named after its folder (the pipeline), so
     tools that select derivatives by pipeline name (pybids' ``scope=``) find it.
     """
-    from .. import __version__
-
     raw = {
         "Name": f"Human Connectome Project {release} (subset)",
         "BIDSVersion": BIDS_VERSION,
