@@ -192,10 +192,6 @@ def selection_from_options(
     )
 
 
-def has_filters(**options: Any) -> bool:
-    return any(v not in (None, [], 0) for k, v in options.items() if k != "seed")
-
-
 def print_selection(sel: Selection, *, verb: str = "selected") -> None:
     """One summary line: files, bytes and subjects of a selection."""
     subj = ", ".join(sel.subjects[:8]) + (" ..." if len(sel.subjects) > 8 else "")
