@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,7 +20,7 @@ from .._exceptions import (
     OfflineError,
     UsageError,
 )
-from .._hashing import VerifiedWriter
+from .._hashing import VerifiedWriter, plain_md5
 from .._types import Expected
 from .._url import parse_url
 from ..bids._index import RemoteFile
@@ -32,7 +31,6 @@ from ._cache import CacheLayout, GcReport, MirrorStatus, Record, gc, mirror_slug
 
 __all__ = ["Mirror", "VerifyReport"]
 
-_MD5_ETAG = re.compile(r"^[0-9a-f]{32}$")
 _TOUCH_EVERY_NS = 60 * 1_000_000_000
 _ATTEMPTS = 3
 
@@ -376,7 +374,8 @@ class Mirror:
         destination turned out to be another writer's (its record is that writer's to make)."""
         key, size, etag, version_id, sha256 = remote
         dest = self.layout.data_path(key)
-        md5 = hashlib.md5(usedforsecurity=False) if etag and _MD5_ETAG.match(etag) else None
+        etag_md5 = plain_md5(etag)
+        md5 = hashlib.md5(usedforsecurity=False) if etag_md5 is not None else None
         what = f"{self.url.rstrip('/')}/{key}"
         with VerifiedWriter(dest, Expected(size=size, sha256=sha256), what=what) as w:
             # A rename keeps the inode: it tells our file from one another process put there.
@@ -387,9 +386,9 @@ class Mirror:
                     md5.update(chunk)
                 if self.on_progress is not None:
                     self.on_progress(len(chunk))
-            if md5 is not None and md5.hexdigest() != etag:
+            if md5 is not None and (got := md5.hexdigest()) != etag_md5:
                 w.abort()
-                msg = f"{what}: MD5 {md5.hexdigest()[:12]}… does not match the ETag {etag[:12]}…"  # type: ignore[index]
+                msg = f"{what}: MD5 {got[:12]}… does not match the ETag {etag_md5[:12]}…"  # type: ignore[index]
                 raise IntegrityError(msg)
             digest = w.commit()
         try:
