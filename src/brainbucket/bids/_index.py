@@ -9,10 +9,12 @@ from typing import Any
 from .._exceptions import UsageError
 from ._schema import BIDSFile, KeyParser, Vocabulary, vocabulary
 
-__all__ = ["RemoteFile", "StudyIndex", "find_root"]
+__all__ = ["FileRow", "StudyIndex", "find_root"]
 
-# (path, size, etag, version_id, sha256): what a listing or manifest says about one object.
-RemoteFile = tuple[str, int, str | None, str | None, str | None]
+# (path, size, etag, version_id, sha256): what a listing or manifest says about one object,
+# as a plain tuple: a study holds one per file, and the mirror saves them as its listing.
+# (``_types.RemoteFile`` is the same facts as attributes, for the sync planner.)
+FileRow = tuple[str, int, str | None, str | None, str | None]
 
 # Where brainbucket keeps its own metadata next to the data; never part of the study.
 INTERNAL_PREFIX = ".brainbucket/"
@@ -75,7 +77,7 @@ class StudyIndex:
         before parsing so folder names above the dataset never become entities.
     """
 
-    def __init__(self, remote: Iterable[RemoteFile], *, root: str = "") -> None:
+    def __init__(self, remote: Iterable[FileRow], *, root: str = "") -> None:
         voc = vocabulary()
         self.root = root
         self.vocabulary: Vocabulary = voc

@@ -6,12 +6,12 @@ from typing import Any
 
 from .._types import ObjectInfo
 from ..store import Store
-from ._index import INTERNAL_PREFIX, RemoteFile
+from ._index import INTERNAL_PREFIX, FileRow
 
 __all__ = ["remote_file_of", "remote_files"]
 
 
-def _from_manifest(store: Store) -> list[RemoteFile] | None:
+def _from_manifest(store: Store) -> list[FileRow] | None:
     try:
         from ..manifest import read_manifest  # type: ignore[import-not-found,unused-ignore]
     except ImportError:  # a build without the manifest layer: listing only
@@ -20,13 +20,13 @@ def _from_manifest(store: Store) -> list[RemoteFile] | None:
     if manifest is None:
         return None
     entries: Any = manifest.entries() if hasattr(manifest, "entries") else manifest.values()
-    out: list[RemoteFile] = []
+    out: list[FileRow] = []
     for e in entries:
         out.append((e.path, int(e.size), e.etag, e.version_id, e.sha256))
     return out
 
 
-def remote_file_of(obj: ObjectInfo) -> RemoteFile:
+def remote_file_of(obj: ObjectInfo) -> FileRow:
     """The identity of one listed or HEADed object."""
     etag = obj.etag
     if etag is None and obj.last_modified is not None:
@@ -35,7 +35,7 @@ def remote_file_of(obj: ObjectInfo) -> RemoteFile:
     return (obj.path, obj.size, etag, obj.version_id, obj.sha256)
 
 
-def remote_files(store: Store, *, use_manifest: bool = True) -> tuple[list[RemoteFile], str]:
+def remote_files(store: Store, *, use_manifest: bool = True) -> tuple[list[FileRow], str]:
     """Every file of the dataset at ``store``'s root and where the answer came from.
 
     Returns

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._exceptions import ObjectNotFoundError, UsageError, ValidationError
 from ..store import Store, open_store
-from ._index import RemoteFile, StudyIndex, Want, find_root
+from ._index import FileRow, StudyIndex, Want, find_root
 from ._listing import remote_files
 from ._schema import BIDSFile
 
@@ -72,7 +72,7 @@ class Study:
         self._source = "listing"
 
     @classmethod
-    def from_files(cls, store: Store, remote: Iterable[RemoteFile], source: str) -> Study:
+    def from_files(cls, store: Store, remote: Iterable[FileRow], source: str) -> Study:
         """A study over an already known file list (e.g. a mirror's saved listing)."""
         study = cls(store=store)
         study._set_index(list(remote), source)
@@ -83,7 +83,7 @@ class Study:
 
     # -- the index ---------------------------------------------------------------------------
 
-    def _set_index(self, remote: list[RemoteFile], source: str) -> None:
+    def _set_index(self, remote: list[FileRow], source: str) -> None:
         self._index = StudyIndex(remote, root=find_root(r[0] for r in remote))
         self._source = source
 

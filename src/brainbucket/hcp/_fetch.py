@@ -18,6 +18,7 @@ from typing import Any
 from .._exceptions import BrainbucketError, PartialFailureError, UsageError
 from .._hashing import plain_md5
 from .._paths import local_path_for
+from .._types import ProgressCallback
 from ..sync import Action, Callbacks, Download, execute
 from ._layout import DEFAULT_KINDS
 from ._record import (
@@ -186,7 +187,7 @@ class _Subscriber(Callbacks):
     def __init__(
         self,
         files: dict[Path, HCPFile],
-        progress: Callable[[int], None] | None,
+        progress: ProgressCallback | None,
         on_done: Callable[[HCPFile, Path], None] | None,
     ) -> None:
         self.files = files
@@ -209,7 +210,7 @@ def execute_fetch(
     plan: FetchPlan,
     *,
     jobs: int | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: ProgressCallback | None = None,
     on_done: Callable[[HCPFile, Path], None] | None = None,
 ) -> FetchResult:
     """Download what the plan lists, ``jobs`` at a time, and update the record.

@@ -21,9 +21,9 @@ from .._exceptions import ObjectNotFoundError, UsageError
 from .._hashing import VerifiedWriter
 from .._types import (
     DiskUsage,
-    Entry,
     Expected,
     FolderInfo,
+    ListEntry,
     ObjectInfo,
     ProgressCallback,
     PutResult,
@@ -59,7 +59,7 @@ class Store(OptionalVerbs, abc.ABC):
     # -- abstract verbs ---------------------------------------------------------------------
 
     @abc.abstractmethod
-    def _list(self, prefix: str, *, recursive: bool) -> Iterator[Entry]:
+    def _list(self, prefix: str, *, recursive: bool) -> Iterator[ListEntry]:
         """Entries whose path starts with ``prefix`` (a folder path ending in ``/`` or "").
 
         Non-recursive listing yields immediate children only (folders as FolderInfo). Entries
@@ -134,7 +134,7 @@ class Store(OptionalVerbs, abc.ABC):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.url)!r})"
 
-    def ls(self, path: str = "", *, recursive: bool = False) -> Iterator[Entry]:
+    def ls(self, path: str = "", *, recursive: bool = False) -> Iterator[ListEntry]:
         """List one level under ``path`` (folders and objects), or every object with ``recursive``.
 
         Listing a path that is an object yields that object, like ``aws s3 ls`` does.
@@ -260,13 +260,13 @@ class Store(OptionalVerbs, abc.ABC):
         rows = [DiskUsage(name, s, c) for name, (s, c) in sorted(children.items())]
         return rows, DiskUsage(base or "", total[0], total[1])
 
-    def tree(self, path: str = "", *, depth: int = 2) -> Iterator[tuple[int, Entry]]:
+    def tree(self, path: str = "", *, depth: int = 2) -> Iterator[tuple[int, ListEntry]]:
         """Depth-first ``(level, entry)`` pairs down to ``depth`` folder levels."""
         if depth < 1:
             msg = "depth must be at least 1"
             raise UsageError(msg)
 
-        def visit(p: str, level: int) -> Iterator[tuple[int, Entry]]:
+        def visit(p: str, level: int) -> Iterator[tuple[int, ListEntry]]:
             for entry in self.ls(p):
                 yield level, entry
                 if isinstance(entry, FolderInfo) and level + 1 < depth:
