@@ -42,6 +42,7 @@ from ._url import StoreURL, parse_url
 
 if _typing.TYPE_CHECKING:
     from . import access, assemblies, hcp
+    from ._version import __version__
     from .assemblies import AssemblyRecord, load_assembly, load_from_s3, upload_data_assembly
     from .bids import Study
     from .manifest import Manifest, read_manifest, write_manifest
@@ -56,6 +57,8 @@ _SUBMODULES = ("access", "assemblies", "bids", "hcp", "manifest", "mirror", "ser
 
 _LAZY = {
     **{name: name for name in _SUBMODULES},
+    # The version too: ``import brainbucket`` loads no more than the errors and value types.
+    "__version__": "_version",
     "AssemblyRecord": "assemblies",
     "load_assembly": "assemblies",
     "load_from_s3": "assemblies",
@@ -113,8 +116,6 @@ def __getattr__(name: str) -> _typing.Any:
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AccessDeniedError",

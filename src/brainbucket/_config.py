@@ -8,7 +8,7 @@ from pathlib import Path
 
 import platformdirs
 
-__all__ = ["Config", "get_config"]
+__all__ = ["Config"]
 
 
 def _env_bool(name: str) -> bool:
@@ -61,8 +61,3 @@ class Config:
     def state_dir(self) -> Path:
         """Where resumable-transfer state and hash caches live."""
         return self.cache_dir / "state"
-
-
-def get_config() -> Config:
-    """A fresh :class:`Config` from the current environment."""
-    return Config()

@@ -37,7 +37,6 @@ __all__ = [
     "blake3_bytes",
     "check_digest",
     "content_digests",
-    "digest_to_b64",
     "flush_each_file",
     "format_blake3",
     "format_sha256",
@@ -114,11 +113,6 @@ def hex_of(digest: str, algorithm: str = "sha256") -> str:
         msg = f"unsupported digest algorithm {algo!r} (expected {algorithm})"
         raise ValueError(msg)
     return value.lower()
-
-
-def digest_to_b64(digest: str) -> str:
-    """``sha256:<hex>`` → base64, the form S3's ``x-amz-checksum-sha256`` header takes."""
-    return base64.b64encode(bytes.fromhex(hex_of(digest))).decode("ascii")
 
 
 def b64_to_digest(b64: str) -> str:

@@ -10,12 +10,13 @@ __all__ = [
     "AnonymousAccess",
     "CredentialInfo",
     "DiskUsage",
-    "Entry",
     "Expected",
     "FolderInfo",
+    "ListEntry",
     "ObjectInfo",
     "ProgressCallback",
     "PutResult",
+    "RemoteFile",
     "VersionInfo",
 ]
 
@@ -50,6 +51,11 @@ class ObjectInfo:
 
     is_dir: bool = field(default=False, init=False)
 
+    @property
+    def blake3(self) -> str | None:
+        """Always ``None``: listings and HEAD requests carry no BLAKE3 (manifests record it)."""
+        return None
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "type": "object",
@@ -74,7 +80,30 @@ class FolderInfo:
         return {"type": "folder", "path": self.path}
 
 
-Entry = ObjectInfo | FolderInfo
+# One entry of a listing (not a manifest's entry, which is ``manifest.Entry``).
+ListEntry = ObjectInfo | FolderInfo
+
+
+class RemoteFile(Protocol):
+    """What is known of one remote file, from a manifest entry or a listed object.
+
+    Both ``manifest.Entry`` and :class:`ObjectInfo` are one. ``sha256`` and ``blake3`` are
+    ``sha256:<hex>`` / ``blake3:<hex>`` where recorded (a manifest), ``etag`` where the
+    server gave one (a listing).
+    """
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def etag(self) -> str | None: ...
+    @property
+    def version_id(self) -> str | None: ...
+    @property
+    def sha256(self) -> str | None: ...
+    @property
+    def blake3(self) -> str | None: ...
 
 
 @dataclass(frozen=True)

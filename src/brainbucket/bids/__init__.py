@@ -8,6 +8,7 @@ Examples
 """
 
 from ._index import StudyIndex, find_root
+from ._query import Query
 from ._schema import BIDSFile, parse_key, vocabulary
 from ._select import Selection, selector
 from ._study import Study
@@ -16,6 +17,7 @@ from ._validate import Problem, check_valid, validate
 __all__ = [
     "BIDSFile",
     "Problem",
+    "Query",
     "Selection",
     "Study",
     "StudyIndex",

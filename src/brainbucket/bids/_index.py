@@ -3,39 +3,32 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .._exceptions import UsageError
+from ._query import Query, Values
 from ._schema import BIDSFile, KeyParser, Vocabulary, vocabulary
 
-__all__ = ["RemoteFile", "StudyIndex", "find_root"]
+__all__ = ["FileRow", "StudyIndex", "find_root"]
 
-# (path, size, etag, version_id, sha256): what a listing or manifest says about one object.
-RemoteFile = tuple[str, int, str | None, str | None, str | None]
+# (path, size, etag, version_id, sha256): what a listing or manifest says about one object,
+# as a plain tuple: a study holds one per file, and the mirror saves them as its listing.
+# (``_types.RemoteFile`` is the same facts as attributes, for the sync planner.)
+FileRow = tuple[str, int, str | None, str | None, str | None]
 
 # Where brainbucket keeps its own metadata next to the data; never part of the study.
 INTERNAL_PREFIX = ".brainbucket/"
 
-Want = str | int | Sequence[str | int] | None
 
-
-def _strip(value: str | int, prefix: str) -> str:
-    text = str(value)
-    return text[len(prefix) :] if text.startswith(prefix) else text
-
-
-def _wanted(value: Want, prefix: str = "") -> frozenset[str] | None:
-    """A filter value (one or many) as a set of strings; ``None`` means "any"."""
-    if value is None:
+def _wanted(values: Values, name: str) -> frozenset[str] | None:
+    """One filter's values as a set to test files against; ``None`` means any."""
+    if values is None:
         return None
-    if isinstance(value, (str, int)):
-        return frozenset({_strip(value, prefix)})
-    out = frozenset(_strip(v, prefix) for v in value)
-    if not out:
-        msg = f"empty list given for a {prefix.rstrip('-') or 'filter'} filter"
+    if not values:
+        msg = f"empty list given for the {name} filter"
         raise UsageError(msg, hint="leave the filter out to mean 'any'")
-    return out
+    return frozenset(values)
 
 
 def find_root(paths: Iterable[str]) -> str:
@@ -75,7 +68,7 @@ class StudyIndex:
         before parsing so folder names above the dataset never become entities.
     """
 
-    def __init__(self, remote: Iterable[RemoteFile], *, root: str = "") -> None:
+    def __init__(self, remote: Iterable[FileRow], *, root: str = "") -> None:
         voc = vocabulary()
         self.root = root
         self.vocabulary: Vocabulary = voc
@@ -125,35 +118,34 @@ class StudyIndex:
     def values(self, attr: str) -> list[str]:
         return sorted({v for f in self.files if (v := getattr(f, attr)) is not None})
 
-    def query(
-        self,
-        *,
-        subject: Want = None,
-        session: Want = None,
-        datatype: Want = None,
-        suffix: Want = None,
-        extension: Want = None,
-        pipeline: Want = None,
-        entities: dict[str, Any] | None = None,
-    ) -> list[BIDSFile]:
+    def query(self, **filters: Any) -> list[BIDSFile]:
         """Files matching every given filter (each filter: one value or a list of values).
 
+        The filters are those of :meth:`Query.of`, other entities as ``entities={...}``.
         ``pipeline="raw"`` means raw data only; a pipeline name means only that derivatives
         folder; ``None`` means any.
         """
-        subjects = _wanted(subject, "sub-")
+        return self.matching(Query.of(**filters))
+
+    def matching(self, query: Query) -> list[BIDSFile]:
+        """Files matching every filter of ``query``.
+
+        Raises
+        ------
+        UsageError
+            A filter was given an empty list (leave it out to mean any).
+        """
+        subjects = _wanted(query.subject, "subject")
         if subjects is None:
             pool: Iterable[BIDSFile] = self.files
         else:
             pool = [f for s in sorted(subjects) for f in self.by_subject.get(s, ())]
-        sessions = _wanted(session, "ses-")
-        datatypes = _wanted(datatype)
-        suffixes = _wanted(suffix)
-        exts = _wanted(extension)
-        if exts is not None:
-            exts = frozenset(e if e.startswith(".") or not e else "." + e for e in exts)
-        pipelines = _wanted(pipeline)
-        ent_filters = self._entity_filters(entities or {})
+        sessions = _wanted(query.session, "session")
+        datatypes = _wanted(query.datatype, "datatype")
+        suffixes = _wanted(query.suffix, "suffix")
+        exts = _wanted(query.extension, "extension")
+        pipelines = _wanted(query.pipeline, "pipeline")
+        ent_filters = self._entity_filters(query.entities)
         out: list[BIDSFile] = []
         for f in pool:
             if sessions is not None and f.session not in sessions:
@@ -171,12 +163,12 @@ class StudyIndex:
             out.append(f)
         return out
 
-    def _entity_filters(self, entities: dict[str, Any]) -> list[tuple[str, Any]]:
+    def _entity_filters(self, entities: Iterable[tuple[str, Values]]) -> list[tuple[str, Any]]:
         voc = self.vocabulary
         filters = []
-        for key, value in entities.items():
+        for key, values in entities:
             name = voc.long_name(key)
-            wanted = _wanted(value)
+            wanted = _wanted(values, key)
             if wanted is None:
                 continue
             if voc.entity_format.get(name) == "index":

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .._exceptions import UsageError
-from ._index import Want
+from ._query import FILTERS, Query, Values
 from ._schema import BIDSFile
 from ._study import Study
 
@@ -73,22 +73,18 @@ class Selection:
 def selector(
     study: Study,
     *,
-    subject: Want = None,
-    session: Want = None,
-    datatype: Want = None,
-    suffix: Want = None,
-    extension: Want = None,
-    pipeline: Want = None,
     sample: int | None = None,
     seed: int = 0,
     where: str | None = None,
-    **entities: Any,
+    **filters: Any,
 ) -> Selection:
     """Resolve a selective download into a :class:`Selection` (a path predicate with sizes).
 
-    Subjects are narrowed in this order: the ``subject`` list, then the ``where`` phenotype
-    query on ``participants.tsv``, then a reproducible random ``sample`` of what is left. The
-    other filters pick files within those subjects. Dataset-level files
+    ``filters`` are those of :meth:`Study.files` (``subject``, ``session``, ``datatype``,
+    ``suffix``, ``extension``, ``pipeline`` and other entities by name). Subjects are narrowed
+    in this order: the ``subject`` list, then the ``where`` phenotype query on
+    ``participants.tsv``, then a reproducible random ``sample`` of what is left. The other
+    filters pick files within those subjects. Dataset-level files
     (``dataset_description.json``, ``participants.tsv``, README, top-level sidecars, and the
     root files of each selected pipeline) are always included, so the result is a usable BIDS
     dataset.
@@ -104,26 +100,21 @@ def selector(
     >>> sel("sub-02/ses-01/anat/sub-02_ses-01_T1w.nii"), sel("sub-01/ses-01/anat/sub-01_ses-01_T1w.nii")
     (True, False)
     """
-    criteria = {
-        k: v
-        for k, v in {
-            "subject": subject,
-            "session": session,
-            "datatype": datatype,
-            "suffix": suffix,
-            "extension": extension,
-            "pipeline": pipeline,
-            "sample": sample,
-            "seed": seed if sample is not None else None,
-            "where": where,
-            **entities,
-        }.items()
-        if v is not None
+    query = Query.of(**filters)
+    # The filters as given (for display): the named ones, then sample, seed and where, then
+    # other entities.
+    named = {k: v for k, v in filters.items() if k in FILTERS}
+    given = {
+        **named,
+        "sample": sample,
+        "seed": seed if sample is not None else None,
+        "where": where,
+        **filters,
     }
+    criteria = {k: v for k, v in given.items() if v is not None}
     subjects: list[str] | None = None
-    if subject is not None:
-        requested = [subject] if isinstance(subject, (str, int)) else list(subject)
-        names = [str(s).removeprefix("sub-") for s in requested]
+    if query.subject is not None:
+        names = list(query.subject)
         known = set(study.subjects())
         missing = [s for s in names if s not in known]
         if missing:
@@ -144,25 +135,20 @@ def selector(
         subject_filter: list[str] | None = None
     else:
         subject_filter = subjects
-    wanted = (
-        study.files(
-            subject=subject_filter,
-            session=session,
-            datatype=datatype,
-            suffix=suffix,
-            extension=extension,
-            pipeline=pipeline,
-            **entities,
-        )
-        if subject_filter is None or subject_filter
-        else []
-    )
+    if subject_filter is None:
+        wanted = study.index.matching(query)
+    elif subject_filter:
+        wanted = study.index.matching(replace(query, subject=tuple(subject_filter)))
+    else:
+        wanted = []
     # A subject-less file (e.g. code/, sourcedata/) travels only when no subject-level filter
     # narrows the selection.
-    narrowing = any(v is not None for v in (subject, session, datatype, where, sample))
+    narrowing = any(
+        v is not None for v in (query.subject, query.session, query.datatype, where, sample)
+    )
     if narrowing:
         wanted = [f for f in wanted if f.subject is not None]
-    pipelines = _pipelines_of(study, pipeline)
+    pipelines = _pipelines_of(study, query.pipeline)
     dataset = [f for f in study.dataset_files() if f.pipeline is None or f.pipeline in pipelines]
     seen: set[str] = set()
     files: list[BIDSFile] = []
@@ -173,11 +159,10 @@ def selector(
     return Selection(tuple(files), tuple(subjects), criteria, frozenset(seen))
 
 
-def _pipelines_of(study: Study, pipeline: Want) -> set[str]:
+def _pipelines_of(study: Study, pipeline: Values) -> set[str]:
     if pipeline is None:
         return set(study.pipelines())
-    given = [pipeline] if isinstance(pipeline, (str, int)) else list(pipeline)
-    names = {str(n) for n in given}
+    names = set(pipeline)
     unknown = names - set(study.pipelines()) - {"raw"}
     if unknown:
         msg = f"no such pipeline in {study.store.describe()}: {', '.join(sorted(unknown))}"

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from .._exceptions import ObjectNotFoundError, UsageError, ValidationError
 from ..store import Store, open_store
-from ._index import RemoteFile, StudyIndex, Want, find_root
+from ._index import FileRow, StudyIndex, find_root
 from ._listing import remote_files
+from ._query import Query, Want
 from ._schema import BIDSFile
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ class Study:
         self._source = "listing"
 
     @classmethod
-    def from_files(cls, store: Store, remote: Iterable[RemoteFile], source: str) -> Study:
+    def from_files(cls, store: Store, remote: Iterable[FileRow], source: str) -> Study:
         """A study over an already known file list (e.g. a mirror's saved listing)."""
         study = cls(store=store)
         study._set_index(list(remote), source)
@@ -83,7 +84,7 @@ class Study:
 
     # -- the index ---------------------------------------------------------------------------
 
-    def _set_index(self, remote: list[RemoteFile], source: str) -> None:
+    def _set_index(self, remote: list[FileRow], source: str) -> None:
         self._index = StudyIndex(remote, root=find_root(r[0] for r in remote))
         self._source = source
 
@@ -115,7 +116,11 @@ class Study:
 
     def sessions(self, subject: Want = None) -> list[str]:
         """Session labels (without ``ses-``), of every subject or the given ones."""
-        files = self.index.query(subject=subject) if subject is not None else self.index.files
+        files = (
+            self.index.matching(Query.of(subject=subject))
+            if subject is not None
+            else self.index.files
+        )
         return sorted({f.session for f in files if f.session is not None})
 
     def datatypes(self) -> list[str]:
@@ -129,21 +134,14 @@ class Study:
     def suffixes(self) -> list[str]:
         return self.index.values("suffix")
 
-    def files(
-        self,
-        subject: Want = None,
-        session: Want = None,
-        datatype: Want = None,
-        suffix: Want = None,
-        extension: Want = None,
-        pipeline: Want = None,
-        **entities: Any,
-    ) -> list[BIDSFile]:
+    def files(self, *args: Want, **filters: Any) -> list[BIDSFile]:
         """Files matching every given filter; each filter takes one value or a list.
 
+        The filters are ``subject``, ``session``, ``datatype``, ``suffix``, ``extension`` and
+        ``pipeline`` (also by position, in that order), and any other entity by long or short
+        name (``task="rest"``, ``acq="multi"``, ``run=1``), as :meth:`Query.of` takes them.
         ``subject="01"`` and ``subject="sub-01"`` are the same; ``pipeline="raw"`` selects raw
-        data only, ``pipeline="fmriprep"`` that derivatives folder only; other entities by
-        long or short name (``task="rest"``, ``acq="multi"``, ``run=1``).
+        data only, ``pipeline="fmriprep"`` that derivatives folder only.
 
         Examples
         --------
@@ -153,15 +151,7 @@ class Study:
         >>> len(study.files(subject=["01", "02"], suffix="T1w"))
         4
         """
-        return self.index.query(
-            subject=subject,
-            session=session,
-            datatype=datatype,
-            suffix=suffix,
-            extension=extension,
-            pipeline=pipeline,
-            entities=entities,
-        )
+        return self.index.matching(Query.of(*args, **filters))
 
     def size(self, *args: Any, **filters: Any) -> int:
         """Total bytes of :meth:`files` with the same filters, before downloading anything."""

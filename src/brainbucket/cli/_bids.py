@@ -36,6 +36,7 @@ __all__ = [
     "SubjectOpt",
     "SuffixOpt",
     "WhereOpt",
+    "filter_keywords",
     "print_selection",
     "selection_from_options",
 ]
@@ -162,38 +163,32 @@ def _entities(pairs: list[str] | None) -> dict[str, Any]:
     return out
 
 
+def filter_keywords(**options: list[str] | None) -> dict[str, Any]:
+    """The library's filter keywords (as :meth:`brainbucket.bids.Study.files` takes them) for
+    the filter options ``--subject`` ... ``--pipeline`` and ``--entity``: values split at
+    commas, ``key=value`` pairs as entities, options not given left out.
+
+    Examples
+    --------
+    >>> filter_keywords(subject=["01,02"], session=None, entity=["task=rest"])
+    {'subject': ['01', '02'], 'task': ['rest']}
+    """
+    entity = options.pop("entity", None)
+    named = {name: values for name, given in options.items() if (values := _many(given))}
+    return {**named, **_entities(entity)}
+
+
 def selection_from_options(
     study: Study,
     *,
-    subject: list[str] | None = None,
-    session: list[str] | None = None,
-    datatype: list[str] | None = None,
-    suffix: list[str] | None = None,
-    extension: list[str] | None = None,
-    pipeline: list[str] | None = None,
-    entity: list[str] | None = None,
     sample: int | None = None,
     seed: int = 0,
     where: str | None = None,
+    **options: list[str] | None,
 ) -> Selection:
-    """The :func:`brainbucket.bids.selector` call the CLI's filter options describe."""
-    return selector(
-        study,
-        subject=_many(subject),
-        session=_many(session),
-        datatype=_many(datatype),
-        suffix=_many(suffix),
-        extension=_many(extension),
-        pipeline=_many(pipeline),
-        sample=sample,
-        seed=seed,
-        where=where,
-        **_entities(entity),
-    )
-
-
-def has_filters(**options: Any) -> bool:
-    return any(v not in (None, [], 0) for k, v in options.items() if k != "seed")
+    """The :func:`brainbucket.bids.selector` call the CLI's filter options describe
+    (``subject`` ... ``pipeline`` and ``entity``, as :func:`filter_keywords` takes them)."""
+    return selector(study, sample=sample, seed=seed, where=where, **filter_keywords(**options))
 
 
 def print_selection(sel: Selection, *, verb: str = "selected") -> None:

@@ -33,8 +33,7 @@ from ._bids import (
     SessionOpt,
     SubjectOpt,
     SuffixOpt,
-    _entities,
-    _many,
+    filter_keywords,
 )
 
 mirror_app = typer.Typer(help="Inspect and maintain the local mirror cache.", no_args_is_help=True)
@@ -96,16 +95,16 @@ def get_cmd(
 
     Files come verified from the mirror cache; pick them by path or with the filters.
     """
-    filters = {
-        "subject": _many(subject),
-        "session": _many(session),
-        "datatype": _many(datatype),
-        "suffix": _many(suffix),
-        "extension": _many(extension),
-        "pipeline": _many(pipeline),
-    }
-    ents = _entities(entity)
-    if not keys and not any(filters.values()) and not ents:
+    filters = filter_keywords(
+        subject=subject,
+        session=session,
+        datatype=datatype,
+        suffix=suffix,
+        extension=extension,
+        pipeline=pipeline,
+        entity=entity,
+    )
+    if not keys and not filters:
         msg = "get needs file paths or at least one filter (refusing to fetch a whole study)"
         raise UsageError(msg, hint="e.g. `brainbucket get URL --subject 01 --datatype dwi`")
     m = Mirror(
@@ -117,8 +116,8 @@ def get_cmd(
         endpoint_url=endpoint_url,
     )
     paths: list[Path] = [m.path(k) for k in keys or []]
-    if any(filters.values()) or ents:
-        paths += m.files(**{k: v for k, v in filters.items() if v is not None}, **ents)
+    if filters:
+        paths += m.files(**filters)
     if json_out:
         emit_json({"url": url, "paths": [str(p) for p in paths]})
         return

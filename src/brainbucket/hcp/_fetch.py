@@ -16,14 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from .._exceptions import BrainbucketError, PartialFailureError, UsageError
+from .._hashing import plain_md5
 from .._paths import local_path_for
+from .._types import ProgressCallback
 from ..sync import Action, Callbacks, Download, execute
 from ._layout import DEFAULT_KINDS
 from ._record import (
     Record,
     check_pipeline,
     file_digests,
-    is_plain_md5,
     write_descriptions,
     write_sidecars,
 )
@@ -169,9 +170,10 @@ def plan_fetch(
             plan.up_to_date.append((f, path))
             continue
         # Complete from an earlier run that stopped before writing its record?
-        if is_plain_md5(f.etag) and path.is_file() and path.stat().st_size == f.size:
+        etag_md5 = plain_md5(f.etag)
+        if etag_md5 is not None and path.is_file() and path.stat().st_size == f.size:
             md5, sha = file_digests(path)
-            if md5 == f.etag:
+            if md5 == etag_md5:
                 plan.up_to_date.append((f, path))
                 plan.adopted[f.target] = _record_entry(f, path, md5, sha)
                 continue
@@ -185,7 +187,7 @@ class _Subscriber(Callbacks):
     def __init__(
         self,
         files: dict[Path, HCPFile],
-        progress: Callable[[int], None] | None,
+        progress: ProgressCallback | None,
         on_done: Callable[[HCPFile, Path], None] | None,
     ) -> None:
         self.files = files
@@ -208,7 +210,7 @@ def execute_fetch(
     plan: FetchPlan,
     *,
     jobs: int | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: ProgressCallback | None = None,
     on_done: Callable[[HCPFile, Path], None] | None = None,
 ) -> FetchResult:
     """Download what the plan lists, ``jobs`` at a time, and update the record.
@@ -251,7 +253,7 @@ def execute_fetch(
                     continue
                 f = by_dest[action.dest]
                 # The executor compared the bytes with a plain-MD5 ETag; a multipart one is no MD5.
-                md5 = f.etag if is_plain_md5(f.etag) else None
+                md5 = plain_md5(f.etag)
                 record.files[f.target] = _record_entry(f, action.dest, md5, digest)
                 recorded.add(f.target)
                 result.downloaded.append((f, action.dest))

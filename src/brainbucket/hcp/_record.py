@@ -20,6 +20,7 @@ from .._exceptions import ManifestError, UsageError
 from .._hashing import CHUNK, VerifiedWriter, format_sha256, hex_of
 from .._paths import local_path_for
 from .._types import Expected
+from .._version import __version__
 from ._layout import sidecar
 
 __all__ = [
@@ -27,7 +28,6 @@ __all__ = [
     "Record",
     "check_pipeline",
     "file_digests",
-    "is_plain_md5",
     "verify",
     "write_descriptions",
     "write_sidecars",
@@ -38,7 +38,6 @@ RECORD_FORMAT = "brainbucket-hcp/1"
 BIDS_VERSION = "1.10.0"
 
 _PIPELINE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_MD5_RE = re.compile(r"^[0-9a-f]{32}$")
 
 
 def check_pipeline(pipeline: str) -> str:
@@ -53,17 +52,6 @@ def check_pipeline(pipeline: str) -> str:
         msg = f"invalid pipeline name {pipeline!r}"
         raise UsageError(msg, hint="use letters, digits, '.', '_' or '-', e.g. hcp")
     return pipeline
-
-
-def is_plain_md5(etag: str | None) -> bool:
-    """Single-part S3 ETags are the MD5 of the bytes; multipart ones (``…-N``) are not.
-
-    Examples
-    --------
-    >>> is_plain_md5("0593dbde419cb4c44828dcac2adc6fde"), is_plain_md5("ab12-3")
-    (True, False)
-    """
-    return bool(etag) and bool(_MD5_RE.match(etag.lower()))  # type: ignore[union-attr]
 
 
 def file_digests(path: str | os.PathLike[str]) -> tuple[str, str]:
@@ -140,8 +128,6 @@ def write_descriptions(root: Path, derivative: Path, *, bucket: str, release: st
     The derivative's first ``GeneratedBy`` entry is named after its folder (the pipeline), so
     tools that select derivatives by pipeline name (pybids' ``scope=``) find it.
     """
-    from .. import __version__
-
     raw = {
         "Name": f"Human Connectome Project {release} (subset)",
         "BIDSVersion": BIDS_VERSION,

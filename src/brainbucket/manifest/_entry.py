@@ -14,10 +14,6 @@ _SHA256 = re.compile(r"sha256:[0-9a-f]{64}\Z")
 _BLAKE3 = re.compile(r"blake3:[0-9a-f]{64}\Z")
 
 
-def _valid_sha256(value: object) -> bool:
-    return type(value) is str and _SHA256.match(value) is not None
-
-
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One file of a dataset, as the manifest records it.

@@ -137,7 +137,7 @@ def read_manifest(
     def is_cached(ref: ShardRef) -> bool:
         return folder is not None and (folder / ref.sha256.partition(":")[2]).exists()
 
-    m = Manifest._lazy(refs, load, root, b"", is_cached)
+    m = Manifest._lazy(refs, load, root, is_cached)
     m.pointer_etag = etag
     if prefix:
         sub = m.subset(prefix)
@@ -209,6 +209,6 @@ def write_manifest(
         msg = f"{store.describe()}: the dataset's manifest changed while this sync ran"
         raise ConflictError(msg, hint=_CONFLICT_HINT) from exc
     etag = result.etag or hex_of(sha256_bytes(data))
-    manifest._mark_written(refs, root, root_blob)
+    manifest._mark_written(refs, root)
     manifest.pointer_etag = etag
     return etag

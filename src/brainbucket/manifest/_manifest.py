@@ -55,7 +55,6 @@ class Manifest(MutableMapping[str, Entry]):
         self._loader: ShardLoader | None = None
         self._lock = threading.RLock()
         self._root: str | None = None
-        self._root_blob: bytes | None = None
         self.pointer_etag: str | None = None
         self._is_cached: Callable[[ShardRef], bool] | None = None
         for e in entries:
@@ -67,14 +66,12 @@ class Manifest(MutableMapping[str, Entry]):
         refs: dict[str, ShardRef],
         loader: ShardLoader,
         root: str,
-        root_blob: bytes,
         is_cached: Callable[[ShardRef], bool] | None = None,
     ) -> Manifest:
         m = cls()
         m._refs = dict(refs)
         m._loader = loader
         m._root = root
-        m._root_blob = root_blob
         m._is_cached = is_cached
         return m
 
@@ -178,7 +175,6 @@ class Manifest(MutableMapping[str, Entry]):
     def _touch(self, name: str) -> None:
         self._dirty.add(name)
         self._root = None
-        self._root_blob = None
 
     def __len__(self) -> int:
         with self._lock:
@@ -253,15 +249,13 @@ class Manifest(MutableMapping[str, Entry]):
             if self._root is None:
                 _, _, blob = self._serialise()
                 self._root = sha256_bytes(blob)
-                self._root_blob = blob
             return self._root
 
-    def _mark_written(self, refs: dict[str, ShardRef], root: str, root_blob: bytes) -> None:
+    def _mark_written(self, refs: dict[str, ShardRef], root: str) -> None:
         with self._lock:
             self._refs = dict(refs)
             self._dirty.clear()
             self._root = root
-            self._root_blob = root_blob
 
     def __repr__(self) -> str:
         return f"Manifest({len(self)} entries, {len(self.shards())} shards)"

@@ -31,7 +31,7 @@ from typing import Any
 
 from .._hashing import TMP_SUFFIX
 from .._paths import local_path_for
-from ..bids._index import RemoteFile
+from ..bids._index import FileRow
 
 __all__ = ["CacheLayout", "GcReport", "MirrorStatus", "Record", "gc", "mirrors"]
 
@@ -81,7 +81,7 @@ class Record:
         """Is ``st`` the very file this record was written for?"""
         return st.st_ino == self.ino and st.st_size == self.size and st.st_mtime_ns == self.mtime_ns
 
-    def matches(self, remote: RemoteFile) -> bool:
+    def matches(self, remote: FileRow) -> bool:
         """Is the cached copy the remote file ``remote`` describes (not an older version)?"""
         _, size, etag, version_id, sha256 = remote
         if size != self.size:
@@ -145,12 +145,12 @@ class CacheLayout:
         except (FileNotFoundError, ValueError):
             return {}
 
-    def save_listing(self, remote: list[RemoteFile], source: str) -> None:
+    def save_listing(self, remote: list[FileRow], source: str) -> None:
         doc = {"source": source, "saved": time.time(), "files": remote}
         data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
         _atomic_write(self.listing, gzip.compress(data, compresslevel=1))
 
-    def load_listing(self) -> tuple[list[RemoteFile], str] | None:
+    def load_listing(self) -> tuple[list[FileRow], str] | None:
         try:
             doc = json.loads(gzip.decompress(self.listing.read_bytes()))
             files = [(p, s, e, v, h) for p, s, e, v, h in doc["files"]]

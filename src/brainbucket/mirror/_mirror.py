@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,10 +20,10 @@ from .._exceptions import (
     OfflineError,
     UsageError,
 )
-from .._hashing import VerifiedWriter
+from .._hashing import VerifiedWriter, plain_md5
 from .._types import Expected
 from .._url import parse_url
-from ..bids._index import RemoteFile
+from ..bids._index import FileRow
 from ..bids._listing import remote_file_of, remote_files
 from ..bids._study import Study
 from ..store import S3Settings, Store, open_store
@@ -32,7 +31,6 @@ from ._cache import CacheLayout, GcReport, MirrorStatus, Record, gc, mirror_slug
 
 __all__ = ["Mirror", "VerifyReport"]
 
-_MD5_ETAG = re.compile(r"^[0-9a-f]{32}$")
 _TOUCH_EVERY_NS = 60 * 1_000_000_000
 _ATTEMPTS = 3
 
@@ -127,7 +125,7 @@ class Mirror:
         self.lock_timeout = lock_timeout
         self._study: Study | None = None
         # key → (path, remote identity, (inode, size, mtime_ns)) of files verified here
-        self._seen: dict[str, tuple[Path, RemoteFile, tuple[int, int, int]]] = {}
+        self._seen: dict[str, tuple[Path, FileRow, tuple[int, int, int]]] = {}
 
     def __repr__(self) -> str:
         return f"Mirror({self.url!r}, root={str(self.layout.root)!r}, offline={self.offline})"
@@ -217,7 +215,7 @@ class Mirror:
             Offline, and the file is not in the cache.
         """
         key = key.strip("/")
-        remote: RemoteFile | None = None
+        remote: FileRow | None = None
         if self.offline and self._study is None and self.layout.load_listing() is None:
             return self._offline_by_record(key)
         if self._study is not None or self.offline:
@@ -247,7 +245,7 @@ class Mirror:
         self._touch(path, st)
         return path
 
-    def _ensure(self, wanted: list[RemoteFile]) -> list[Path]:
+    def _ensure(self, wanted: list[FileRow]) -> list[Path]:
         paths: list[Path | None] = [None] * len(wanted)
         missing: list[int] = []
         for i, r in enumerate(wanted):
@@ -282,7 +280,7 @@ class Mirror:
                 msg, hint="point BRAINBUCKET_CACHE (or --cache-dir) at a writable folder"
             ) from exc
 
-    def _cached(self, remote: RemoteFile) -> Path | None:
+    def _cached(self, remote: FileRow) -> Path | None:
         """The local path if a verified copy of exactly ``remote`` is there, else None."""
         key = remote[0]
         hit = self._seen.get(key)
@@ -321,7 +319,7 @@ class Mirror:
         except OSError:
             pass  # a read-only shared cache is fine; it just cannot be evicted by age
 
-    def _fetch_all(self, todo: list[RemoteFile]) -> list[Path]:
+    def _fetch_all(self, todo: list[FileRow]) -> list[Path]:
         from .._exceptions import BrainbucketError, PartialFailureError
 
         if len(todo) == 1:
@@ -345,7 +343,7 @@ class Mirror:
             raise PartialFailureError(msg, failures=failures)
         return [p for p in results if isinstance(p, Path)]
 
-    def _fetch(self, remote: RemoteFile) -> Path:
+    def _fetch(self, remote: FileRow) -> Path:
         key = remote[0]
         lock_path = self.layout.lock_path(key)
         lock_path.parent.mkdir(parents=True, exist_ok=True)
@@ -371,12 +369,13 @@ class Mirror:
             msg, hint="re-run; if this repeats, the cache's filesystem may not support locks"
         )
 
-    def _download(self, remote: RemoteFile) -> Path | None:
+    def _download(self, remote: FileRow) -> Path | None:
         """Fetch one file into place and record it; ``None`` if, once renamed, the file at the
         destination turned out to be another writer's (its record is that writer's to make)."""
         key, size, etag, version_id, sha256 = remote
         dest = self.layout.data_path(key)
-        md5 = hashlib.md5(usedforsecurity=False) if etag and _MD5_ETAG.match(etag) else None
+        etag_md5 = plain_md5(etag)
+        md5 = hashlib.md5(usedforsecurity=False) if etag_md5 is not None else None
         what = f"{self.url.rstrip('/')}/{key}"
         with VerifiedWriter(dest, Expected(size=size, sha256=sha256), what=what) as w:
             # A rename keeps the inode: it tells our file from one another process put there.
@@ -387,9 +386,9 @@ class Mirror:
                     md5.update(chunk)
                 if self.on_progress is not None:
                     self.on_progress(len(chunk))
-            if md5 is not None and md5.hexdigest() != etag:
+            if md5 is not None and (got := md5.hexdigest()) != etag_md5:
                 w.abort()
-                msg = f"{what}: MD5 {md5.hexdigest()[:12]}… does not match the ETag {etag[:12]}…"  # type: ignore[index]
+                msg = f"{what}: MD5 {got[:12]}… does not match the ETag {etag_md5[:12]}…"  # type: ignore[index]
                 raise IntegrityError(msg)
             digest = w.commit()
         try:
@@ -433,7 +432,7 @@ class Mirror:
         return gc(self.cache_dir, max_size, roots=[self.layout.root])
 
 
-def _remote_of(f: Any) -> RemoteFile:
+def _remote_of(f: Any) -> FileRow:
     return (f.path, f.size, f.etag, f.version_id, f.sha256)
 
 

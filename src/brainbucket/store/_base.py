@@ -11,7 +11,8 @@ import asyncio
 import dataclasses
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,9 +21,9 @@ from .._exceptions import ObjectNotFoundError, UsageError
 from .._hashing import VerifiedWriter
 from .._types import (
     DiskUsage,
-    Entry,
     Expected,
     FolderInfo,
+    ListEntry,
     ObjectInfo,
     ProgressCallback,
     PutResult,
@@ -58,7 +59,7 @@ class Store(OptionalVerbs, abc.ABC):
     # -- abstract verbs ---------------------------------------------------------------------
 
     @abc.abstractmethod
-    def _list(self, prefix: str, *, recursive: bool) -> Iterator[Entry]:
+    def _list(self, prefix: str, *, recursive: bool) -> Iterator[ListEntry]:
         """Entries whose path starts with ``prefix`` (a folder path ending in ``/`` or "").
 
         Non-recursive listing yields immediate children only (folders as FolderInfo). Entries
@@ -133,7 +134,7 @@ class Store(OptionalVerbs, abc.ABC):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.url)!r})"
 
-    def ls(self, path: str = "", *, recursive: bool = False) -> Iterator[Entry]:
+    def ls(self, path: str = "", *, recursive: bool = False) -> Iterator[ListEntry]:
         """List one level under ``path`` (folders and objects), or every object with ``recursive``.
 
         Listing a path that is an object yields that object, like ``aws s3 ls`` does.
@@ -198,6 +199,46 @@ class Store(OptionalVerbs, abc.ABC):
             except ObjectNotFoundError:
                 return
 
+    def walk_all(self, *, jobs: int = 16, skip: Collection[str] = ()) -> Iterator[ObjectInfo]:
+        """Every object under the root, the top-level folders listed in parallel.
+
+        S3 answers a listing 1,000 keys a page, one page after the other; listing each
+        top-level folder (``sub-01/``, ``derivatives/`` ...) on its own thread multiplies the
+        rate. Objects come top-level ones first, then folder by folder in listing order. A
+        root nothing was written under is empty, not an error; a missing bucket still raises.
+
+        Parameters
+        ----------
+        jobs
+            Folders listed at once.
+        skip
+            Top-level folders to leave out, as listed (ending in ``/``): ``.brainbucket/``
+            for the dataset's files without brainbucket's own.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from brainbucket import open_store
+        >>> store = open_store(tempfile.mkdtemp())
+        >>> for p in (".brainbucket/HEAD", "sub-02/b.txt", "sub-01/a.txt", "README"):
+        ...     _ = store.write_bytes(p, b"x")
+        >>> [o.path for o in store.walk_all(skip={".brainbucket/"})]
+        ['README', 'sub-01/a.txt', 'sub-02/b.txt']
+        """
+        try:
+            top = list(self.ls(""))
+        except ObjectNotFoundError:
+            return
+        folders = [e.path for e in top if isinstance(e, FolderInfo) and e.path not in skip]
+        for e in top:
+            if isinstance(e, ObjectInfo):
+                yield e
+        if not folders:
+            return
+        with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(folders)))) as pool:
+            for listed in pool.map(lambda p: list(self.walk(p)), folders):
+                yield from listed
+
     def du(self, path: str = "") -> tuple[list[DiskUsage], DiskUsage]:
         """Bytes and object counts per immediate child of ``path``, and the total.
 
@@ -219,13 +260,13 @@ class Store(OptionalVerbs, abc.ABC):
         rows = [DiskUsage(name, s, c) for name, (s, c) in sorted(children.items())]
         return rows, DiskUsage(base or "", total[0], total[1])
 
-    def tree(self, path: str = "", *, depth: int = 2) -> Iterator[tuple[int, Entry]]:
+    def tree(self, path: str = "", *, depth: int = 2) -> Iterator[tuple[int, ListEntry]]:
         """Depth-first ``(level, entry)`` pairs down to ``depth`` folder levels."""
         if depth < 1:
             msg = "depth must be at least 1"
             raise UsageError(msg)
 
-        def visit(p: str, level: int) -> Iterator[tuple[int, Entry]]:
+        def visit(p: str, level: int) -> Iterator[tuple[int, ListEntry]]:
             for entry in self.ls(p):
                 yield level, entry
                 if isinstance(entry, FolderInfo) and level + 1 < depth:

@@ -27,9 +27,9 @@ from .._hashing import (
 )
 from .._paths import local_path_for
 from .._types import (
-    Entry,
     Expected,
     FolderInfo,
+    ListEntry,
     ObjectInfo,
     ProgressCallback,
     PutResult,
@@ -110,7 +110,7 @@ class LocalStore(Store):
         except (FileNotFoundError, ValueError):
             return {}
 
-    def _list(self, prefix: str, *, recursive: bool) -> Iterator[Entry]:
+    def _list(self, prefix: str, *, recursive: bool) -> Iterator[ListEntry]:
         base = self._path(prefix)
         if not base.is_dir():
             return

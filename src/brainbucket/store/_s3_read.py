@@ -30,7 +30,7 @@ from .._exceptions import (
 )
 from .._hashing import CHUNK, VerifiedWriter, b64_to_digest, write_verified
 from .._paths import printable
-from .._types import Entry, Expected, FolderInfo, ObjectInfo, ProgressCallback
+from .._types import Expected, FolderInfo, ListEntry, ObjectInfo, ProgressCallback
 from ._http import Abort, Cancelled, DirectGet, Fetch, SmallGets, proxied
 from ._route import RESUME_THRESHOLD, Route, choose
 from ._s3_core import S3Core, etag_of
@@ -57,7 +57,7 @@ class S3Reads(S3Core):
 
     # -- listing ----------------------------------------------------------------------------
 
-    def _list(self, prefix: str, *, recursive: bool) -> Iterator[Entry]:
+    def _list(self, prefix: str, *, recursive: bool) -> Iterator[ListEntry]:
         full = self.key(prefix)
         if recursive:
             yield from self._list_recursive(full, prefix)
@@ -76,7 +76,9 @@ class S3Reads(S3Core):
                     )
                     return
                 attempt = self._retry_or_raise(exc, prefix, attempt)
-        entries: list[Entry] = [FolderInfo(self._rel(p) + "/") for p in result["common_prefixes"]]
+        entries: list[ListEntry] = [
+            FolderInfo(self._rel(p) + "/") for p in result["common_prefixes"]
+        ]
         entries += [self._meta_to_info(m) for m in result["objects"]]
         entries.sort(key=lambda e: e.path)
         yield from entries
@@ -103,7 +105,9 @@ class S3Reads(S3Core):
                     return
                 attempt = self._retry_or_raise(exc, prefix, attempt)
 
-    def _list_raw(self, full: str, start_after: str | None, *, delimiter: bool) -> Iterator[Entry]:
+    def _list_raw(
+        self, full: str, start_after: str | None, *, delimiter: bool
+    ) -> Iterator[ListEntry]:
         """List through the control plane, which takes any key the server holds.
 
         The data path refuses to list a prefix holding a key it cannot represent (a control

@@ -5,25 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from .._exceptions import UnsafeKeyError
 from .._hashing import plain_md5
 from .._paths import local_path_for
+from .._types import RemoteFile
 from ._actions import Action, Delete, DeleteLocal, Download, Upload
 from ._local import LocalFile
 
-__all__ = ["Plan", "RemoteFile", "plan_download", "plan_upload", "same_content"]
-
-
-class RemoteFile(Protocol):
-    """What the planner needs of a remote file (a manifest Entry or a listed object)."""
-
-    path: str
-    size: int
-    sha256: str | None
-    etag: str | None
-    version_id: str | None
+__all__ = ["Plan", "plan_download", "plan_upload", "same_content"]
 
 
 @dataclass
@@ -224,8 +215,7 @@ def plan_download(
                 continue
         # Manifest entries may carry BLAKE3 (checked instead of the slower SHA-256); listed
         # objects do not.
-        b3 = getattr(r, "blake3", None)
-        transfers.append(Download(path, dest, r.size, r.sha256, None, r.etag, why, b3))
+        transfers.append(Download(path, dest, r.size, r.sha256, None, r.etag, why, r.blake3))
     deletes: list[Action] = []
     if delete:
         for path, f in local.items():

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,22 +50,8 @@ def _local_root(url: StoreURL) -> Path:
 
 
 def remote_listing(store: Store, jobs: int = 8) -> dict[str, ObjectInfo]:
-    """Every object under the store root (without ``.brainbucket/``), listing top folders in
-    parallel: S3 pages come 1,000 keys at a time, one after the other."""
-    try:
-        top = list(store.ls(""))
-    except ObjectNotFoundError:  # a prefix nothing was written under yet
-        top = []
-    out: dict[str, ObjectInfo] = {}
-    folders = [e.path for e in top if e.is_dir and e.path.rstrip("/") != META_DIR]
-    for e in top:
-        if isinstance(e, ObjectInfo):
-            out[e.path] = e
-    with ThreadPoolExecutor(max(1, min(jobs, len(folders) or 1))) as pool:
-        for listed in pool.map(lambda p: list(store.walk(p)), folders):
-            for o in listed:
-                out[o.path] = o
-    return out
+    """Every object under the store root (without ``.brainbucket/``), by path."""
+    return {o.path: o for o in store.walk_all(jobs=jobs, skip={META_DIR + "/"})}
 
 
 def _no_bucket(store: Store) -> BucketNotFoundError:
