@@ -20,9 +20,16 @@ from brainbucket.assemblies import demo_assembly
 from brainbucket.server import Identity, LocalServer
 from brainbucket.store import LocalStore, S3Store, Store
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
-if not CORPUS.exists():  # a checkout elsewhere: look beside the repository's parent
-    CORPUS = Path(os.environ.get("BRAINBUCKET_CORPUS", "/work/shared/corpus"))
+# The default suite's test material, in the repository (see data/README.md).
+DATA = Path(__file__).resolve().parent / "data"
+
+# The full test corpus, which only tests marked ``corpus`` read: $BRAINBUCKET_CORPUS, else
+# ../shared/corpus beside the repository. Read at import: ``_isolated_aws_env`` below clears
+# every BRAINBUCKET_* variable before the tests run.
+_CORPUS_ENV = os.environ.get("BRAINBUCKET_CORPUS")
+FULL_CORPUS = (
+    Path(_CORPUS_ENV) if _CORPUS_ENV else Path(__file__).resolve().parents[2] / "shared" / "corpus"
+)
 
 PUBLIC_BUCKET = "public"
 _counter = itertools.count()
@@ -120,11 +127,30 @@ def public_bucket(s3_env: dict[str, str]) -> str:
     return PUBLIC_BUCKET
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tests marked ``corpus`` run only where the full corpus is."""
+    if item.get_closest_marker("corpus") is None or FULL_CORPUS.is_dir():
+        return
+    if _CORPUS_ENV:
+        pytest.fail(f"BRAINBUCKET_CORPUS={_CORPUS_ENV} is not a folder", pytrace=False)
+    pytest.skip(
+        "needs the full corpus: set BRAINBUCKET_CORPUS to the folder holding "
+        f"bids-examples.tar.gz and hcp1200_sc_manifest.tsv (not found at {FULL_CORPUS})"
+    )
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """``tests/data/``: the trimmed test material the default suite reads."""
+    return DATA
+
+
 @pytest.fixture
-def corpus() -> Path:
-    if not CORPUS.exists():
-        pytest.fail(f"test corpus not found at {CORPUS}; set BRAINBUCKET_CORPUS")
-    return CORPUS
+def full_corpus(request: pytest.FixtureRequest) -> Path:
+    """The full test corpus folder, for tests marked ``corpus`` (skipped where it is absent)."""
+    if request.node.get_closest_marker("corpus") is None:
+        pytest.fail("a test that reads the full corpus must be marked @pytest.mark.corpus")
+    return FULL_CORPUS
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -15,15 +14,7 @@ from brainbucket import open_store
 from brainbucket.server import LocalServer
 from brainbucket.store import S3Store, Store
 
-
-def corpus_dir() -> Path:
-    """Where the shared corpus is (the same rule as the top-level ``corpus`` fixture)."""
-    here = Path(__file__).resolve().parents[3] / "shared" / "corpus"
-    return (
-        here if here.exists() else Path(os.environ.get("BRAINBUCKET_CORPUS", "/work/shared/corpus"))
-    )
-
-
+# The example datasets in tests/data/bids-examples-subset.tar.gz (see tests/data/README.md).
 DATASETS = ("ds114", "synthetic", "ds000001-fmriprep", "dwi_deriv")
 
 
@@ -41,11 +32,9 @@ def upload_tree(store: Store, src: Path, prefix: str = "") -> int:
 
 
 @pytest.fixture(scope="session")
-def examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The four example datasets, extracted from the corpus into one folder."""
-    tarball = corpus_dir() / "bids-examples.tar.gz"
-    if not tarball.exists():
-        pytest.fail(f"test corpus not found at {tarball}; set BRAINBUCKET_CORPUS")
+def examples(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+    """The four example datasets, extracted from the repository's subset into one folder."""
+    tarball = data_dir / "bids-examples-subset.tar.gz"
     dest = tmp_path_factory.mktemp("bids-examples")
     subprocess.run(
         ["tar", "-xzf", str(tarball), "-C", str(dest), *(f"./{d}" for d in DATASETS)],

@@ -1,8 +1,9 @@
 """A replica of the HCP open-access bucket on the test server, and AWS profiles to read it.
 
-Keys, sizes and MD5s are real (from the corpus manifest); bodies are tiny, with the real size
-and MD5 kept as object metadata. Subject 100206's diffusion bodies are real DWI data (dipy's
-small_101D) so fetched results load with nibabel; its T1w is a real NIfTI (nibabel's).
+Keys, sizes and MD5s are real (from the corpus manifest's subset in ``tests/data``); bodies are
+tiny, with the real size and MD5 kept as object metadata. Subject 100206's diffusion bodies are
+real DWI data (dipy's small_101D) so fetched results load with nibabel; its T1w is a real NIfTI
+(nibabel's).
 """
 
 from __future__ import annotations
@@ -37,12 +38,16 @@ def _tiny(key: str) -> bytes:
 
 
 def replica_objects(
-    corpus: Path, nifti: dict[str, Path]
+    manifest: Path, nifti: dict[str, Path]
 ) -> dict[str, tuple[bytes, dict[str, str]]]:
-    """key → (body, metadata): every key of the replica's subjects, one key of every other."""
+    """key → (body, metadata): every key of the replica's subjects, one key of every other.
+
+    ``manifest`` is the corpus manifest or its subset in ``tests/data`` (which holds just those
+    rows, see ``tests/data/make_subset.py``): both give the same replica.
+    """
     out: dict[str, tuple[bytes, dict[str, str]]] = {}
     seen: set[str] = set()
-    with open(corpus / "hcp1200_sc_manifest.tsv", newline="") as f:
+    with open(manifest, newline="") as f:
         for row in csv.DictReader(f, delimiter="\t"):
             subject = row["s3_key"].split("/")[1]
             if subject in SUBJECTS or subject not in seen:
@@ -102,13 +107,8 @@ def _nifti() -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def replica_bodies() -> dict[str, tuple[bytes, dict[str, str]]]:
-    corpus = Path(os.environ.get("BRAINBUCKET_CORPUS", "/work/shared/corpus"))
-    here = Path(__file__).resolve().parents[3] / "shared" / "corpus"
-    corpus = here if here.exists() else corpus
-    if not (corpus / "hcp1200_sc_manifest.tsv").exists():
-        pytest.fail(f"HCP corpus manifest not found under {corpus}; set BRAINBUCKET_CORPUS")
-    return replica_objects(corpus, _nifti())
+def replica_bodies(data_dir: Path) -> dict[str, tuple[bytes, dict[str, str]]]:
+    return replica_objects(data_dir / "hcp1200_sc_manifest-subset.tsv", _nifti())
 
 
 @pytest.fixture(scope="session")

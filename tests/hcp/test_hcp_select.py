@@ -23,13 +23,15 @@ from brainbucket import (
 from brainbucket.hcp import HCP
 
 
-def test_subjects_lists_the_release(hcp_env: dict[str, str], hcp_replica: Replica, corpus) -> None:
+def test_subjects_lists_the_release(
+    hcp_env: dict[str, str], hcp_replica: Replica, data_dir
+) -> None:
     """All 1,113 subjects: more than one listing page of 1,000 common prefixes."""
     ids = hcp.subjects(profile="hcp")
     assert (
         ids
         == hcp_replica.subject_ids
-        == sorted((corpus / "hcp1200_subject_ids.txt").read_text().split())
+        == sorted((data_dir / "hcp1200_subject_ids.txt").read_text().split())
     )
     assert len(ids) == 1113
     assert set(SUBJECTS) <= set(ids)
