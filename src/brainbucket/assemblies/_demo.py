@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from typing import Any
 
 from .._url import parse_url
 from ..access._policy import AccessStatus, publish
-from ..store import open_store
+from ..store import S3Settings, open_store
 from ._load import fetch_assembly
 from ._netcdf import read_netcdf
 from ._record import AssemblyRecord
@@ -77,13 +78,15 @@ def demo(
     *,
     cache_dir: str | os.PathLike[str] | None = None,
     endpoint_url: str | None = None,
+    settings: S3Settings | None = None,
 ) -> DemoResult:
     """Upload a demo assembly to ``url`` (an S3 prefix), publish it, and load it back with no
     credentials at all by ``(identifier, version_id, sha1)``.
 
-    The bucket must exist; the credentials in the environment must be able to write and set
-    its policy. The load goes to a fresh cache (``cache_dir`` or a temporary folder), so it
-    really crosses the network.
+    The bucket must exist; the credentials in the environment (or ``settings``, an
+    :class:`~brainbucket.S3Settings` used instead of ``endpoint_url``) must be able to write
+    and set its policy. The load goes to a fresh cache (``cache_dir`` or a temporary folder),
+    so it really crosses the network.
 
     Examples
     --------
@@ -91,6 +94,8 @@ def demo(
     >>> r.loaded_anonymously, r.equal  # doctest: +SKIP
     (True, True)
     """
+    if settings is None:
+        settings = S3Settings.from_options(endpoint_url=endpoint_url)
     assembly = demo_assembly()
     record = upload_data_assembly(
         assembly,
@@ -98,10 +103,12 @@ def demo(
         str(url),
         class_name="NeuronRecordingAssembly",
         stimulus_set_identifier="brainbucket.demo.images",
-        endpoint_url=endpoint_url,
+        settings=settings,
     )
-    status = publish(url, endpoint_url=endpoint_url)
-    anon_store = open_store(parse_url(url), anon=True, endpoint_url=endpoint_url)
+    status = publish(url, settings=settings)
+    # The same server, as a stranger: nothing signed.
+    anonymous = dataclasses.replace(settings, anon=True)
+    anon_store = open_store(parse_url(url), settings=anonymous)
     cache = (
         Path(cache_dir)
         if cache_dir is not None

@@ -31,7 +31,7 @@ from .._paths import check_key, local_path_for
 from .._types import Expected, ProgressCallback
 from .._url import StoreURL
 from ..access._auth import open_auto, private_error
-from ..store import Store
+from ..store import S3Settings, Store
 from ._catalog import CATALOG_PATH, read_catalog
 from ._netcdf import read_netcdf
 from ._record import AssemblyRecord, check_identifier
@@ -125,11 +125,15 @@ def fetch_assembly(
     profile: str | None = None,
     anon: bool | None = None,
     endpoint_url: str | None = None,
+    settings: S3Settings | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     verify: bool = False,
     progress: ProgressCallback | None = None,
 ) -> FetchResult:
     """Like :func:`load_from_s3`, but also says which version came and whether from cache.
+
+    Takes the same arguments; ``settings`` (an :class:`~brainbucket.S3Settings`) stands for
+    ``profile``, ``anon`` and ``endpoint_url`` together and is used instead of them.
 
     Examples
     --------
@@ -157,7 +161,9 @@ def fetch_assembly(
         msg = f"assembly {identifier!r} is not in the cache and offline mode is on"
         raise OfflineError(msg)
 
-    st = open_auto(resolve_store_url(store), profile=profile, anon=anon, endpoint_url=endpoint_url)
+    if settings is None:
+        settings = S3Settings.from_options(profile=profile, anon=anon, endpoint_url=endpoint_url)
+    st = open_auto(resolve_store_url(store), settings=settings)
     try:
         catalog = read_catalog(st)
         if not catalog.entries:
@@ -215,7 +221,8 @@ def load_from_s3(
         ``s3://bucket/prefix`` or a local folder; default ``BRAINBUCKET_STORE``.
     **kwargs
         ``profile``, ``anon`` (``None``: unsigned exactly when no credentials are found),
-        ``endpoint_url``, ``cache_dir``, ``verify`` (re-hash cached files), ``progress``.
+        ``endpoint_url`` (or all three as ``settings``, an :class:`~brainbucket.S3Settings`),
+        ``cache_dir``, ``verify`` (re-hash cached files), ``progress``.
 
     Raises
     ------

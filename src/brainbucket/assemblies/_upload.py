@@ -15,7 +15,7 @@ from .._exceptions import AccessDeniedError, BrainbucketError, ObjectNotFoundErr
 from .._hashing import CHUNK, format_sha256
 from .._types import ProgressCallback
 from .._url import StoreURL, parse_url
-from ..store import Store, open_store
+from ..store import S3Settings, Store, open_store
 from ._catalog import Catalog, read_catalog, update_catalog
 from ._netcdf import is_xarray, write_netcdf
 from ._record import AssemblyRecord, check_identifier
@@ -93,6 +93,7 @@ def upload_data_assembly(
     uploader: str | None = None,
     profile: str | None = None,
     endpoint_url: str | None = None,
+    settings: S3Settings | None = None,
     progress: ProgressCallback | None = None,
 ) -> AssemblyRecord:
     """Upload an assembly under ``identifier`` and add the new version to the catalog.
@@ -114,6 +115,8 @@ def upload_data_assembly(
         Recorded uploader (default: the local user name).
     profile, endpoint_url
         Credentials and endpoint, as for :func:`brainbucket.open_store`.
+    settings
+        Both as one :class:`~brainbucket.S3Settings` value, used instead of them.
     progress
         Called with bytes sent.
 
@@ -143,7 +146,9 @@ def upload_data_assembly(
     """
     check_identifier(identifier)
     target = resolve_store_url(store)
-    st = target if isinstance(target, Store) else _open_for_write(target, profile, endpoint_url)
+    if settings is None:
+        settings = S3Settings.from_options(profile=profile, endpoint_url=endpoint_url)
+    st = target if isinstance(target, Store) else _open_for_write(target, settings)
     with tempfile.TemporaryDirectory(prefix="brainbucket-assembly-") as tmp:
         if is_xarray(assembly):
             src = write_netcdf(assembly, Path(tmp) / f"{identifier}.nc")
@@ -203,11 +208,11 @@ def _latest_or_none(catalog: Catalog, identifier: str) -> AssemblyRecord | None:
     return records[-1] if records else None
 
 
-def _open_for_write(target: Any, profile: str | None, endpoint_url: str | None) -> Store:
+def _open_for_write(target: Any, settings: S3Settings) -> Store:
     parsed = target if isinstance(target, StoreURL) else parse_url(target)
     if not parsed.is_s3:
         Path(parsed.prefix).mkdir(parents=True, exist_ok=True)
-    return open_store(parsed, profile=profile, endpoint_url=endpoint_url)
+    return open_store(parsed, settings=settings)
 
 
 def _local_user() -> str | None:

@@ -29,6 +29,7 @@ from ._app import (
     emit_json,
     err_console,
     human_size,
+    settings_for_cli,
 )
 
 assembly_app = typer.Typer(
@@ -49,12 +50,8 @@ StoreOpt = Annotated[
 
 def _open(store: str | None, profile: str | None, anon: bool, endpoint_url: str | None):  # type: ignore[no-untyped-def]
     # --anon forces unsigned; otherwise unsigned exactly when no credentials are found.
-    return open_auto(
-        resolve_store_url(store),
-        profile=profile,
-        anon=True if anon else None,
-        endpoint_url=endpoint_url,
-    )
+    settings = settings_for_cli(profile, True if anon else None, endpoint_url)
+    return open_auto(resolve_store_url(store), settings=settings)
 
 
 def _when(r: AssemblyRecord) -> str:
@@ -100,8 +97,7 @@ def upload_cmd(
         resolve_store_url(store),
         class_name=class_name,
         stimulus_set_identifier=stimulus_set,
-        profile=profile,
-        endpoint_url=endpoint_url,
+        settings=settings_for_cli(profile, False, endpoint_url),
     )
     if json_out:
         emit_json(record.to_dict())
@@ -256,7 +252,8 @@ def import_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Add the rows of a BrainIO lookup CSV to the catalog."""
-    st = open_auto(resolve_store_url(store), profile=profile, anon=False, endpoint_url=endpoint_url)
+    settings = settings_for_cli(profile, False, endpoint_url)
+    st = open_auto(resolve_store_url(store), settings=settings)
     added = import_brainio_csv(st, src)
     if json_out:
         emit_json([r.to_dict() for r in added])

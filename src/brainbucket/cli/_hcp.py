@@ -32,7 +32,16 @@ from ..hcp import (
 )
 from ..hcp._layout import check_kinds, normalize_subject
 from ..hcp._record import check_pipeline
-from ._app import EndpointOpt, JsonOpt, app, console, emit_json, err_console, human_size
+from ._app import (
+    EndpointOpt,
+    JsonOpt,
+    app,
+    console,
+    emit_json,
+    err_console,
+    human_size,
+    settings_for_cli,
+)
 
 hcp_app = typer.Typer(
     name="hcp",
@@ -84,7 +93,8 @@ def _check_args(subjects: list[str], kinds: str, pipeline: str = "hcp") -> None:
 
 
 def _client(release: str, bucket: str, profile: str | None, endpoint_url: str | None) -> HCP:
-    return HCP(release, bucket=bucket, profile=profile, endpoint_url=endpoint_url)
+    # HCP picks the profile by its own rule (`hcp` by default) from this value.
+    return HCP(release, bucket=bucket, settings=settings_for_cli(profile, False, endpoint_url))
 
 
 def _split_ids(ids: list[str]) -> list[str]:

@@ -23,6 +23,7 @@ from ._app import (
     emit_json,
     err_console,
     human_size,
+    settings_for_cli,
 )
 from ._bids import (
     DatatypeOpt,
@@ -234,15 +235,14 @@ def sync_cmd(
     _tune_allocator()
     if fsync:
         os.environ["BRAINBUCKET_FSYNC"] = "1"  # read by every verified writer of this process
+    settings = settings_for_cli(profile, anon, endpoint_url)
     kw: dict[str, Any] = {
         "delete": delete,
         "force": force,
         "filters": rules,
         "jobs": jobs,
         "follow_symlinks": not no_follow_symlinks,
-        "profile": profile,
-        "anon": anon,
-        "endpoint_url": endpoint_url,
+        "settings": settings,
         "check": False,
     }
     selection = selection_for_sync(
@@ -258,9 +258,7 @@ def sync_cmd(
         check_valid=validate_src,
         force=force,
         show=not (quiet or json_out),
-        profile=profile,
-        anon=anon,
-        endpoint_url=endpoint_url,
+        settings=settings,
     )
     if selection is not None:
         kw["select"] = selection
@@ -314,9 +312,7 @@ def status_cmd(
         delete=delete,
         filters=rules,
         follow_symlinks=not no_follow_symlinks,
-        profile=profile,
-        anon=anon,
-        endpoint_url=endpoint_url,
+        settings=settings_for_cli(profile, anon, endpoint_url),
     )
     if json_out:
         emit_json(p.to_dict())
@@ -336,7 +332,7 @@ def verify_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Re-check a dataset against its manifest: missing, extra and mismatched files."""
-    report = verify(url, deep=deep, profile=profile, anon=anon, endpoint_url=endpoint_url)
+    report = verify(url, deep=deep, settings=settings_for_cli(profile, anon, endpoint_url))
     if json_out:
         emit_json(report.to_dict())
     else:

@@ -18,6 +18,7 @@ import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from ..store import S3Settings
 from ._fetch import FetchPlan, FetchResult, execute_fetch, plan_fetch
 from ._layout import (
     DEFAULT_BUCKET,
@@ -64,6 +65,7 @@ def subjects(
     profile: str | None = None,
     anon: bool = False,
     endpoint_url: str | None = None,
+    settings: S3Settings | None = None,
 ) -> list[str]:
     """Subject ids of ``release``, from one delimiter listing.
 
@@ -74,7 +76,7 @@ def subjects(
     1113
     """
     return HCP(
-        release, bucket=bucket, profile=profile, anon=anon, endpoint_url=endpoint_url
+        release, bucket=bucket, settings=_settings(profile, anon, endpoint_url, settings)
     ).subjects()
 
 
@@ -87,6 +89,7 @@ def files(
     profile: str | None = None,
     anon: bool = False,
     endpoint_url: str | None = None,
+    settings: S3Settings | None = None,
 ) -> list[HCPFile]:
     """One subject's files for ``kinds``, with sizes, ETags and BIDS targets.
 
@@ -96,9 +99,8 @@ def files(
     >>> sum(f.size for f in hcp.files("100206", "dwi", profile="hcp"))  # doctest: +SKIP
     1543672072
     """
-    return HCP(release, bucket=bucket, profile=profile, anon=anon, endpoint_url=endpoint_url).files(
-        subject, kinds
-    )
+    client = HCP(release, bucket=bucket, settings=_settings(profile, anon, endpoint_url, settings))
+    return client.files(subject, kinds)
 
 
 def select(
@@ -110,6 +112,7 @@ def select(
     profile: str | None = None,
     anon: bool = False,
     endpoint_url: str | None = None,
+    settings: S3Settings | None = None,
 ) -> Selection:
     """The files of several subjects, with a size estimate per subject and in total.
 
@@ -119,9 +122,8 @@ def select(
     >>> hcp.select(["100206", "100307"], profile="hcp").size_by_subject()  # doctest: +SKIP
     {'100206': 1577853042, '100307': 1516981120}
     """
-    return HCP(
-        release, bucket=bucket, profile=profile, anon=anon, endpoint_url=endpoint_url
-    ).select(subjects, kinds)
+    client = HCP(release, bucket=bucket, settings=_settings(profile, anon, endpoint_url, settings))
+    return client.select(subjects, kinds)
 
 
 def fetch(
@@ -135,6 +137,7 @@ def fetch(
     profile: str | None = None,
     anon: bool = False,
     endpoint_url: str | None = None,
+    settings: S3Settings | None = None,
     jobs: int | None = None,
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
@@ -156,6 +159,10 @@ def fetch(
         ``dwi``, ``dwi7t``, ``anat``, ``mni``, ``unprocessed`` (see :data:`KINDS`).
     pipeline
         Name of the derivative folder.
+    release, bucket
+        Where the data is (see :class:`HCP`).
+    profile, anon, endpoint_url, settings
+        How to reach it, as for :class:`HCP` (default profile ``hcp``).
     jobs
         Transfers in flight.
     progress, on_done
@@ -168,8 +175,20 @@ def fetch(
     >>> r.derivative.name  # doctest: +SKIP
     'hcp'
     """
-    client = HCP(release, bucket=bucket, profile=profile, anon=anon, endpoint_url=endpoint_url)
+    client = HCP(release, bucket=bucket, settings=_settings(profile, anon, endpoint_url, settings))
     plan = plan_fetch(client, subjects, dest, kinds=kinds, pipeline=pipeline)
     if dry_run:
         return FetchResult(plan)
     return execute_fetch(plan, jobs=jobs, progress=progress, on_done=on_done)
+
+
+def _settings(
+    profile: str | None, anon: bool, endpoint_url: str | None, settings: S3Settings | None
+) -> S3Settings:
+    """One settings value for a call: ``settings`` when given, else the keyword arguments'.
+
+    :class:`HCP` then picks the profile by its own rule (``hcp`` by default).
+    """
+    if settings is not None:
+        return settings
+    return S3Settings.from_options(profile=profile, anon=anon, endpoint_url=endpoint_url)

@@ -17,7 +17,7 @@ from .._exceptions import (
 )
 from .._types import PutResult
 from ..manifest import Entry, Manifest, read_pointer, write_manifest
-from ..store import PART_SIZE, open_store
+from ..store import PART_SIZE, S3Settings, open_store
 from ._actions import Delete, DeleteLocal, Download, Upload
 from ._execute import MULTIPART_THRESHOLD, Callbacks, ExecuteResult, execute
 from ._multipart import abort_stale
@@ -90,6 +90,11 @@ class SyncResult:
         }
 
 
+def _settings(profile: str | None, anon: bool, endpoint_url: str | None) -> S3Settings:
+    """The settings value of the keyword arguments (built once, at the entry point)."""
+    return S3Settings.from_options(profile=profile, anon=anon, endpoint_url=endpoint_url)
+
+
 def _make_plan(side: Side, delete: bool) -> Plan:
     selected = side.filters if side.filters.active else None
     if side.direction == "upload":
@@ -126,11 +131,13 @@ def plan(
     profile: str | None = None,
     anon: bool = False,
     endpoint_url: str | None = None,
+    settings: S3Settings | None = None,
 ) -> Plan:
     """What ``sync(src, dst)`` would do, changing nothing.
 
     Reads the destination's (or source's) manifest, walks the local folder and hashes only
-    files whose size matches and whose hash is not cached, then plans purely.
+    files whose size matches and whose hash is not cached, then plans purely. Takes the same
+    arguments as :func:`sync`.
 
     Examples
     --------
@@ -145,7 +152,7 @@ def plan(
         filters=make_filters(include, exclude, filters, select, prefixes),
         follow_symlinks=follow_symlinks,
         state_dir=Config().state_dir,
-        store_kw={"profile": profile, "anon": anon or None, "endpoint_url": endpoint_url},
+        settings=settings or _settings(profile, anon, endpoint_url),
     )
     try:
         return _make_plan(side, delete)
@@ -174,6 +181,7 @@ def sync(
     profile: str | None = None,
     anon: bool = False,
     endpoint_url: str | None = None,
+    settings: S3Settings | None = None,
     multipart_threshold: int = MULTIPART_THRESHOLD,
     part_size: int = PART_SIZE,
 ) -> SyncResult:
@@ -215,7 +223,10 @@ def sync(
         Raise :class:`PartialFailureError` at the end if any file failed (after recording
         everything that succeeded).
     profile, anon, endpoint_url
-        How to reach the bucket.
+        How to reach the bucket, as for :func:`brainbucket.open_store`.
+    settings
+        All three as one :class:`~brainbucket.S3Settings` value; when given, it is used
+        instead of them.
     multipart_threshold, part_size
         Files this large go up in resumable parts (and come down resumably).
 
@@ -253,7 +264,7 @@ def sync(
         filters=make_filters(include, exclude, filters, select, prefixes),
         follow_symlinks=follow_symlinks,
         state_dir=state_dir,
-        store_kw={"profile": profile, "anon": anon or None, "endpoint_url": endpoint_url},
+        settings=settings or _settings(profile, anon, endpoint_url),
     )
     try:
         the_plan = _make_plan(side, delete)
