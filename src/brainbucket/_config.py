@@ -27,6 +27,10 @@ def _env_int(name: str, default: int) -> int:
 class Config:
     """Settings read once from the environment.
 
+    Built where a call enters the library (``sync``, ``Mirror``, ``hcp.fetch``...) or by the
+    command line, and handed down as values: nothing below an entry point reads the
+    environment again. ``dataclasses.replace`` makes a variant (the CLI's ``--fsync``).
+
     Attributes
     ----------
     endpoint_url
@@ -42,6 +46,13 @@ class Config:
         place, so it survives a power cut (off by default, as in aws-cli, s5cmd and rclone).
     store
         ``BRAINBUCKET_STORE``: default store URL for assemblies.
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> config = Config(cache_dir=Path("/tmp/cache"), jobs=8)
+    >>> config.state_dir.as_posix(), dataclasses.replace(config, fsync=True).fsync
+    ('/tmp/cache/state', True)
     """
 
     endpoint_url: str | None = field(
@@ -61,6 +72,11 @@ class Config:
     def state_dir(self) -> Path:
         """Where resumable-transfer state and hash caches live."""
         return self.cache_dir / "state"
+
+    @property
+    def manifest_dir(self) -> Path:
+        """Where manifest roots and shards read from stores are kept (immutable, by digest)."""
+        return self.cache_dir / "manifests"
 
 
 def get_config() -> Config:

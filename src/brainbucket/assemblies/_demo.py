@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._config import Config
 from .._url import parse_url
 from ..access._policy import AccessStatus, publish
 from ..store import S3Settings, open_store
@@ -79,6 +80,7 @@ def demo(
     cache_dir: str | os.PathLike[str] | None = None,
     endpoint_url: str | None = None,
     settings: S3Settings | None = None,
+    config: Config | None = None,
 ) -> DemoResult:
     """Upload a demo assembly to ``url`` (an S3 prefix), publish it, and load it back with no
     credentials at all by ``(identifier, version_id, sha1)``.
@@ -86,7 +88,8 @@ def demo(
     The bucket must exist; the credentials in the environment (or ``settings``, an
     :class:`~brainbucket.S3Settings` used instead of ``endpoint_url``) must be able to write
     and set its policy. The load goes to a fresh cache (``cache_dir`` or a temporary folder),
-    so it really crosses the network.
+    so it really crosses the network. ``config``: the ``BRAINBUCKET_*`` settings (default:
+    read from the environment, once).
 
     Examples
     --------
@@ -96,6 +99,7 @@ def demo(
     """
     if settings is None:
         settings = S3Settings.from_options(endpoint_url=endpoint_url)
+    config = config or Config()
     assembly = demo_assembly()
     record = upload_data_assembly(
         assembly,
@@ -104,6 +108,7 @@ def demo(
         class_name="NeuronRecordingAssembly",
         stimulus_set_identifier="brainbucket.demo.images",
         settings=settings,
+        config=config,
     )
     status = publish(url, settings=settings)
     # The same server, as a stranger: nothing signed.
@@ -115,7 +120,7 @@ def demo(
         else Path(tempfile.mkdtemp(prefix="brainbucket-demo-"))
     )
     got = fetch_assembly(
-        DEMO_IDENTIFIER, record.version_id, record.sha1, anon_store, cache_dir=cache
+        DEMO_IDENTIFIER, record.version_id, record.sha1, anon_store, cache_dir=cache, config=config
     )
     loaded = read_netcdf(got.path, got.record.class_name)
     return DemoResult(record, status, got.path, True, bool(loaded.identical(assembly)))

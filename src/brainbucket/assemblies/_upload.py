@@ -23,10 +23,19 @@ from ._record import AssemblyRecord, check_identifier
 __all__ = ["resolve_store_url", "upload_data_assembly"]
 
 
-def resolve_store_url(store: str | os.PathLike[str] | StoreURL | Store | None) -> Any:
-    """The store argument, or ``BRAINBUCKET_STORE`` when it is ``None``."""
+def resolve_store_url(
+    store: str | os.PathLike[str] | StoreURL | Store | None, default: str | None
+) -> str | os.PathLike[str] | StoreURL | Store:
+    """The store argument, or ``default`` (the configuration's ``BRAINBUCKET_STORE``) when it
+    is ``None``.
+
+    Examples
+    --------
+    >>> resolve_store_url(None, "s3://lab/assemblies")
+    's3://lab/assemblies'
+    """
     if store is None:
-        store = Config().store
+        store = default
         if not store:
             msg = "no assembly store given"
             raise UsageError(
@@ -95,6 +104,7 @@ def upload_data_assembly(
     endpoint_url: str | None = None,
     settings: S3Settings | None = None,
     progress: ProgressCallback | None = None,
+    config: Config | None = None,
 ) -> AssemblyRecord:
     """Upload an assembly under ``identifier`` and add the new version to the catalog.
 
@@ -119,6 +129,9 @@ def upload_data_assembly(
         Both as one :class:`~brainbucket.S3Settings` value, used instead of them.
     progress
         Called with bytes sent.
+    config
+        The ``BRAINBUCKET_*`` settings (the default store); default: read from the
+        environment.
 
     Returns
     -------
@@ -145,7 +158,7 @@ def upload_data_assembly(
     True
     """
     check_identifier(identifier)
-    target = resolve_store_url(store)
+    target = resolve_store_url(store, (config or Config()).store if store is None else None)
     if settings is None:
         settings = S3Settings.from_options(profile=profile, endpoint_url=endpoint_url)
     st = target if isinstance(target, Store) else _open_for_write(target, settings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from .._exceptions import ObjectNotFoundError
@@ -14,12 +15,12 @@ from ._index import INTERNAL_PREFIX, RemoteFile
 __all__ = ["remote_file_of", "remote_files"]
 
 
-def _from_manifest(store: Store) -> list[RemoteFile] | None:
+def _from_manifest(store: Store, cache: bool | Path) -> list[RemoteFile] | None:
     try:
         from ..manifest import read_manifest  # type: ignore[import-not-found,unused-ignore]
     except ImportError:  # a build without the manifest layer: listing only
         return None
-    manifest: Any = read_manifest(store)
+    manifest: Any = read_manifest(store, cache=cache)
     if manifest is None:
         return None
     entries: Any = manifest.entries() if hasattr(manifest, "entries") else manifest.values()
@@ -56,8 +57,12 @@ def _from_listing(store: Store, jobs: int = 16) -> Iterator[RemoteFile]:
             yield from listed
 
 
-def remote_files(store: Store, *, use_manifest: bool = True) -> tuple[list[RemoteFile], str]:
+def remote_files(
+    store: Store, *, use_manifest: bool = True, manifest_cache: bool | Path = True
+) -> tuple[list[RemoteFile], str]:
     """Every file of the dataset at ``store``'s root and where the answer came from.
+
+    ``manifest_cache`` is where manifest parts are kept, as ``read_manifest``'s ``cache``.
 
     Returns
     -------
@@ -66,7 +71,7 @@ def remote_files(store: Store, *, use_manifest: bool = True) -> tuple[list[Remot
         (one streamed listing, size and ETag per file).
     """
     if use_manifest:
-        found = _from_manifest(store)
+        found = _from_manifest(store, manifest_cache)
         if found is not None:
             return found, "manifest"
     return list(_from_listing(store)), "listing"

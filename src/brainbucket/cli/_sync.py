@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
+import dataclasses
 import time
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 
+from .._config import Config
 from .._exceptions import BrainbucketError, IntegrityError
 from .._paths import printable  # keys are untrusted: no control characters to a terminal
 from ..sync import Callbacks, Plan, SyncResult, plan, sync, verify
@@ -233,8 +234,9 @@ def sync_cmd(
     """
     rules = ctx.meta.get("filter_order") or []
     _tune_allocator()
+    config = Config()
     if fsync:
-        os.environ["BRAINBUCKET_FSYNC"] = "1"  # read by every verified writer of this process
+        config = dataclasses.replace(config, fsync=True)
     settings = settings_for_cli(profile, anon, endpoint_url)
     kw: dict[str, Any] = {
         "delete": delete,
@@ -243,6 +245,7 @@ def sync_cmd(
         "jobs": jobs,
         "follow_symlinks": not no_follow_symlinks,
         "settings": settings,
+        "config": config,
         "check": False,
     }
     selection = selection_for_sync(

@@ -18,6 +18,7 @@ import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from .._config import Config
 from ..store import S3Settings
 from ._fetch import FetchPlan, FetchResult, execute_fetch, plan_fetch
 from ._layout import (
@@ -142,6 +143,7 @@ def fetch(
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
     on_done: Callable[[HCPFile, Path], None] | None = None,
+    config: Config | None = None,
 ) -> FetchResult:
     """Download subjects into ``dest/derivatives/<pipeline>`` as BIDS, verified and resumable.
 
@@ -167,6 +169,9 @@ def fetch(
         Transfers in flight.
     progress, on_done
         Callbacks: bytes received; a file verified and in place.
+    config
+        The ``BRAINBUCKET_*`` settings (see :func:`execute_fetch`); default: read from the
+        environment, once.
 
     Examples
     --------
@@ -179,7 +184,7 @@ def fetch(
     plan = plan_fetch(client, subjects, dest, kinds=kinds, pipeline=pipeline)
     if dry_run:
         return FetchResult(plan)
-    return execute_fetch(plan, jobs=jobs, progress=progress, on_done=on_done)
+    return execute_fetch(plan, jobs=jobs, progress=progress, on_done=on_done, config=config)
 
 
 def _settings(

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._config import Config
 from .._exceptions import BrainbucketError, PartialFailureError, UsageError
 from .._paths import local_path_for
 from ..sync import Action, Callbacks, Download, execute
@@ -210,6 +211,7 @@ def execute_fetch(
     jobs: int | None = None,
     progress: Callable[[int], None] | None = None,
     on_done: Callable[[HCPFile, Path], None] | None = None,
+    config: Config | None = None,
 ) -> FetchResult:
     """Download what the plan lists, ``jobs`` at a time, and update the record.
 
@@ -223,6 +225,9 @@ def execute_fetch(
         Called with each chunk's byte count.
     on_done
         Called with each file once it is verified and in place.
+    config
+        The ``BRAINBUCKET_*`` settings (jobs, resumable-transfer state, ``fsync`` of each
+        file); default: read from the environment, once.
 
     Raises
     ------
@@ -230,6 +235,7 @@ def execute_fetch(
         If some files failed (the others are kept and recorded); the error of the first
         failure is raised as is when every file failed the same way.
     """
+    config = config or Config()
     hcp = plan.hcp
     record = Record.load(plan.derivative, bucket=hcp.bucket, release=hcp.release)
     record.files.update(plan.adopted)
@@ -245,7 +251,14 @@ def execute_fetch(
     recorded: set[str] = set()
     try:
         with hcp._access():
-            run = execute(actions, hcp.store, jobs=jobs, callbacks=subscriber)
+            run = execute(
+                actions,
+                hcp.store,
+                jobs=jobs or config.jobs,
+                callbacks=subscriber,
+                state_dir=config.state_dir,
+                durable=config.fsync,
+            )
             for action, digest in run.done:
                 if not isinstance(action, Download) or not isinstance(digest, str):
                     continue

@@ -78,6 +78,9 @@ class Mirror:
         Called with a byte count as data arrives.
     lock_timeout
         Seconds to wait for another process fetching the same file before fetching it anyway.
+    config
+        The ``BRAINBUCKET_*`` settings the defaults above come from (and whether each fetched
+        file is flushed to disk, ``fsync``); default: read from the environment, once.
 
     Examples
     --------
@@ -105,8 +108,9 @@ class Mirror:
         on_fetch: FetchCallback | None = None,
         on_progress: Callable[[int], None] | None = None,
         lock_timeout: float = 900.0,
+        config: Config | None = None,
     ) -> None:
-        cfg = Config()
+        cfg = config or Config()
         self.url = str(parse_url(url))
         self.offline = cfg.offline if offline is None else offline
         self.cache_dir = Path(cache_dir) if cache_dir is not None else cfg.cache_dir
@@ -122,6 +126,8 @@ class Mirror:
         self.endpoint = None if endpoint is None or "amazonaws.com" in endpoint else endpoint
         self.layout = CacheLayout(self.cache_dir / "mirror" / mirror_slug(self.url, self.endpoint))
         self.jobs = max(1, min(jobs or cfg.jobs, 32))
+        self._durable = cfg.fsync
+        self._manifest_cache = cfg.manifest_dir
         self.on_fetch = on_fetch
         self.on_progress = on_progress
         self.lock_timeout = lock_timeout
@@ -162,7 +168,7 @@ class Mirror:
                 self._study = Study.from_files(_OfflineStore(self.url), remote, source)
             else:
                 store = self.store
-                remote, source = remote_files(store)
+                remote, source = remote_files(store, manifest_cache=self._manifest_cache)
                 self.layout.write_source(self.url, self.endpoint)
                 self.layout.save_listing(remote, source)
                 self._study = Study.from_files(store, remote, source)
@@ -378,7 +384,8 @@ class Mirror:
         dest = self.layout.data_path(key)
         md5 = hashlib.md5(usedforsecurity=False) if etag and _MD5_ETAG.match(etag) else None
         what = f"{self.url.rstrip('/')}/{key}"
-        with VerifiedWriter(dest, Expected(size=size, sha256=sha256), what=what) as w:
+        expected = Expected(size=size, sha256=sha256)
+        with VerifiedWriter(dest, expected, what=what, durable=self._durable) as w:
             # A rename keeps the inode: it tells our file from one another process put there.
             ours = os.stat(w.tmp).st_ino
             for chunk in self.store.iter_bytes(key, version_id=version_id):

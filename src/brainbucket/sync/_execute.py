@@ -189,6 +189,7 @@ class _Options:
     multipart_threshold: int
     part_size: int
     upload_budget: int
+    durable: bool
 
 
 class _Budget:
@@ -218,6 +219,7 @@ def execute(
     serial: bool = False,
     callbacks: Callbacks | None = None,
     state_dir: str | os.PathLike[str] | None = None,
+    durable: bool | None = None,
     multipart_threshold: int = MULTIPART_THRESHOLD,
     part_size: int = PART_SIZE,
 ) -> ExecuteResult:
@@ -237,6 +239,9 @@ def execute(
         Progress subscriber.
     state_dir
         Where resumable-transfer state lives (default: the configuration's ``state_dir``).
+    durable
+        ``fsync`` each downloaded file before it is renamed into place, so it survives a
+        power cut (default ``BRAINBUCKET_FSYNC``, off).
     multipart_threshold, part_size
         Uploads of at least ``multipart_threshold`` bytes go in resumable parts of
         ``part_size``; downloads that large resume by byte range.
@@ -262,13 +267,21 @@ def execute(
     >>> dest.read_bytes(), len(result.failed)
     (b'hello', 0)
     """
+    if state_dir is None or durable is None or not (jobs or serial):
+        # Called on its own (not by sync, which passes its values): the environment's
+        # settings, read once.
+        config = Config()
+        state_dir = config.state_dir if state_dir is None else state_dir
+        durable = config.fsync if durable is None else durable
+        jobs = jobs or config.jobs
     opts = _Options(
-        state_dir=Path(state_dir) if state_dir is not None else Config().state_dir,
+        state_dir=Path(state_dir),
         multipart_threshold=multipart_threshold,
         part_size=part_size,
         upload_budget=UPLOAD_BUDGET,
+        durable=durable,
     )
-    n = 1 if serial else max(1, jobs or Config().jobs)
+    n = 1 if serial else max(1, jobs or 1)
     coro = _run(list(actions), store, n, callbacks or Callbacks(), opts)
     try:
         asyncio.get_running_loop()
@@ -428,7 +441,13 @@ async def _run(
                 digest, err = None, None
                 try:
                     digest = store.download(
-                        a.path, a.dest, a.expected, keep_mtime=True, progress=progress, abort=abort
+                        a.path,
+                        a.dest,
+                        a.expected,
+                        keep_mtime=True,
+                        progress=progress,
+                        abort=abort,
+                        durable=opts.durable,
                     )
                 except Cancelled:
                     break
@@ -451,6 +470,7 @@ async def _run(
                 done,
                 stop,
                 connections=min(jobs, LANE_CONNECTIONS),
+                durable=opts.durable,
             )
         finally:
             batch.flush()
@@ -493,6 +513,7 @@ async def _download(store: Store, a: Download, progress: Any, opts: _Options) ->
         progress=progress,
         state_dir=opts.state_dir,
         resume_threshold=opts.multipart_threshold,
+        durable=opts.durable,
     )
 
 

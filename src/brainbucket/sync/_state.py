@@ -72,9 +72,11 @@ def _no_bucket(store: Store) -> BucketNotFoundError:
     )
 
 
-def _remote_state(store: Store, *, must_exist: bool) -> tuple[Manifest | None, dict[str, Any]]:
+def _remote_state(
+    store: Store, *, must_exist: bool, manifest_cache: Path
+) -> tuple[Manifest | None, dict[str, Any]]:
     try:
-        manifest = read_manifest(store)
+        manifest = read_manifest(store, cache=manifest_cache)
     except BucketNotFoundError as exc:
         raise _no_bucket(store) from exc
     if manifest is not None:
@@ -95,6 +97,7 @@ def gather(
     filters: Filters,
     follow_symlinks: bool,
     state_dir: Path,
+    manifest_cache: Path,
     settings: S3Settings,
 ) -> Side:
     s, d = _parse(src), _parse(dst)
@@ -117,7 +120,9 @@ def gather(
         store = open_store(d, settings=settings)
         if not d.is_s3:
             Path(d.prefix).mkdir(parents=True, exist_ok=True)
-    manifest, remote = _remote_state(store, must_exist=direction == "download")
+    manifest, remote = _remote_state(
+        store, must_exist=direction == "download", manifest_cache=manifest_cache
+    )
     local = (
         scan(
             root,

@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .._config import Config
@@ -132,6 +133,7 @@ def plan(
     anon: bool = False,
     endpoint_url: str | None = None,
     settings: S3Settings | None = None,
+    config: Config | None = None,
 ) -> Plan:
     """What ``sync(src, dst)`` would do, changing nothing.
 
@@ -146,12 +148,14 @@ def plan(
     >>> [a.path for a in plan(src, tempfile.mkdtemp()).actions]
     ['a.txt']
     """
+    config = config or Config()
     side = gather(
         src,
         dst,
         filters=make_filters(include, exclude, filters, select, prefixes),
         follow_symlinks=follow_symlinks,
-        state_dir=Config().state_dir,
+        state_dir=config.state_dir,
+        manifest_cache=config.manifest_dir,
         settings=settings or _settings(profile, anon, endpoint_url),
     )
     try:
@@ -182,6 +186,7 @@ def sync(
     anon: bool = False,
     endpoint_url: str | None = None,
     settings: S3Settings | None = None,
+    config: Config | None = None,
     multipart_threshold: int = MULTIPART_THRESHOLD,
     part_size: int = PART_SIZE,
 ) -> SyncResult:
@@ -212,7 +217,8 @@ def sync(
     dry_run
         Plan only; nothing changes.
     jobs, serial
-        Transfers in flight; ``serial`` runs one at a time in path order.
+        Transfers in flight (default ``BRAINBUCKET_JOBS``, 64); ``serial`` runs one at a
+        time in path order.
     follow_symlinks
         Follow symlinks (with loop detection); else skip them.
     callbacks
@@ -227,6 +233,9 @@ def sync(
     settings
         All three as one :class:`~brainbucket.S3Settings` value; when given, it is used
         instead of them.
+    config
+        The ``BRAINBUCKET_*`` settings (cache and state folders, jobs, ``fsync`` of each
+        downloaded file); default: read from the environment, once.
     multipart_threshold, part_size
         Files this large go up in resumable parts (and come down resumably).
 
@@ -256,7 +265,7 @@ def sync(
     (1, 0)
     """
     t0 = time.perf_counter()
-    config = Config()
+    config = config or Config()
     state_dir = config.state_dir
     side = gather(
         src,
@@ -264,6 +273,7 @@ def sync(
         filters=make_filters(include, exclude, filters, select, prefixes),
         follow_symlinks=follow_symlinks,
         state_dir=state_dir,
+        manifest_cache=config.manifest_dir,
         settings=settings or _settings(profile, anon, endpoint_url),
     )
     try:
@@ -287,16 +297,17 @@ def sync(
         executed = execute(
             the_plan.actions,
             side.store,
-            jobs=jobs,
+            jobs=jobs or config.jobs,
             serial=serial,
             callbacks=callbacks,
             state_dir=state_dir,
+            durable=config.fsync,
             multipart_threshold=multipart_threshold,
             part_size=part_size,
         )
         _account(result, executed)
         if side.direction == "upload":
-            _finish_upload(side, result, executed)
+            _finish_upload(side, result, executed, state_dir)
         else:
             _finish_download(side, result, executed)
         _remember_hashes(side, executed)
@@ -325,7 +336,9 @@ def _account(result: SyncResult, executed: ExecuteResult) -> None:
     result.failed.extend((a.path, str(e)) for a, e in executed.failed)
 
 
-def _finish_upload(side: Side, result: SyncResult, executed: ExecuteResult) -> None:
+def _finish_upload(
+    side: Side, result: SyncResult, executed: ExecuteResult, state_dir: Path
+) -> None:
     manifest = side.manifest
     first = manifest is None
     if manifest is None:
@@ -348,7 +361,7 @@ def _finish_upload(side: Side, result: SyncResult, executed: ExecuteResult) -> N
         write_manifest(side.store, manifest, expected=None if first else manifest.pointer_etag)
     result.manifest_root = manifest.root
     if side.store.capabilities.multipart and not executed.failed:
-        abort_stale(side.store, Config().state_dir)
+        abort_stale(side.store, state_dir)
 
 
 def _finish_download(side: Side, result: SyncResult, executed: ExecuteResult) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._config import Config
 from .._exceptions import ObjectNotFoundError
 from .._hashing import format_sha256
 from .._url import parse_url
@@ -75,6 +76,7 @@ def verify(
     anon: bool = False,
     endpoint_url: str | None = None,
     settings: S3Settings | None = None,
+    config: Config | None = None,
 ) -> VerifyReport:
     """Compare a dataset with its manifest: missing, extra and mismatched files.
 
@@ -94,6 +96,9 @@ def verify(
         How to reach the bucket, as for :func:`brainbucket.open_store`.
     settings
         All three as one :class:`~brainbucket.S3Settings` value, used instead of them.
+    config
+        The ``BRAINBUCKET_*`` settings (where manifests are cached); default: read from the
+        environment.
 
     Raises
     ------
@@ -113,7 +118,7 @@ def verify(
     if settings is None:
         settings = S3Settings.from_options(profile=profile, anon=anon, endpoint_url=endpoint_url)
     store = open_store(parsed, settings=settings)
-    manifest = read_manifest(store)
+    manifest = read_manifest(store, cache=(config or Config()).manifest_dir)
     if manifest is None:
         msg = f"{store.describe()}: no manifest to verify against"
         raise ObjectNotFoundError(
