@@ -42,6 +42,7 @@ from ._url import StoreURL, parse_url
 
 if _typing.TYPE_CHECKING:
     from . import access, assemblies, hcp
+    from ._progress import Callbacks
     from .assemblies import AssemblyRecord, load_assembly, load_from_s3, upload_data_assembly
     from .bids import Study
     from .manifest import Manifest, read_manifest, write_manifest
@@ -56,6 +57,7 @@ _SUBMODULES = ("access", "assemblies", "bids", "hcp", "manifest", "mirror", "ser
 
 _LAZY = {
     **{name: name for name in _SUBMODULES},
+    "Callbacks": "_progress",
     "AssemblyRecord": "assemblies",
     "load_assembly": "assemblies",
     "load_from_s3": "assemblies",
@@ -123,6 +125,7 @@ __all__ = [
     "BrainbucketError",
     "BucketNotFoundError",
     "BucketOwnedByOthersError",
+    "Callbacks",
     "Capabilities",
     "ConflictError",
     "CredentialsError",

@@ -8,14 +8,6 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 from rich.table import Table
 
 from .._exceptions import IntegrityError, UsageError
@@ -42,6 +34,7 @@ from ._app import (
     human_size,
     settings_for_cli,
 )
+from ._progress import ProgressBar
 
 hcp_app = typer.Typer(
     name="hcp",
@@ -212,18 +205,8 @@ def fetch_cmd(
     if json_out or not plan.downloads:
         result = execute_fetch(plan, jobs=jobs)
     else:
-        with Progress(
-            TextColumn("fetching"),
-            BarColumn(),
-            DownloadColumn(binary_units=True),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            console=err_console,
-            transient=True,
-            disable=not err_console.is_terminal,
-        ) as bar:
-            task = bar.add_task("fetch", total=need)
-            result = execute_fetch(plan, jobs=jobs, progress=lambda n: bar.advance(task, n))
+        with ProgressBar("fetching", total_bytes=need, total_files=len(plan.downloads)) as bar:
+            result = execute_fetch(plan, jobs=jobs, callbacks=bar)
     if json_out:
         emit_json(result.to_dict())
     elif not plan.downloads:

@@ -15,10 +15,10 @@ Examples
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
-from pathlib import Path
+from collections.abc import Iterable
 
 from .._config import Config
+from .._progress import Callbacks
 from ..store import S3Settings
 from ._fetch import FetchPlan, FetchResult, execute_fetch, plan_fetch
 from ._layout import (
@@ -141,8 +141,7 @@ def fetch(
     settings: S3Settings | None = None,
     jobs: int | None = None,
     dry_run: bool = False,
-    progress: Callable[[int], None] | None = None,
-    on_done: Callable[[HCPFile, Path], None] | None = None,
+    callbacks: Callbacks[HCPFile] | None = None,
     config: Config | None = None,
 ) -> FetchResult:
     """Download subjects into ``dest/derivatives/<pipeline>`` as BIDS, verified and resumable.
@@ -167,8 +166,9 @@ def fetch(
         How to reach it, as for :class:`HCP` (default profile ``hcp``).
     jobs
         Transfers in flight.
-    progress, on_done
-        Callbacks: bytes received; a file verified and in place.
+    callbacks
+        Progress subscriber (:class:`~brainbucket.Callbacks`), told about each
+        :class:`HCPFile` downloaded (see :func:`execute_fetch`).
     config
         The ``BRAINBUCKET_*`` settings (see :func:`execute_fetch`); default: read from the
         environment, once.
@@ -184,7 +184,7 @@ def fetch(
     plan = plan_fetch(client, subjects, dest, kinds=kinds, pipeline=pipeline)
     if dry_run:
         return FetchResult(plan)
-    return execute_fetch(plan, jobs=jobs, progress=progress, on_done=on_done, config=config)
+    return execute_fetch(plan, jobs=jobs, callbacks=callbacks, config=config)
 
 
 def _settings(

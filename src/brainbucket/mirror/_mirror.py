@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -15,13 +14,16 @@ import filelock
 from .._config import Config
 from .._exceptions import (
     AccessDeniedError,
+    BrainbucketError,
     ConflictError,
     IntegrityError,
     ObjectNotFoundError,
     OfflineError,
+    PartialFailureError,
     UsageError,
 )
 from .._hashing import VerifiedWriter
+from .._progress import Callbacks
 from .._types import Expected
 from .._url import parse_url
 from ..bids._index import RemoteFile
@@ -35,9 +37,6 @@ __all__ = ["Mirror", "VerifyReport"]
 _MD5_ETAG = re.compile(r"^[0-9a-f]{32}$")
 _TOUCH_EVERY_NS = 60 * 1_000_000_000
 _ATTEMPTS = 3
-
-# Called after each file actually downloaded: (remote key, bytes).
-FetchCallback = Callable[[str, int], None]
 
 
 class VerifyReport:
@@ -72,10 +71,12 @@ class Mirror:
         How to reach the server, as for :func:`brainbucket.open_store`.
     jobs
         Files fetched at once by :meth:`files`.
-    on_fetch
-        Called with ``(key, size)`` after each file actually downloaded.
-    on_progress
-        Called with a byte count as data arrives.
+    callbacks
+        Progress subscriber (:class:`~brainbucket.Callbacks`) told about each download by
+        the file's key (relative to the study root): ``on_queued`` when it starts,
+        ``on_progress`` as bytes arrive, ``on_done`` once it is verified in place (or
+        failed). Files already in the cache are not reported. Called from the fetching
+        threads.
     lock_timeout
         Seconds to wait for another process fetching the same file before fetching it anyway.
     config
@@ -105,8 +106,7 @@ class Mirror:
         endpoint_url: str | None = None,
         settings: S3Settings | None = None,
         jobs: int | None = None,
-        on_fetch: FetchCallback | None = None,
-        on_progress: Callable[[int], None] | None = None,
+        callbacks: Callbacks[str] | None = None,
         lock_timeout: float = 900.0,
         config: Config | None = None,
     ) -> None:
@@ -128,8 +128,7 @@ class Mirror:
         self.jobs = max(1, min(jobs or cfg.jobs, 32))
         self._durable = cfg.fsync
         self._manifest_cache = cfg.manifest_dir
-        self.on_fetch = on_fetch
-        self.on_progress = on_progress
+        self.callbacks: Callbacks[str] = callbacks or Callbacks()
         self.lock_timeout = lock_timeout
         self._study: Study | None = None
         # key → (path, remote identity, (inode, size, mtime_ns)) of files verified here
@@ -328,8 +327,6 @@ class Mirror:
             pass  # a read-only shared cache is fine; it just cannot be evicted by age
 
     def _fetch_all(self, todo: list[RemoteFile]) -> list[Path]:
-        from .._exceptions import BrainbucketError, PartialFailureError
-
         if len(todo) == 1:
             return [self._fetch(todo[0])]
         results: list[Path | BaseException] = []
@@ -365,7 +362,15 @@ class Mirror:
                 cached = self._cached(remote)  # another process may have fetched it meanwhile
                 if cached is not None:
                     return cached
-                done = self._download(remote)
+                self.callbacks.on_queued(key)
+                try:
+                    done = self._download(remote)
+                except BrainbucketError as exc:
+                    self.callbacks.on_done(key, exc)
+                    raise
+                # Reported even when another writer's copy replaced ours: this download
+                # ended, verified; a new attempt below is reported as one of its own.
+                self.callbacks.on_done(key, None)
                 if done is not None:
                     return done
                 # Another writer's rename replaced ours (no lock held): look again.
@@ -392,8 +397,7 @@ class Mirror:
                 w.write(chunk)
                 if md5 is not None:
                     md5.update(chunk)
-                if self.on_progress is not None:
-                    self.on_progress(len(chunk))
+                self.callbacks.on_progress(key, len(chunk))
             if md5 is not None and md5.hexdigest() != etag:
                 w.abort()
                 msg = f"{what}: MD5 {md5.hexdigest()[:12]}… does not match the ETag {etag[:12]}…"  # type: ignore[index]
@@ -408,8 +412,6 @@ class Mirror:
         self.layout.write_record(
             Record(key, st.st_size, digest, etag, version_id, sha256, st.st_ino, st.st_mtime_ns)
         )
-        if self.on_fetch is not None:
-            self.on_fetch(key, st.st_size)
         return dest
 
     # -- maintenance -----------------------------------------------------------------------

@@ -31,6 +31,7 @@ from .._exceptions import (
     PartialFailureError,
 )
 from .._hashing import CHUNK
+from .._progress import Callbacks
 from .._types import PutResult
 from ..store import PART_SIZE, RESUME_THRESHOLD, Abort, Cancelled, Route, Store
 from ._actions import Action, Delete, DeleteLocal, Download, Upload
@@ -116,30 +117,6 @@ class _Batch:
         self._items, self._due = [], time.monotonic() + _SETTLE_EVERY
 
 
-class Callbacks:
-    """Subscriber for progress; override what you need (every method is a no-op here).
-
-    Called from the thread that runs :func:`execute`.
-
-    Examples
-    --------
-    >>> class Count(Callbacks):
-    ...     def __init__(self):
-    ...         self.bytes = 0
-    ...     def on_progress(self, action, nbytes):
-    ...         self.bytes += nbytes
-    """
-
-    def on_queued(self, action: Action) -> None:
-        """``action`` will run."""
-
-    def on_progress(self, action: Action, nbytes: int) -> None:
-        """``nbytes`` more bytes of ``action`` moved (may repeat after a retry)."""
-
-    def on_done(self, action: Action, error: BrainbucketError | None) -> None:
-        """``action`` finished; ``error`` is ``None`` on success."""
-
-
 @dataclass
 class ExecuteResult:
     """What an execution did.
@@ -217,7 +194,7 @@ def execute(
     *,
     jobs: int | None = None,
     serial: bool = False,
-    callbacks: Callbacks | None = None,
+    callbacks: Callbacks[Action] | None = None,
     state_dir: str | os.PathLike[str] | None = None,
     durable: bool | None = None,
     multipart_threshold: int = MULTIPART_THRESHOLD,
@@ -236,7 +213,8 @@ def execute(
     serial
         One action at a time, in the given order (deterministic; for tests and debugging).
     callbacks
-        Progress subscriber.
+        Progress subscriber (:class:`~brainbucket.Callbacks`), told about each action;
+        called from the thread that runs :func:`execute`.
     state_dir
         Where resumable-transfer state lives (default: the configuration's ``state_dir``).
     durable
@@ -305,7 +283,7 @@ def execute(
 
 
 async def _run(
-    actions: list[Action], store: Store, jobs: int, cb: Callbacks, opts: _Options
+    actions: list[Action], store: Store, jobs: int, cb: Callbacks[Action], opts: _Options
 ) -> ExecuteResult:
     t0 = time.perf_counter()
     result = ExecuteResult()
@@ -533,7 +511,7 @@ async def _upload_small(store: Store, a: Upload, progress: Any) -> PutResult:
 
 
 async def _delete_remote(
-    store: Store, deletes: list[Delete], result: ExecuteResult, cb: Callbacks
+    store: Store, deletes: list[Delete], result: ExecuteResult, cb: Callbacks[Action]
 ) -> None:
     failed = dict(await asyncio.to_thread(store.delete_many, [d.path for d in deletes]))
     for d in deletes:

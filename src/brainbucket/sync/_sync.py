@@ -16,11 +16,12 @@ from .._exceptions import (
     PartialFailureError,
     UsageError,
 )
+from .._progress import Callbacks
 from .._types import PutResult
 from ..manifest import Entry, Manifest, read_pointer, write_manifest
 from ..store import PART_SIZE, S3Settings, open_store
-from ._actions import Delete, DeleteLocal, Download, Upload
-from ._execute import MULTIPART_THRESHOLD, Callbacks, ExecuteResult, execute
+from ._actions import Action, Delete, DeleteLocal, Download, Upload
+from ._execute import MULTIPART_THRESHOLD, ExecuteResult, execute
 from ._multipart import abort_stale
 from ._plan import Plan, plan_download, plan_upload
 from ._state import Side, gather, make_filters
@@ -179,7 +180,7 @@ def sync(
     jobs: int | None = None,
     serial: bool = False,
     follow_symlinks: bool = True,
-    callbacks: Callbacks | None = None,
+    callbacks: Callbacks[Action] | None = None,
     on_plan: Callable[[Plan], None] | None = None,
     check: bool = True,
     profile: str | None = None,
@@ -222,7 +223,8 @@ def sync(
     follow_symlinks
         Follow symlinks (with loop detection); else skip them.
     callbacks
-        Progress subscriber (:class:`~brainbucket.sync.Callbacks`).
+        Progress subscriber (:class:`~brainbucket.Callbacks`), told about each action of
+        the plan; called from the thread that runs :func:`sync`.
     on_plan
         Called with the plan before anything runs.
     check
