@@ -42,6 +42,7 @@ from ._url import StoreURL, parse_url
 
 if _typing.TYPE_CHECKING:
     from . import access, assemblies, hcp
+    from ._progress import Callbacks
     from ._version import __version__
     from .assemblies import AssemblyRecord, load_assembly, load_from_s3, upload_data_assembly
     from .bids import Study
@@ -59,6 +60,7 @@ _LAZY = {
     **{name: name for name in _SUBMODULES},
     # The version too: ``import brainbucket`` loads no more than the errors and value types.
     "__version__": "_version",
+    "Callbacks": "_progress",
     "AssemblyRecord": "assemblies",
     "load_assembly": "assemblies",
     "load_from_s3": "assemblies",
@@ -124,6 +126,7 @@ __all__ = [
     "BrainbucketError",
     "BucketNotFoundError",
     "BucketOwnedByOthersError",
+    "Callbacks",
     "Capabilities",
     "ConflictError",
     "CredentialsError",

@@ -27,10 +27,12 @@ def _env_int(name: str, default: int) -> int:
 class Config:
     """Settings read once from the environment.
 
+    Built where a call enters the library (``sync``, ``Mirror``, ``hcp.fetch``...) or by the
+    command line, and handed down as values: nothing below an entry point reads the
+    environment again. ``dataclasses.replace`` makes a variant (the CLI's ``--fsync``).
+
     Attributes
     ----------
-    endpoint_url
-        ``BRAINBUCKET_ENDPOINT_URL``: S3 endpoint for non-AWS servers.
     cache_dir
         ``BRAINBUCKET_CACHE``: root of the mirror cache and state (platformdirs' user cache).
     offline
@@ -42,11 +44,15 @@ class Config:
         place, so it survives a power cut (off by default, as in aws-cli, s5cmd and rclone).
     store
         ``BRAINBUCKET_STORE``: default store URL for assemblies.
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> config = Config(cache_dir=Path("/tmp/cache"), jobs=8)
+    >>> config.state_dir.as_posix(), dataclasses.replace(config, fsync=True).fsync
+    ('/tmp/cache/state', True)
     """
 
-    endpoint_url: str | None = field(
-        default_factory=lambda: os.environ.get("BRAINBUCKET_ENDPOINT_URL") or None
-    )
     cache_dir: Path = field(
         default_factory=lambda: Path(
             os.environ.get("BRAINBUCKET_CACHE") or platformdirs.user_cache_dir("brainbucket")
@@ -61,3 +67,8 @@ class Config:
     def state_dir(self) -> Path:
         """Where resumable-transfer state and hash caches live."""
         return self.cache_dir / "state"
+
+    @property
+    def manifest_dir(self) -> Path:
+        """Where manifest roots and shards read from stores are kept (immutable, by digest)."""
+        return self.cache_dir / "manifests"

@@ -64,7 +64,8 @@ _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 def flush_each_file() -> bool:
     """Whether downloads ``fsync`` each file before renaming it (``BRAINBUCKET_FSYNC``).
 
-    Off by default: a killed process never leaves a partial file either way (the rename comes
+    The default of every writer not told otherwise (``durable=None``); entry points pass the
+    value their :class:`~brainbucket._config.Config` holds. Off by default: a killed process never leaves a partial file either way (the rename comes
     after the last write), and flushing costs ~0.15 ms a file plus a wait for the disk. After a
     power cut an unflushed file can come back empty or short; sizes are always compared, so the
     next sync or ``verify`` finds it and fetches it again.
@@ -400,8 +401,11 @@ def write_verified(
     *,
     what: str | None = None,
     mtime: float | None = None,
+    durable: bool | None = None,
 ) -> str:
     """Write ``data`` to ``dest`` through a :class:`VerifiedWriter`; returns its ``sha256:``.
+
+    ``durable`` is the writer's: ``fsync`` before the rename (default ``BRAINBUCKET_FSYNC``).
 
     Examples
     --------
@@ -411,6 +415,6 @@ def write_verified(
     >>> write_verified(dest, b"hi", Expected(size=2)) == sha256_bytes(b"hi")
     True
     """
-    with VerifiedWriter(dest, expected, what=what) as w:
+    with VerifiedWriter(dest, expected, what=what, durable=durable) as w:
         w.write(data)
         return w.commit(mtime=mtime)

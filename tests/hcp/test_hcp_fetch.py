@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import nibabel as nib
@@ -14,10 +15,28 @@ import numpy as np
 import pytest
 from hcp_replica import DWI_SUBJECT, NO_DWI_SUBJECT, PLAIN_SUBJECT, SUBJECT_7T, Replica
 
-from brainbucket import IntegrityError, ObjectNotFoundError, UsageError, hcp, open_store
-from brainbucket.hcp import HCP, RECORD_NAME, execute_fetch, plan_fetch
+from brainbucket import (
+    BrainbucketError,
+    Callbacks,
+    IntegrityError,
+    ObjectNotFoundError,
+    UsageError,
+    hcp,
+    open_store,
+)
+from brainbucket.hcp import HCP, RECORD_NAME, HCPFile, execute_fetch, plan_fetch
 
 KINDS = ("dwi", "dwi7t", "anat")
+
+
+class _Bytes(Callbacks[HCPFile]):
+    """Hands each byte count to one function."""
+
+    def __init__(self, on_bytes: Callable[[int], None]) -> None:
+        self.on_bytes = on_bytes
+
+    def on_progress(self, f: HCPFile, nbytes: int) -> None:
+        self.on_bytes(nbytes)
 
 
 def _dwi(root: Path, sub: str, ses: str = "01") -> Path:
@@ -210,14 +229,16 @@ def test_changed_local_file_is_fetched_again(
 def test_callbacks_report_bytes_and_files(hcp_env: dict[str, str], tmp_path: Path) -> None:
     seen: list[int] = []
     done: list[tuple[str, Path]] = []
-    result = hcp.fetch(
-        [DWI_SUBJECT],
-        tmp_path,
-        kinds="anat",
-        profile="hcp",
-        progress=seen.append,
-        on_done=lambda f, p: done.append((f.key, p)),
-    )
+
+    class Subscriber(Callbacks[HCPFile]):
+        def on_progress(self, f: HCPFile, nbytes: int) -> None:
+            seen.append(nbytes)
+
+        def on_done(self, f: HCPFile, error: BrainbucketError | None) -> None:
+            if error is None:
+                done.append((f.key, tmp_path / "derivatives" / "hcp" / f.target))
+
+    result = hcp.fetch([DWI_SUBJECT], tmp_path, kinds="anat", profile="hcp", callbacks=Subscriber())
     assert sum(seen) == result.bytes == sum(f.size for f, _ in result.downloaded) > 0
     assert sorted(done) == sorted((f.key, p) for f, p in result.downloaded)
     assert len(done) == 3
@@ -358,7 +379,7 @@ def test_interrupted_fetch_keeps_what_finished(hcp_env: dict[str, str], tmp_path
             raise KeyboardInterrupt  # what Ctrl-C raises
 
     with pytest.raises(KeyboardInterrupt):
-        execute_fetch(plan, jobs=1, progress=on_bytes)
+        execute_fetch(plan, jobs=1, callbacks=_Bytes(on_bytes))
     root = tmp_path / "derivatives/hcp"
     rec = json.loads((root / RECORD_NAME).read_text())
     done = [p for _, p in plan.downloads[:2]]
@@ -400,7 +421,7 @@ def test_large_file_resumes_by_range_after_interruption(
     plan = plan_fetch(client, [DWI_SUBJECT], tmp_path, kinds="dwi")
     plan.downloads = [(f, p) for f, p in plan.downloads if f.key.endswith("data.nii.gz")]
     with pytest.raises(KeyboardInterrupt):
-        execute_fetch(plan, jobs=1, progress=stop_midway)
+        execute_fetch(plan, jobs=1, callbacks=_Bytes(stop_midway))
     target = plan.downloads[0][1]
     assert not target.exists()
     partial = list(target.parent.glob("*.bbpart"))
@@ -410,7 +431,7 @@ def test_large_file_resumes_by_range_after_interruption(
     calls: list[int] = []
     again = plan_fetch(client, [DWI_SUBJECT], tmp_path, kinds="dwi")
     again.downloads = [(f, p) for f, p in again.downloads if f.key.endswith("data.nii.gz")]
-    result = execute_fetch(again, progress=calls.append)
+    result = execute_fetch(again, callbacks=_Bytes(calls.append))
     # Resumed: the kept bytes are counted at once, then only the rest travels.
     assert calls[0] == kept
     assert sum(calls) == len(big)

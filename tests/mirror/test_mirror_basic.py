@@ -7,14 +7,33 @@ from pathlib import Path
 
 import pytest
 
-from brainbucket import IntegrityError, Mirror, ObjectNotFoundError, OfflineError, open_store
+from brainbucket import (
+    BrainbucketError,
+    Callbacks,
+    IntegrityError,
+    Mirror,
+    ObjectNotFoundError,
+    OfflineError,
+    open_store,
+)
 from brainbucket.bids import selector
 from brainbucket.store import S3Store
 
 
+class _Fetched(Callbacks[str]):
+    """Keys of the files downloaded."""
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+
+    def on_done(self, key: str, error: BrainbucketError | None) -> None:
+        if error is None:
+            self.keys.append(key)
+
+
 def _counting(m_kwargs: dict) -> tuple[dict, list[str]]:
-    fetched: list[str] = []
-    return {**m_kwargs, "on_fetch": lambda key, size: fetched.append(key)}, fetched
+    fetched = _Fetched()
+    return {**m_kwargs, "callbacks": fetched}, fetched.keys
 
 
 def test_files_fetches_only_what_is_missing(remote, cache: Path) -> None:

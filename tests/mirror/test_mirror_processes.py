@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from brainbucket import Mirror
+from brainbucket import BrainbucketError, Callbacks, Mirror
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
@@ -22,14 +22,17 @@ SRC = str(Path(__file__).resolve().parents[2] / "src")
 WORKER = r"""
 import json, os, sys, time, hashlib
 from pathlib import Path
-from brainbucket import Mirror
+from brainbucket import Callbacks, Mirror
 url, cache, log, go, lock_timeout = sys.argv[1:6]
-def on_fetch(key, size):
-    with open(log, "a") as f:
-        f.write(json.dumps([os.getpid(), key, size]) + "\n")
-# Slow each chunk down so that downloads of the same file in different processes overlap.
-m = Mirror(url, cache_dir=cache, on_fetch=on_fetch, on_progress=lambda n: time.sleep(0.05),
-           jobs=4, lock_timeout=float(lock_timeout))
+class Log(Callbacks):
+    def on_done(self, key, error):
+        if error is None:
+            with open(log, "a") as f:
+                f.write(json.dumps([os.getpid(), key]) + "\n")
+    # Slow each chunk down so that downloads of the same file in different processes overlap.
+    def on_progress(self, key, n):
+        time.sleep(0.05)
+m = Mirror(url, cache_dir=cache, callbacks=Log(), jobs=4, lock_timeout=float(lock_timeout))
 _ = m.study  # list first, so the downloads themselves start together
 open(go + f".ready-{os.getpid()}", "w").close()
 while not os.path.exists(go):
@@ -42,16 +45,25 @@ print(json.dumps(out))
 # A fetch that reports its first chunk, then hangs until killed.
 HANGER = r"""
 import sys, time
-from brainbucket import Mirror
+from brainbucket import Callbacks, Mirror
 url, cache, key = sys.argv[1:4]
-state = {"n": 0}
-def on_progress(n):
-    state["n"] += 1
-    if state["n"] == 1:
+class Hang(Callbacks):
+    def on_progress(self, key, n):
         print("started", flush=True)
         time.sleep(600)
-Mirror(url, cache_dir=cache, on_progress=on_progress).path(key)
+Mirror(url, cache_dir=cache, callbacks=Hang()).path(key)
 """
+
+
+class _Fetched(Callbacks[str]):
+    """Keys of the files downloaded."""
+
+    def __init__(self, into: list[str]) -> None:
+        self.into = into
+
+    def on_done(self, key: str, error: BrainbucketError | None) -> None:
+        if error is None:
+            self.into.append(key)
 
 
 def _env() -> dict[str, str]:
@@ -168,7 +180,7 @@ def test_sigkill_mid_download_leaves_nothing_returnable(remote, big_subject, cac
     assert partial[0].stat().st_size < len(big_subject[key])
     # a later call does not return the partial file: it fetches a complete, verified one
     fetched: list[str] = []
-    m2 = Mirror(remote.url, cache_dir=cache, on_fetch=lambda k, s: fetched.append(k))
+    m2 = Mirror(remote.url, cache_dir=cache, callbacks=_Fetched(fetched))
     assert m2.path(key).read_bytes() == big_subject[key]
     assert fetched == [key]
     # the dead process's temporary file is left for gc, which removes it once it is stale

@@ -66,6 +66,31 @@ def test_sync_status_verify(
     assert "Traceback" not in captured.err
 
 
+def test_fsync_flag_flushes_each_download_and_leaves_the_environment(
+    bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = _tree(tmp_path / "src", FILES)
+    url = f"s3://{bucket}/fsync"
+    assert run(["sync", str(src), url, "--quiet"]) == 0
+    monkeypatch.delenv("BRAINBUCKET_FSYNC", raising=False)
+    flushed: list[int] = []
+    real = os.fsync
+
+    def counting(fd: int) -> None:
+        flushed.append(fd)
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", counting)
+    assert run(["sync", url, str(tmp_path / "plain"), "--quiet"]) == 0
+    assert flushed == []
+    assert run(["sync", url, str(tmp_path / "flushed"), "--quiet", "--fsync"]) == 0
+    assert len(flushed) == len(FILES)
+    # A value handed down, not a setting of the process: later calls flush nothing.
+    assert "BRAINBUCKET_FSYNC" not in os.environ
+    assert run(["sync", url, str(tmp_path / "after"), "--quiet"]) == 0
+    assert len(flushed) == len(FILES)
+
+
 def test_filters_apply_in_order(
     bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

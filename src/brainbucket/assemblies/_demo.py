@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._config import Config
 from .._url import parse_url
 from ..access._policy import AccessStatus, publish
-from ..store import open_store
+from ..store import S3Settings, open_store
 from ._load import fetch_assembly
 from ._netcdf import read_netcdf
 from ._record import AssemblyRecord
@@ -77,13 +79,17 @@ def demo(
     *,
     cache_dir: str | os.PathLike[str] | None = None,
     endpoint_url: str | None = None,
+    settings: S3Settings | None = None,
+    config: Config | None = None,
 ) -> DemoResult:
     """Upload a demo assembly to ``url`` (an S3 prefix), publish it, and load it back with no
     credentials at all by ``(identifier, version_id, sha1)``.
 
-    The bucket must exist; the credentials in the environment must be able to write and set
-    its policy. The load goes to a fresh cache (``cache_dir`` or a temporary folder), so it
-    really crosses the network.
+    The bucket must exist; the credentials in the environment (or ``settings``, an
+    :class:`~brainbucket.S3Settings` used instead of ``endpoint_url``) must be able to write
+    and set its policy. The load goes to a fresh cache (``cache_dir`` or a temporary folder),
+    so it really crosses the network. ``config``: the ``BRAINBUCKET_*`` settings (default:
+    read from the environment, once).
 
     Examples
     --------
@@ -91,6 +97,9 @@ def demo(
     >>> r.loaded_anonymously, r.equal  # doctest: +SKIP
     (True, True)
     """
+    if settings is None:
+        settings = S3Settings.from_options(endpoint_url=endpoint_url)
+    config = config or Config()
     assembly = demo_assembly()
     record = upload_data_assembly(
         assembly,
@@ -98,17 +107,20 @@ def demo(
         str(url),
         class_name="NeuronRecordingAssembly",
         stimulus_set_identifier="brainbucket.demo.images",
-        endpoint_url=endpoint_url,
+        settings=settings,
+        config=config,
     )
-    status = publish(url, endpoint_url=endpoint_url)
-    anon_store = open_store(parse_url(url), anon=True, endpoint_url=endpoint_url)
+    status = publish(url, settings=settings)
+    # The same server, as a stranger: nothing signed.
+    anonymous = dataclasses.replace(settings, anon=True)
+    anon_store = open_store(parse_url(url), settings=anonymous)
     cache = (
         Path(cache_dir)
         if cache_dir is not None
         else Path(tempfile.mkdtemp(prefix="brainbucket-demo-"))
     )
     got = fetch_assembly(
-        DEMO_IDENTIFIER, record.version_id, record.sha1, anon_store, cache_dir=cache
+        DEMO_IDENTIFIER, record.version_id, record.sha1, anon_store, cache_dir=cache, config=config
     )
     loaded = read_netcdf(got.path, got.record.class_name)
     return DemoResult(record, status, got.path, True, bool(loaded.identical(assembly)))

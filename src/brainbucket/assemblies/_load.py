@@ -31,7 +31,7 @@ from .._paths import check_key, local_path_for
 from .._types import Expected, ProgressCallback
 from .._url import StoreURL
 from ..access._auth import open_auto, private_error
-from ..store import Store
+from ..store import S3Settings, Store
 from ._catalog import CATALOG_PATH, read_catalog
 from ._netcdf import read_netcdf
 from ._record import AssemblyRecord, check_identifier
@@ -52,10 +52,6 @@ class FetchResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": str(self.path), "from_cache": self.from_cache, **self.record.to_dict()}
-
-
-def _cache_root(cache_dir: str | os.PathLike[str] | None) -> Path:
-    return Path(cache_dir) if cache_dir is not None else Config().cache_dir / "assemblies"
 
 
 def _cached(root: Path, record: AssemblyRecord) -> Path:
@@ -90,14 +86,16 @@ def _cache_hits(
     return hits
 
 
-def _download(store: Store, record: AssemblyRecord, dest: Path, progress: Any) -> None:
+def _download(
+    store: Store, record: AssemblyRecord, dest: Path, progress: Any, durable: bool
+) -> None:
     if not record.path:
         msg = f"{record.short}: its location {record.location} is outside this store"
         raise UsageError(msg, hint="copy the file into the store and upload it again")
     check_key(record.path)
     h1 = hashlib.sha1()
     expected = Expected(size=record.size, sha256=record.sha256, version_id=record.version_id)
-    with VerifiedWriter(dest, expected, what=record.location) as w:
+    with VerifiedWriter(dest, expected, what=record.location, durable=durable) as w:
         for chunk in store.iter_bytes(record.path, version_id=record.version_id):
             w.write(chunk)
             h1.update(chunk)
@@ -125,11 +123,16 @@ def fetch_assembly(
     profile: str | None = None,
     anon: bool | None = None,
     endpoint_url: str | None = None,
+    settings: S3Settings | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     verify: bool = False,
     progress: ProgressCallback | None = None,
+    config: Config | None = None,
 ) -> FetchResult:
     """Like :func:`load_from_s3`, but also says which version came and whether from cache.
+
+    Takes the same arguments; ``settings`` (an :class:`~brainbucket.S3Settings`) stands for
+    ``profile``, ``anon`` and ``endpoint_url`` together and is used instead of them.
 
     Examples
     --------
@@ -145,19 +148,22 @@ def fetch_assembly(
     check_identifier(identifier)
     if sha1 is not None:
         sha1 = sha1.lower()
-    root = _cache_root(cache_dir)
+    config = config or Config()
+    root = Path(cache_dir) if cache_dir is not None else config.cache_dir / "assemblies"
     if version_id is not None or sha1 is not None:
         hits = _cache_hits(root, identifier, version_id, sha1)
         if hits and (not verify or _rehash_ok(*hits[0])):
             return FetchResult(hits[0][0], hits[0][1], True)
-    if Config().offline:
+    if config.offline:
         hits = _cache_hits(root, identifier, version_id, sha1)
         if hits:
             return FetchResult(hits[0][0], hits[0][1], True)
         msg = f"assembly {identifier!r} is not in the cache and offline mode is on"
         raise OfflineError(msg)
 
-    st = open_auto(resolve_store_url(store), profile=profile, anon=anon, endpoint_url=endpoint_url)
+    if settings is None:
+        settings = S3Settings.from_options(profile=profile, anon=anon, endpoint_url=endpoint_url)
+    st = open_auto(resolve_store_url(store, config.store), settings=settings)
     try:
         catalog = read_catalog(st)
         if not catalog.entries:
@@ -170,7 +176,7 @@ def fetch_assembly(
         hits = _cache_hits(root, identifier, None, record.sha1)
         if hits and (not verify or _rehash_ok(*hits[0])):
             return FetchResult(hits[0][0], record, True)
-        _download(st, record, dest, progress)
+        _download(st, record, dest, progress, config.fsync)
     except NoCredentialsError as exc:
         if not st.credentials().signed:
             raise private_error(st, st.describe()) from exc
@@ -215,7 +221,10 @@ def load_from_s3(
         ``s3://bucket/prefix`` or a local folder; default ``BRAINBUCKET_STORE``.
     **kwargs
         ``profile``, ``anon`` (``None``: unsigned exactly when no credentials are found),
-        ``endpoint_url``, ``cache_dir``, ``verify`` (re-hash cached files), ``progress``.
+        ``endpoint_url`` (or all three as ``settings``, an :class:`~brainbucket.S3Settings`),
+        ``cache_dir``, ``verify`` (re-hash cached files), ``progress``, ``config`` (the
+        ``BRAINBUCKET_*`` settings: cache, offline mode, default store, ``fsync``; default:
+        read from the environment, once).
 
     Raises
     ------

@@ -15,7 +15,7 @@ from .._exceptions import AccessDeniedError, BrainbucketError, ObjectNotFoundErr
 from .._hashing import CHUNK, format_sha256
 from .._types import ProgressCallback
 from .._url import StoreURL, parse_url
-from ..store import Store, open_store
+from ..store import S3Settings, Store, open_store
 from ._catalog import Catalog, read_catalog, update_catalog
 from ._netcdf import is_xarray, write_netcdf
 from ._record import AssemblyRecord, check_identifier
@@ -23,10 +23,19 @@ from ._record import AssemblyRecord, check_identifier
 __all__ = ["resolve_store_url", "upload_data_assembly"]
 
 
-def resolve_store_url(store: str | os.PathLike[str] | StoreURL | Store | None) -> Any:
-    """The store argument, or ``BRAINBUCKET_STORE`` when it is ``None``."""
+def resolve_store_url(
+    store: str | os.PathLike[str] | StoreURL | Store | None, default: str | None
+) -> str | os.PathLike[str] | StoreURL | Store:
+    """The store argument, or ``default`` (the configuration's ``BRAINBUCKET_STORE``) when it
+    is ``None``.
+
+    Examples
+    --------
+    >>> resolve_store_url(None, "s3://lab/assemblies")
+    's3://lab/assemblies'
+    """
     if store is None:
-        store = Config().store
+        store = default
         if not store:
             msg = "no assembly store given"
             raise UsageError(
@@ -93,7 +102,9 @@ def upload_data_assembly(
     uploader: str | None = None,
     profile: str | None = None,
     endpoint_url: str | None = None,
+    settings: S3Settings | None = None,
     progress: ProgressCallback | None = None,
+    config: Config | None = None,
 ) -> AssemblyRecord:
     """Upload an assembly under ``identifier`` and add the new version to the catalog.
 
@@ -114,8 +125,13 @@ def upload_data_assembly(
         Recorded uploader (default: the local user name).
     profile, endpoint_url
         Credentials and endpoint, as for :func:`brainbucket.open_store`.
+    settings
+        Both as one :class:`~brainbucket.S3Settings` value, used instead of them.
     progress
         Called with bytes sent.
+    config
+        The ``BRAINBUCKET_*`` settings (the default store); default: read from the
+        environment.
 
     Returns
     -------
@@ -142,8 +158,10 @@ def upload_data_assembly(
     True
     """
     check_identifier(identifier)
-    target = resolve_store_url(store)
-    st = target if isinstance(target, Store) else _open_for_write(target, profile, endpoint_url)
+    target = resolve_store_url(store, (config or Config()).store if store is None else None)
+    if settings is None:
+        settings = S3Settings.from_options(profile=profile, endpoint_url=endpoint_url)
+    st = target if isinstance(target, Store) else _open_for_write(target, settings)
     with tempfile.TemporaryDirectory(prefix="brainbucket-assembly-") as tmp:
         if is_xarray(assembly):
             src = write_netcdf(assembly, Path(tmp) / f"{identifier}.nc")
@@ -203,11 +221,11 @@ def _latest_or_none(catalog: Catalog, identifier: str) -> AssemblyRecord | None:
     return records[-1] if records else None
 
 
-def _open_for_write(target: Any, profile: str | None, endpoint_url: str | None) -> Store:
+def _open_for_write(target: Any, settings: S3Settings) -> Store:
     parsed = target if isinstance(target, StoreURL) else parse_url(target)
     if not parsed.is_s3:
         Path(parsed.prefix).mkdir(parents=True, exist_ok=True)
-    return open_store(parsed, profile=profile, endpoint_url=endpoint_url)
+    return open_store(parsed, settings=settings)
 
 
 def _local_user() -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from .._types import ObjectInfo
@@ -11,12 +12,12 @@ from ._index import INTERNAL_PREFIX, FileRow
 __all__ = ["remote_file_of", "remote_files"]
 
 
-def _from_manifest(store: Store) -> list[FileRow] | None:
+def _from_manifest(store: Store, cache: bool | Path) -> list[FileRow] | None:
     try:
         from ..manifest import read_manifest  # type: ignore[import-not-found,unused-ignore]
     except ImportError:  # a build without the manifest layer: listing only
         return None
-    manifest: Any = read_manifest(store)
+    manifest: Any = read_manifest(store, cache=cache)
     if manifest is None:
         return None
     entries: Any = manifest.entries() if hasattr(manifest, "entries") else manifest.values()
@@ -35,8 +36,12 @@ def remote_file_of(obj: ObjectInfo) -> FileRow:
     return (obj.path, obj.size, etag, obj.version_id, obj.sha256)
 
 
-def remote_files(store: Store, *, use_manifest: bool = True) -> tuple[list[FileRow], str]:
+def remote_files(
+    store: Store, *, use_manifest: bool = True, manifest_cache: bool | Path = True
+) -> tuple[list[FileRow], str]:
     """Every file of the dataset at ``store``'s root and where the answer came from.
+
+    ``manifest_cache`` is where manifest parts are kept, as ``read_manifest``'s ``cache``.
 
     Returns
     -------
@@ -45,7 +50,7 @@ def remote_files(store: Store, *, use_manifest: bool = True) -> tuple[list[FileR
         (one streamed listing, size and ETag per file).
     """
     if use_manifest:
-        found = _from_manifest(store)
+        found = _from_manifest(store, manifest_cache)
         if found is not None:
             return found, "manifest"
     listed = store.walk_all(skip={INTERNAL_PREFIX})

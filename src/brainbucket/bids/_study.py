@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from .._exceptions import ObjectNotFoundError, UsageError, ValidationError
-from ..store import Store, open_store
+from ..store import S3Settings, Store, open_store
 from ._index import FileRow, StudyIndex, find_root
 from ._listing import remote_files
 from ._query import Query, Want
@@ -34,6 +34,8 @@ class Study:
         ``s3://bucket/prefix`` or a local folder: the dataset root.
     profile, anon, endpoint_url
         As for :func:`brainbucket.open_store`.
+    settings
+        All three as one :class:`~brainbucket.S3Settings` value, used instead of them.
     store
         An already opened store to use instead of ``url``.
 
@@ -58,6 +60,7 @@ class Study:
         profile: str | None = None,
         anon: bool = False,
         endpoint_url: str | None = None,
+        settings: S3Settings | None = None,
         store: Store | None = None,
         use_manifest: bool = True,
     ) -> None:
@@ -65,7 +68,11 @@ class Study:
             if url is None:
                 msg = "Study needs a URL or a store"
                 raise UsageError(msg)
-            store = open_store(url, profile=profile, anon=anon, endpoint_url=endpoint_url)
+            if settings is None:
+                settings = S3Settings.from_options(
+                    profile=profile, anon=anon, endpoint_url=endpoint_url
+                )
+            store = open_store(url, settings=settings)
         self.store = store
         self.use_manifest = use_manifest
         self._index: StudyIndex | None = None

@@ -9,7 +9,16 @@ from rich.markup import escape
 
 from .._exceptions import BrainbucketError
 from ..access import AccessStatus, doctor, is_public, publish, share, unpublish
-from ._app import AnonOpt, EndpointOpt, JsonOpt, ProfileOpt, app, console, emit_json
+from ._app import (
+    AnonOpt,
+    EndpointOpt,
+    JsonOpt,
+    ProfileOpt,
+    app,
+    console,
+    emit_json,
+    settings_for_cli,
+)
 
 UrlArg = Annotated[str, typer.Argument(help="s3://bucket/prefix")]
 
@@ -35,7 +44,7 @@ def publish_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Make a prefix publicly readable and listable (bucket policy; other statements kept)."""
-    _show(publish(url, profile=profile, endpoint_url=endpoint_url), json_out)
+    _show(publish(url, settings=settings_for_cli(profile, False, endpoint_url)), json_out)
 
 
 @app.command("unpublish")
@@ -46,7 +55,7 @@ def unpublish_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Undo `publish` for a prefix."""
-    _show(unpublish(url, profile=profile, endpoint_url=endpoint_url), json_out)
+    _show(unpublish(url, settings=settings_for_cli(profile, False, endpoint_url)), json_out)
 
 
 @app.command("access")
@@ -57,7 +66,7 @@ def access_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Say whether a prefix is public (asks the server as an anonymous client)."""
-    _show(is_public(url, profile=profile, endpoint_url=endpoint_url), json_out)
+    _show(is_public(url, settings=settings_for_cli(profile, False, endpoint_url)), json_out)
 
 
 @app.command("share")
@@ -71,7 +80,7 @@ def share_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Print a presigned URL anyone can download the object from until it expires."""
-    link = share(url, expires, profile=profile, endpoint_url=endpoint_url)
+    link = share(url, expires, settings=settings_for_cli(profile, False, endpoint_url))
     if json_out:
         emit_json({"url": url, "expires": expires, "link": link})
     else:
@@ -90,7 +99,7 @@ def doctor_cmd(
 
     Exits 0 when every request succeeded, 1 otherwise.
     """
-    report = doctor(url, profile=profile, anon=True if anon else None, endpoint_url=endpoint_url)
+    report = doctor(url, settings=settings_for_cli(profile, True if anon else None, endpoint_url))
     if json_out:
         emit_json(report.to_dict())
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -9,6 +10,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from .._config import Config
+from .._url import StoreURL
 from ..access import open_auto
 from ..assemblies import (
     AssemblyRecord,
@@ -19,6 +22,7 @@ from ..assemblies import (
     upload_data_assembly,
 )
 from ..assemblies._upload import resolve_store_url
+from ..store import Store
 from ._app import (
     AnonOpt,
     EndpointOpt,
@@ -29,6 +33,7 @@ from ._app import (
     emit_json,
     err_console,
     human_size,
+    settings_for_cli,
 )
 
 assembly_app = typer.Typer(
@@ -49,12 +54,13 @@ StoreOpt = Annotated[
 
 def _open(store: str | None, profile: str | None, anon: bool, endpoint_url: str | None):  # type: ignore[no-untyped-def]
     # --anon forces unsigned; otherwise unsigned exactly when no credentials are found.
-    return open_auto(
-        resolve_store_url(store),
-        profile=profile,
-        anon=True if anon else None,
-        endpoint_url=endpoint_url,
-    )
+    settings = settings_for_cli(profile, True if anon else None, endpoint_url)
+    return open_auto(_store_url(store), settings=settings)
+
+
+def _store_url(store: str | None) -> str | os.PathLike[str] | StoreURL | Store:
+    """``--store``, else ``BRAINBUCKET_STORE`` (the command's configuration, read here)."""
+    return resolve_store_url(store, Config().store if store is None else None)
 
 
 def _when(r: AssemblyRecord) -> str:
@@ -97,11 +103,10 @@ def upload_cmd(
     record = upload_data_assembly(
         src,
         identifier,
-        resolve_store_url(store),
+        _store_url(store),
         class_name=class_name,
         stimulus_set_identifier=stimulus_set,
-        profile=profile,
-        endpoint_url=endpoint_url,
+        settings=settings_for_cli(profile, False, endpoint_url),
     )
     if json_out:
         emit_json(record.to_dict())
@@ -256,7 +261,8 @@ def import_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Add the rows of a BrainIO lookup CSV to the catalog."""
-    st = open_auto(resolve_store_url(store), profile=profile, anon=False, endpoint_url=endpoint_url)
+    settings = settings_for_cli(profile, False, endpoint_url)
+    st = open_auto(_store_url(store), settings=settings)
     added = import_brainio_csv(st, src)
     if json_out:
         emit_json([r.to_dict() for r in added])

@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from .._exceptions import UsageError, ValidationError
 from ..bids import Selection, Study, selector, validate
+from ..store import S3Settings
 from ._app import (
     AnonOpt,
     EndpointOpt,
@@ -333,9 +334,7 @@ def selection_for_sync(
     check_valid: bool,
     force: bool,
     show: bool,
-    profile: str | None,
-    anon: bool,
-    endpoint_url: str | None,
+    settings: S3Settings,
 ) -> Selection | None:
     """The BIDS side of ``sync``: validate the source if asked, resolve a selective transfer
     and show its size before anything moves. ``None`` when no BIDS option was given."""
@@ -343,7 +342,7 @@ def selection_for_sync(
     selective = any(v for v in filters.values()) or sample is not None or where is not None
     if not selective and not check_valid:
         return None
-    study = Study(store=open_for_cli(src, profile, anon, endpoint_url))
+    study = Study(src, settings=settings)
     if check_valid:
         problems = validate(study)
         if problems and not force:

@@ -8,14 +8,6 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 from rich.table import Table
 
 from .._exceptions import IntegrityError, UsageError
@@ -32,7 +24,17 @@ from ..hcp import (
 )
 from ..hcp._layout import check_kinds, normalize_subject
 from ..hcp._record import check_pipeline
-from ._app import EndpointOpt, JsonOpt, app, console, emit_json, err_console, human_size
+from ._app import (
+    EndpointOpt,
+    JsonOpt,
+    app,
+    console,
+    emit_json,
+    err_console,
+    human_size,
+    settings_for_cli,
+)
+from ._progress import ProgressBar
 
 hcp_app = typer.Typer(
     name="hcp",
@@ -84,7 +86,8 @@ def _check_args(subjects: list[str], kinds: str, pipeline: str = "hcp") -> None:
 
 
 def _client(release: str, bucket: str, profile: str | None, endpoint_url: str | None) -> HCP:
-    return HCP(release, bucket=bucket, profile=profile, endpoint_url=endpoint_url)
+    # HCP picks the profile by its own rule (`hcp` by default) from this value.
+    return HCP(release, bucket=bucket, settings=settings_for_cli(profile, False, endpoint_url))
 
 
 def _split_ids(ids: list[str]) -> list[str]:
@@ -202,18 +205,8 @@ def fetch_cmd(
     if json_out or not plan.downloads:
         result = execute_fetch(plan, jobs=jobs)
     else:
-        with Progress(
-            TextColumn("fetching"),
-            BarColumn(),
-            DownloadColumn(binary_units=True),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            console=err_console,
-            transient=True,
-            disable=not err_console.is_terminal,
-        ) as bar:
-            task = bar.add_task("fetch", total=need)
-            result = execute_fetch(plan, jobs=jobs, progress=lambda n: bar.advance(task, n))
+        with ProgressBar("fetching", total_bytes=need, total_files=len(plan.downloads)) as bar:
+            result = execute_fetch(plan, jobs=jobs, callbacks=bar)
     if json_out:
         emit_json(result.to_dict())
     elif not plan.downloads:

@@ -111,9 +111,7 @@ def get_cmd(
         url,
         cache_dir=cache_dir,
         offline=offline or None,
-        profile=profile,
-        anon=anon,
-        endpoint_url=endpoint_url,
+        settings=settings_for_cli(profile, anon, endpoint_url),
     )
     paths: list[Path] = [m.path(k) for k in keys or []]
     if filters:

@@ -17,7 +17,8 @@ from rich.markup import escape
 
 from .._exceptions import BrainbucketError
 from ..server import LocalServer
-from ._app import app, console, emit_json, human_size
+from ..store import S3Settings
+from ._app import app, console, emit_json, human_size, settings_for_cli
 
 
 def _default_data_dir() -> Path:
@@ -134,6 +135,8 @@ def quickstart_cmd(
     t0 = time.perf_counter()
     with _endpoint_for_quickstart(base / "server") as server:
         where = server.endpoint_url if server else os.environ["BRAINBUCKET_ENDPOINT_URL"]
+        # Built once the server's address is in the environment; every step below uses it.
+        settings = settings_for_cli()
         console.print(
             f"[bold]1.[/] S3 server: {where}"
             + (" (embedded, started for this run)" if server else "")
@@ -144,10 +147,10 @@ def quickstart_cmd(
         console.print(
             f"[bold]2.[/] wrote a BIDS study from real NIfTI/DWI data: {len(files)} files, {human_size(total)} in {escape(str(study))}"
         )
-        store = open_store(f"s3://{bucket}")
+        store = open_store(f"s3://{bucket}", settings=settings)
         store.create_bucket()
         console.print(f"[bold]3.[/] created s3://{bucket} (versioning: {store.versioning()})")
-        uploaded = _publish(study, f"s3://{bucket}")
+        uploaded = _publish(study, f"s3://{bucket}", settings)
         console.print(
             f"[bold]4.[/] synced {uploaded} files up, every one verified by the server (sha256), and recorded them in the bucket's manifest"
         )
@@ -159,13 +162,15 @@ def quickstart_cmd(
             suffix = "/" if entry.is_dir else f"  ({human_size(entry.size)})"  # type: ignore[union-attr]
             console.print(f"      {'    ' * level}├── {escape(name)}{suffix}")
         dest = base / "download"
-        got = _fetch_subject(f"s3://{bucket}", "sub-01", dest)
+        got = _fetch_subject(f"s3://{bucket}", "sub-01", dest, settings)
         console.print(
             f"[bold]6.[/] downloaded sub-01 back: {got} files to {escape(str(dest))}, checksums verified"
         )
         from ..assemblies import demo as assembly_demo
 
-        shown = assembly_demo(f"s3://{bucket}/assemblies", cache_dir=base / "assembly-cache")
+        shown = assembly_demo(
+            f"s3://{bucket}/assemblies", cache_dir=base / "assembly-cache", settings=settings
+        )
         rec = shown.record
         console.print(
             f"[bold]7.[/] uploaded data assembly {escape(rec.identifier)} "
@@ -183,16 +188,18 @@ def quickstart_cmd(
     )
 
 
-def _publish(study: Path, url: str) -> int:
+def _publish(study: Path, url: str, settings: S3Settings) -> int:
     """Upload a study with the sync engine (verified, and recorded in the bucket's manifest)."""
     from ..sync import sync
 
-    return sync(study, url).transferred
+    return sync(study, url, settings=settings).transferred
 
 
-def _fetch_subject(url: str, subject: str, dest: Path) -> int:
+def _fetch_subject(url: str, subject: str, dest: Path, settings: S3Settings) -> int:
     """Download one subject with the sync engine: reads the manifest, verifies every file."""
     from ..sync import sync
 
     prefix = subject.rstrip("/") + "/"
-    return sync(url, dest, prefixes=[prefix]).transferred  # reads that subject's shard only
+    return sync(
+        url, dest, prefixes=[prefix], settings=settings
+    ).transferred  # reads that subject's shard only

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import os
+import dataclasses
 import time
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 
-from .._exceptions import BrainbucketError, IntegrityError
+from .._config import Config
+from .._exceptions import IntegrityError
 from .._paths import printable  # keys are untrusted: no control characters to a terminal
-from ..sync import Callbacks, Plan, SyncResult, plan, sync, verify
-from ..sync._actions import Action
+from ..sync import Plan, SyncResult, plan, sync, verify
 from ._app import (
     AnonOpt,
     EndpointOpt,
@@ -23,6 +23,7 @@ from ._app import (
     emit_json,
     err_console,
     human_size,
+    settings_for_cli,
 )
 from ._bids import (
     DatatypeOpt,
@@ -36,9 +37,7 @@ from ._bids import (
     expand_multi,
     selection_for_sync,
 )
-
-if TYPE_CHECKING:
-    from rich.progress import Progress
+from ._progress import ProgressBar
 
 
 def _tune_allocator() -> None:
@@ -99,48 +98,6 @@ NoFollowOpt = Annotated[
 DeleteOpt = Annotated[
     bool, typer.Option("--delete", help="Delete files at the destination that the source lacks.")
 ]
-
-
-def _progress() -> Progress:
-    # Imported here: a quiet run (scripts, cron) should not pay for the bar's machinery.
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
-
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        DownloadColumn(binary_units=True),
-        TextColumn("{task.fields[files]}/{task.fields[total_files]} files"),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-        transient=True,
-    )
-
-
-class _Bar(Callbacks):
-    """One overall bar: bytes, files, rate and time left."""
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.task = progress.add_task("sync", total=0, files=0, total_files=0)
-        self.files = 0
-
-    def set_plan(self, p: Plan) -> None:
-        self.progress.update(self.task, total=p.transfer_bytes or None, total_files=len(p.actions))
-
-    def on_progress(self, action: Action, nbytes: int) -> None:
-        self.progress.advance(self.task, nbytes)
-
-    def on_done(self, action: Action, error: BrainbucketError | None) -> None:
-        self.files += 1
-        self.progress.update(self.task, files=self.files)
 
 
 def _print_plan(p: Plan) -> None:
@@ -232,17 +189,18 @@ def sync_cmd(
     """
     rules = ctx.meta.get("filter_order") or []
     _tune_allocator()
+    config = Config()
     if fsync:
-        os.environ["BRAINBUCKET_FSYNC"] = "1"  # read by every verified writer of this process
+        config = dataclasses.replace(config, fsync=True)
+    settings = settings_for_cli(profile, anon, endpoint_url)
     kw: dict[str, Any] = {
         "delete": delete,
         "force": force,
         "filters": rules,
         "jobs": jobs,
         "follow_symlinks": not no_follow_symlinks,
-        "profile": profile,
-        "anon": anon,
-        "endpoint_url": endpoint_url,
+        "settings": settings,
+        "config": config,
         "check": False,
     }
     selection = selection_for_sync(
@@ -258,9 +216,7 @@ def sync_cmd(
         check_valid=validate_src,
         force=force,
         show=not (quiet or json_out),
-        profile=profile,
-        anon=anon,
-        endpoint_url=endpoint_url,
+        settings=settings,
     )
     if selection is not None:
         kw["select"] = selection
@@ -275,10 +231,12 @@ def sync_cmd(
     if quiet or json_out:
         result = sync(src, dst, **kw)
     else:
-        progress = _progress()
-        bar = _Bar(progress)
-        with progress:
-            result = sync(src, dst, callbacks=bar, on_plan=bar.set_plan, **kw)
+        with ProgressBar("sync", total_bytes=0) as bar:
+
+            def on_plan(p: Plan) -> None:
+                bar.set_totals(p.transfer_bytes, len(p.actions))
+
+            result = sync(src, dst, callbacks=bar, on_plan=on_plan, **kw)
     result.elapsed = time.perf_counter() - t0
     if json_out:
         emit_json(result.to_dict())
@@ -314,9 +272,7 @@ def status_cmd(
         delete=delete,
         filters=rules,
         follow_symlinks=not no_follow_symlinks,
-        profile=profile,
-        anon=anon,
-        endpoint_url=endpoint_url,
+        settings=settings_for_cli(profile, anon, endpoint_url),
     )
     if json_out:
         emit_json(p.to_dict())
@@ -336,7 +292,7 @@ def verify_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Re-check a dataset against its manifest: missing, extra and mismatched files."""
-    report = verify(url, deep=deep, profile=profile, anon=anon, endpoint_url=endpoint_url)
+    report = verify(url, deep=deep, settings=settings_for_cli(profile, anon, endpoint_url))
     if json_out:
         emit_json(report.to_dict())
     else:

@@ -15,9 +15,11 @@ Examples
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
-from pathlib import Path
+from collections.abc import Iterable
 
+from .._config import Config
+from .._progress import Callbacks
+from ..store import S3Settings
 from ._fetch import FetchPlan, FetchResult, execute_fetch, plan_fetch
 from ._layout import (
     DEFAULT_BUCKET,
@@ -64,6 +66,7 @@ def subjects(
     profile: str | None = None,
     anon: bool = False,
     endpoint_url: str | None = None,
+    settings: S3Settings | None = None,
 ) -> list[str]:
     """Subject ids of ``release``, from one delimiter listing.
 
@@ -74,7 +77,7 @@ def subjects(
     1113
     """
     return HCP(
-        release, bucket=bucket, profile=profile, anon=anon, endpoint_url=endpoint_url
+        release, bucket=bucket, settings=_settings(profile, anon, endpoint_url, settings)
     ).subjects()
 
 
@@ -87,6 +90,7 @@ def files(
     profile: str | None = None,
     anon: bool = False,
     endpoint_url: str | None = None,
+    settings: S3Settings | None = None,
 ) -> list[HCPFile]:
     """One subject's files for ``kinds``, with sizes, ETags and BIDS targets.
 
@@ -96,9 +100,8 @@ def files(
     >>> sum(f.size for f in hcp.files("100206", "dwi", profile="hcp"))  # doctest: +SKIP
     1543672072
     """
-    return HCP(release, bucket=bucket, profile=profile, anon=anon, endpoint_url=endpoint_url).files(
-        subject, kinds
-    )
+    client = HCP(release, bucket=bucket, settings=_settings(profile, anon, endpoint_url, settings))
+    return client.files(subject, kinds)
 
 
 def select(
@@ -110,6 +113,7 @@ def select(
     profile: str | None = None,
     anon: bool = False,
     endpoint_url: str | None = None,
+    settings: S3Settings | None = None,
 ) -> Selection:
     """The files of several subjects, with a size estimate per subject and in total.
 
@@ -119,9 +123,8 @@ def select(
     >>> hcp.select(["100206", "100307"], profile="hcp").size_by_subject()  # doctest: +SKIP
     {'100206': 1577853042, '100307': 1516981120}
     """
-    return HCP(
-        release, bucket=bucket, profile=profile, anon=anon, endpoint_url=endpoint_url
-    ).select(subjects, kinds)
+    client = HCP(release, bucket=bucket, settings=_settings(profile, anon, endpoint_url, settings))
+    return client.select(subjects, kinds)
 
 
 def fetch(
@@ -135,10 +138,11 @@ def fetch(
     profile: str | None = None,
     anon: bool = False,
     endpoint_url: str | None = None,
+    settings: S3Settings | None = None,
     jobs: int | None = None,
     dry_run: bool = False,
-    progress: Callable[[int], None] | None = None,
-    on_done: Callable[[HCPFile, Path], None] | None = None,
+    callbacks: Callbacks[HCPFile] | None = None,
+    config: Config | None = None,
 ) -> FetchResult:
     """Download subjects into ``dest/derivatives/<pipeline>`` as BIDS, verified and resumable.
 
@@ -156,10 +160,18 @@ def fetch(
         ``dwi``, ``dwi7t``, ``anat``, ``mni``, ``unprocessed`` (see :data:`KINDS`).
     pipeline
         Name of the derivative folder.
+    release, bucket
+        Where the data is (see :class:`HCP`).
+    profile, anon, endpoint_url, settings
+        How to reach it, as for :class:`HCP` (default profile ``hcp``).
     jobs
         Transfers in flight.
-    progress, on_done
-        Callbacks: bytes received; a file verified and in place.
+    callbacks
+        Progress subscriber (:class:`~brainbucket.Callbacks`), told about each
+        :class:`HCPFile` downloaded (see :func:`execute_fetch`).
+    config
+        The ``BRAINBUCKET_*`` settings (see :func:`execute_fetch`); default: read from the
+        environment, once.
 
     Examples
     --------
@@ -168,8 +180,20 @@ def fetch(
     >>> r.derivative.name  # doctest: +SKIP
     'hcp'
     """
-    client = HCP(release, bucket=bucket, profile=profile, anon=anon, endpoint_url=endpoint_url)
+    client = HCP(release, bucket=bucket, settings=_settings(profile, anon, endpoint_url, settings))
     plan = plan_fetch(client, subjects, dest, kinds=kinds, pipeline=pipeline)
     if dry_run:
         return FetchResult(plan)
-    return execute_fetch(plan, jobs=jobs, progress=progress, on_done=on_done)
+    return execute_fetch(plan, jobs=jobs, callbacks=callbacks, config=config)
+
+
+def _settings(
+    profile: str | None, anon: bool, endpoint_url: str | None, settings: S3Settings | None
+) -> S3Settings:
+    """One settings value for a call: ``settings`` when given, else the keyword arguments'.
+
+    :class:`HCP` then picks the profile by its own rule (``hcp`` by default).
+    """
+    if settings is not None:
+        return settings
+    return S3Settings.from_options(profile=profile, anon=anon, endpoint_url=endpoint_url)

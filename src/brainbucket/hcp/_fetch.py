@@ -10,16 +10,17 @@ equal to the ETag) shows is already there, so an interrupted fetch resumes.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._config import Config
 from .._exceptions import BrainbucketError, PartialFailureError, UsageError
 from .._hashing import plain_md5
 from .._paths import local_path_for
-from .._types import ProgressCallback
-from ..sync import Action, Callbacks, Download, execute
+from .._progress import Callbacks
+from ..sync import Action, Download, execute
 from ._layout import DEFAULT_KINDS
 from ._record import (
     Record,
@@ -181,37 +182,37 @@ def plan_fetch(
     return plan
 
 
-class _Subscriber(Callbacks):
-    """Forward the executor's events to plain callbacks, and remember what finished."""
+class _Subscriber(Callbacks[Action]):
+    """Tell the caller's subscriber about HCP files (not the executor's actions), and
+    remember what finished."""
 
-    def __init__(
-        self,
-        files: dict[Path, HCPFile],
-        progress: ProgressCallback | None,
-        on_done: Callable[[HCPFile, Path], None] | None,
-    ) -> None:
+    def __init__(self, files: dict[Path, HCPFile], callbacks: Callbacks[HCPFile]) -> None:
         self.files = files
-        self.progress = progress
-        self.on_file = on_done
+        self.callbacks = callbacks
         self.finished: list[Download] = []
 
+    def on_queued(self, action: Action) -> None:
+        if isinstance(action, Download):
+            self.callbacks.on_queued(self.files[action.dest])
+
     def on_progress(self, action: Action, nbytes: int) -> None:
-        if self.progress is not None:
-            self.progress(nbytes)
+        if isinstance(action, Download):
+            self.callbacks.on_progress(self.files[action.dest], nbytes)
 
     def on_done(self, action: Action, error: BrainbucketError | None) -> None:
-        if error is None and isinstance(action, Download):
+        if not isinstance(action, Download):
+            return
+        if error is None:
             self.finished.append(action)
-            if self.on_file is not None:
-                self.on_file(self.files[action.dest], action.dest)
+        self.callbacks.on_done(self.files[action.dest], error)
 
 
 def execute_fetch(
     plan: FetchPlan,
     *,
     jobs: int | None = None,
-    progress: ProgressCallback | None = None,
-    on_done: Callable[[HCPFile, Path], None] | None = None,
+    callbacks: Callbacks[HCPFile] | None = None,
+    config: Config | None = None,
 ) -> FetchResult:
     """Download what the plan lists, ``jobs`` at a time, and update the record.
 
@@ -221,10 +222,13 @@ def execute_fetch(
         From :func:`plan_fetch`.
     jobs
         Transfers in flight (default ``BRAINBUCKET_JOBS``, 64).
-    progress
-        Called with each chunk's byte count.
-    on_done
-        Called with each file once it is verified and in place.
+    callbacks
+        Progress subscriber (:class:`~brainbucket.Callbacks`) told about each
+        :class:`HCPFile` downloaded: bytes as they arrive, the file once it is verified and
+        in place (at ``result.derivative / file.target``) or failed.
+    config
+        The ``BRAINBUCKET_*`` settings (jobs, resumable-transfer state, ``fsync`` of each
+        file); default: read from the environment, once.
 
     Raises
     ------
@@ -232,6 +236,7 @@ def execute_fetch(
         If some files failed (the others are kept and recorded); the error of the first
         failure is raised as is when every file failed the same way.
     """
+    config = config or Config()
     hcp = plan.hcp
     record = Record.load(plan.derivative, bucket=hcp.bucket, release=hcp.release)
     record.files.update(plan.adopted)
@@ -242,12 +247,19 @@ def execute_fetch(
         Download(f.key, path, f.size, etag=f.etag, reason="new" if not path.exists() else "changed")
         for f, path in plan.downloads
     ]
-    subscriber = _Subscriber(by_dest, progress, on_done)
+    subscriber = _Subscriber(by_dest, callbacks or Callbacks())
     failed: list[tuple[Download, BrainbucketError]] = []
     recorded: set[str] = set()
     try:
         with hcp._access():
-            run = execute(actions, hcp.store, jobs=jobs, callbacks=subscriber)
+            run = execute(
+                actions,
+                hcp.store,
+                jobs=jobs or config.jobs,
+                callbacks=subscriber,
+                state_dir=config.state_dir,
+                durable=config.fsync,
+            )
             for action, digest in run.done:
                 if not isinstance(action, Download) or not isinstance(digest, str):
                     continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 from collections.abc import Iterable, Iterator
@@ -18,7 +19,7 @@ from .._exceptions import (
     ObjectNotFoundError,
 )
 from .._types import FolderInfo, ObjectInfo
-from ..store import Store, available_profiles, open_store
+from ..store import S3Settings, Store, available_profiles, open_store
 from ._layout import (
     DEFAULT_BUCKET,
     DEFAULT_KINDS,
@@ -194,6 +195,10 @@ class HCP:
         Unsigned requests (for a public replica).
     endpoint_url
         S3 endpoint; else ``BRAINBUCKET_ENDPOINT_URL``; else the AWS config's.
+    settings
+        The three above as one :class:`~brainbucket.S3Settings` value, used instead of them;
+        its profile is chosen the same way (``None``: ``hcp`` if configured, else the
+        environment's keys).
 
     Examples
     --------
@@ -211,15 +216,23 @@ class HCP:
         profile: str | None = None,
         anon: bool = False,
         endpoint_url: str | None = None,
+        settings: S3Settings | None = None,
     ) -> None:
         self.release = release
         self.prefix = check_release(release)
         self.bucket = bucket
-        self.profile = _resolve_profile(profile, anon)
-        self.anon = anon
-        self.store: Store = open_store(
-            f"s3://{bucket}", profile=self.profile, anon=anon, endpoint_url=endpoint_url
+        if settings is None:
+            settings = S3Settings.from_options(
+                profile=profile, anon=anon, endpoint_url=endpoint_url
+            )
+        # HCP's own rule for which profile holds the ConnectomeDB keys, applied to the value
+        # the user's input made: everything else it says (endpoint, anon...) is kept.
+        self.settings = dataclasses.replace(
+            settings, profile=_resolve_profile(settings.profile, bool(settings.anon))
         )
+        self.profile = self.settings.profile
+        self.anon = bool(settings.anon)
+        self.store: Store = open_store(f"s3://{bucket}", settings=self.settings)
 
     def __repr__(self) -> str:
         return f"HCP(release={self.release!r}, bucket={self.bucket!r}, profile={self.profile!r})"

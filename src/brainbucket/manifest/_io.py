@@ -54,8 +54,10 @@ def read_pointer(store: Store) -> tuple[str, str] | None:
     return decode_pointer(blob, store.describe(HEAD_PATH)), etag
 
 
-def _cache_dir() -> Path:
-    return Config().cache_dir / "manifests"
+def _cache_folder(cache: bool | str | os.PathLike[str]) -> Path | None:
+    if cache is True:
+        return Config().manifest_dir  # called on its own: the environment's cache
+    return Path(cache) if cache else None
 
 
 def _read_blob(store: Store, path: str, digest: str, cache: Path | None) -> bytes:
@@ -84,7 +86,7 @@ def _read_blob(store: Store, path: str, digest: str, cache: Path | None) -> byte
 
 
 def read_manifest(
-    store: Store, prefix: str | None = None, *, cache: bool = True
+    store: Store, prefix: str | None = None, *, cache: bool | str | os.PathLike[str] = True
 ) -> Manifest | None:
     """Read the dataset's current manifest, or ``None`` if it has none.
 
@@ -100,7 +102,8 @@ def read_manifest(
         Keep only paths starting with this (e.g. ``"sub-01/"``).
     cache
         Keep roots and shards (immutable, named by their digest) in the local cache, so a
-        later read of an unchanged dataset fetches only the pointer.
+        later read of an unchanged dataset fetches only the pointer: ``True`` in the user
+        cache (``BRAINBUCKET_CACHE``/manifests), or in the folder given; ``False``: nowhere.
 
     Raises
     ------
@@ -123,7 +126,7 @@ def read_manifest(
         return None
     root, etag = pointer
     rpath = root_path(root)
-    folder = _cache_dir() if cache else None
+    folder = _cache_folder(cache)
     refs = decode_root(_read_blob(store, rpath, root, folder), store.describe(rpath))
 
     def load(ref: ShardRef) -> dict[str, Entry]:

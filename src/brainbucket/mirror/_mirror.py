@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -14,13 +13,16 @@ import filelock
 from .._config import Config
 from .._exceptions import (
     AccessDeniedError,
+    BrainbucketError,
     ConflictError,
     IntegrityError,
     ObjectNotFoundError,
     OfflineError,
+    PartialFailureError,
     UsageError,
 )
 from .._hashing import VerifiedWriter, plain_md5
+from .._progress import Callbacks
 from .._types import Expected
 from .._url import parse_url
 from ..bids._index import FileRow
@@ -33,9 +35,6 @@ __all__ = ["Mirror", "VerifyReport"]
 
 _TOUCH_EVERY_NS = 60 * 1_000_000_000
 _ATTEMPTS = 3
-
-# Called after each file actually downloaded: (remote key, bytes).
-FetchCallback = Callable[[str, int], None]
 
 
 class VerifyReport:
@@ -70,12 +69,17 @@ class Mirror:
         How to reach the server, as for :func:`brainbucket.open_store`.
     jobs
         Files fetched at once by :meth:`files`.
-    on_fetch
-        Called with ``(key, size)`` after each file actually downloaded.
-    on_progress
-        Called with a byte count as data arrives.
+    callbacks
+        Progress subscriber (:class:`~brainbucket.Callbacks`) told about each download by
+        the file's key (relative to the study root): ``on_queued`` when it starts,
+        ``on_progress`` as bytes arrive, ``on_done`` once it is verified in place (or
+        failed). Files already in the cache are not reported. Called from the fetching
+        threads.
     lock_timeout
         Seconds to wait for another process fetching the same file before fetching it anyway.
+    config
+        The ``BRAINBUCKET_*`` settings the defaults above come from (and whether each fetched
+        file is flushed to disk, ``fsync``); default: read from the environment, once.
 
     Examples
     --------
@@ -100,11 +104,11 @@ class Mirror:
         endpoint_url: str | None = None,
         settings: S3Settings | None = None,
         jobs: int | None = None,
-        on_fetch: FetchCallback | None = None,
-        on_progress: Callable[[int], None] | None = None,
+        callbacks: Callbacks[str] | None = None,
         lock_timeout: float = 900.0,
+        config: Config | None = None,
     ) -> None:
-        cfg = Config()
+        cfg = config or Config()
         self.url = str(parse_url(url))
         self.offline = cfg.offline if offline is None else offline
         self.cache_dir = Path(cache_dir) if cache_dir is not None else cfg.cache_dir
@@ -120,8 +124,9 @@ class Mirror:
         self.endpoint = None if endpoint is None or "amazonaws.com" in endpoint else endpoint
         self.layout = CacheLayout(self.cache_dir / "mirror" / mirror_slug(self.url, self.endpoint))
         self.jobs = max(1, min(jobs or cfg.jobs, 32))
-        self.on_fetch = on_fetch
-        self.on_progress = on_progress
+        self._durable = cfg.fsync
+        self._manifest_cache = cfg.manifest_dir
+        self.callbacks: Callbacks[str] = callbacks or Callbacks()
         self.lock_timeout = lock_timeout
         self._study: Study | None = None
         # key → (path, remote identity, (inode, size, mtime_ns)) of files verified here
@@ -160,7 +165,7 @@ class Mirror:
                 self._study = Study.from_files(_OfflineStore(self.url), remote, source)
             else:
                 store = self.store
-                remote, source = remote_files(store)
+                remote, source = remote_files(store, manifest_cache=self._manifest_cache)
                 self.layout.write_source(self.url, self.endpoint)
                 self.layout.save_listing(remote, source)
                 self._study = Study.from_files(store, remote, source)
@@ -320,8 +325,6 @@ class Mirror:
             pass  # a read-only shared cache is fine; it just cannot be evicted by age
 
     def _fetch_all(self, todo: list[FileRow]) -> list[Path]:
-        from .._exceptions import BrainbucketError, PartialFailureError
-
         if len(todo) == 1:
             return [self._fetch(todo[0])]
         results: list[Path | BaseException] = []
@@ -357,7 +360,15 @@ class Mirror:
                 cached = self._cached(remote)  # another process may have fetched it meanwhile
                 if cached is not None:
                     return cached
-                done = self._download(remote)
+                self.callbacks.on_queued(key)
+                try:
+                    done = self._download(remote)
+                except BrainbucketError as exc:
+                    self.callbacks.on_done(key, exc)
+                    raise
+                # Reported even when another writer's copy replaced ours: this download
+                # ended, verified; a new attempt below is reported as one of its own.
+                self.callbacks.on_done(key, None)
                 if done is not None:
                     return done
                 # Another writer's rename replaced ours (no lock held): look again.
@@ -377,15 +388,15 @@ class Mirror:
         etag_md5 = plain_md5(etag)
         md5 = hashlib.md5(usedforsecurity=False) if etag_md5 is not None else None
         what = f"{self.url.rstrip('/')}/{key}"
-        with VerifiedWriter(dest, Expected(size=size, sha256=sha256), what=what) as w:
+        expected = Expected(size=size, sha256=sha256)
+        with VerifiedWriter(dest, expected, what=what, durable=self._durable) as w:
             # A rename keeps the inode: it tells our file from one another process put there.
             ours = os.stat(w.tmp).st_ino
             for chunk in self.store.iter_bytes(key, version_id=version_id):
                 w.write(chunk)
                 if md5 is not None:
                     md5.update(chunk)
-                if self.on_progress is not None:
-                    self.on_progress(len(chunk))
+                self.callbacks.on_progress(key, len(chunk))
             if md5 is not None and (got := md5.hexdigest()) != etag_md5:
                 w.abort()
                 msg = f"{what}: MD5 {got[:12]}… does not match the ETag {etag_md5[:12]}…"  # type: ignore[index]
@@ -400,8 +411,6 @@ class Mirror:
         self.layout.write_record(
             Record(key, st.st_size, digest, etag, version_id, sha256, st.st_ino, st.st_mtime_ns)
         )
-        if self.on_fetch is not None:
-            self.on_fetch(key, st.st_size)
         return dest
 
     # -- maintenance -----------------------------------------------------------------------

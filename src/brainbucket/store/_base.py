@@ -324,6 +324,7 @@ class Store(OptionalVerbs, abc.ABC):
         keep_mtime: bool = False,
         progress: ProgressCallback | None = None,
         abort: Abort | None = None,
+        durable: bool | None = None,
     ) -> str:
         """Download to ``dest`` through a verified temporary file; returns ``sha256:<hex>``.
 
@@ -344,13 +345,18 @@ class Store(OptionalVerbs, abc.ABC):
             Called with each number of bytes received.
         abort
             Lets another thread cut the download short (stores with their own HTTP reader).
+        durable
+            ``fsync`` the file before it is renamed into place, so it survives a power cut;
+            ``None``: as ``BRAINBUCKET_FSYNC`` says (off by default).
 
         Raises
         ------
         IntegrityError
             If the bytes do not match; ``dest`` is left as it was.
         """
-        return self._stream_download(path, dest, expected or Expected(), keep_mtime, progress)
+        return self._stream_download(
+            path, dest, expected or Expected(), keep_mtime, progress, durable
+        )
 
     def _stream_download(
         self,
@@ -359,12 +365,13 @@ class Store(OptionalVerbs, abc.ABC):
         expected: Expected,
         keep_mtime: bool,
         progress: ProgressCallback | None,
+        durable: bool | None = None,
     ) -> str:
         """:meth:`download` through the store's streaming read (route ``STREAM``)."""
         meta, chunks = self._open_stream(path, version_id=expected.version_id)
         if expected.size is None:
             expected = dataclasses.replace(expected, size=meta.size)
-        with VerifiedWriter(dest, expected, what=self.describe(path)) as w:
+        with VerifiedWriter(dest, expected, what=self.describe(path), durable=durable) as w:
             for chunk in chunks:
                 w.write(chunk)
                 if progress is not None:
@@ -397,6 +404,7 @@ class Store(OptionalVerbs, abc.ABC):
         progress: ProgressCallback | None = None,
         state_dir: Path | None = None,
         resume_threshold: int = RESUME_THRESHOLD,
+        durable: bool | None = None,
     ) -> str:
         """:meth:`download`, awaitable; backends with an async data path override it.
 
@@ -405,7 +413,13 @@ class Store(OptionalVerbs, abc.ABC):
         earlier run stopped.
         """
         return await asyncio.to_thread(
-            self.download, path, dest, expected, keep_mtime=keep_mtime, progress=progress
+            self.download,
+            path,
+            dest,
+            expected,
+            keep_mtime=keep_mtime,
+            progress=progress,
+            durable=durable,
         )
 
     def download_many(
@@ -415,18 +429,19 @@ class Store(OptionalVerbs, abc.ABC):
         stop: threading.Event,
         *,
         connections: int = 32,
+        durable: bool | None = None,
     ) -> None:
         """Download many (small) objects on the calling thread (route ``SMALL``).
 
         ``items`` are ``(path, dest, expected, tag)``; each result goes to
         ``done(tag, sha256 digest or None, bytes received, error or None)``. Returns when all
-        are done, or soon after ``stop`` is set.
+        are done, or soon after ``stop`` is set. ``durable`` as for :meth:`download`.
         """
         for path, dest, expected, tag in items:
             if stop.is_set():
                 return
             try:
-                digest = self.download(path, dest, expected, keep_mtime=True)
+                digest = self.download(path, dest, expected, keep_mtime=True, durable=durable)
             except Exception as exc:
                 done(tag, None, 0, exc)
             else:

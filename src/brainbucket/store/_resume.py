@@ -63,8 +63,15 @@ async def resume_download(
     expected: Expected,
     progress: ProgressCallback | None,
     state_dir: Path,
+    *,
+    durable: bool | None = None,
 ) -> str:
-    """Fetch ``path`` to ``dest`` resumably; returns the ``sha256:`` digest of what landed."""
+    """Fetch ``path`` to ``dest`` resumably; returns the ``sha256:`` digest of what landed.
+
+    ``durable``: ``fsync`` the file before its rename (``None``: ``BRAINBUCKET_FSYNC``).
+    """
+    if durable is None:
+        durable = flush_each_file()
     state = _state_file(state_dir, dest)
     state.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(state) + ".lock")
@@ -72,9 +79,13 @@ async def resume_download(
         lock.acquire(timeout=0)
     except Timeout:
         # Another process is on it: fetch privately instead of sharing its partial file.
-        return await store.adownload(path, dest, expected, keep_mtime=True, progress=progress)
+        return await store.adownload(
+            path, dest, expected, keep_mtime=True, progress=progress, durable=durable
+        )
     try:
-        return await _resume_locked(store, path, dest, expected, progress or _ignore, state)
+        return await _resume_locked(
+            store, path, dest, expected, progress or _ignore, state, durable
+        )
     finally:
         lock.release()
 
@@ -90,6 +101,7 @@ async def _resume_locked(
     expected: Expected,
     progress: ProgressCallback,
     state: Path,
+    durable: bool,
 ) -> str:
     assert expected.size is not None, "route RESUME needs the size"
     size_wanted = expected.size
@@ -134,7 +146,7 @@ async def _resume_locked(
                 # The object changed since the partial was written: start over.
                 _drop(partial)
                 state.write_text(json.dumps(expect))
-                return await _resume_locked(store, path, dest, expected, progress, state)
+                return await _resume_locked(store, path, dest, expected, progress, state, durable)
             with open(partial, "ab") as f:
                 async for chunk in res.stream(min_chunk_size=CHUNK):
                     f.write(chunk)
@@ -143,7 +155,7 @@ async def _resume_locked(
                         md5.update(chunk)
                     progress(len(chunk))
                 f.flush()
-                if flush_each_file():
+                if durable:
                     os.fsync(f.fileno())
         got = partial.stat().st_size
         digest = sha.hexdigest()

@@ -309,15 +309,23 @@ class S3Reads(S3Core):
         stop: threading.Event,
         *,
         connections: int = 32,
+        durable: bool | None = None,
     ) -> None:
         reader = self._reader()
         if reader is None or not self._plain:
-            super().download_many(items, done, stop, connections=connections)
+            super().download_many(items, done, stop, connections=connections, durable=durable)
             return
 
         def fallback(fetch: Fetch, abort: Abort) -> tuple[str, int]:
             return self._fetch(
-                reader, fetch.path, fetch.dest, fetch.expected, fetch.keep_mtime, None, abort
+                reader,
+                fetch.path,
+                fetch.dest,
+                fetch.expected,
+                fetch.keep_mtime,
+                None,
+                abort,
+                fetch.durable,
             )
 
         fetches = (
@@ -329,6 +337,7 @@ class S3Reads(S3Core):
                 expected=expected,
                 keep_mtime=True,
                 tag=tag,
+                durable=durable,
             )
             for path, dest, expected, tag in items
         )
@@ -347,6 +356,7 @@ class S3Reads(S3Core):
         keep_mtime: bool,
         progress: ProgressCallback | None,
         abort: Abort | None,
+        durable: bool | None = None,
     ) -> tuple[str, int]:
         try:
             return reader.fetch(
@@ -357,6 +367,7 @@ class S3Reads(S3Core):
                 keep_mtime=keep_mtime,
                 progress=progress,
                 abort=abort,
+                durable=durable,
             )
         except (BrainbucketError, Cancelled):
             raise
@@ -372,12 +383,13 @@ class S3Reads(S3Core):
         keep_mtime: bool = False,
         progress: ProgressCallback | None = None,
         abort: Abort | None = None,
+        durable: bool | None = None,
     ) -> str:
         expected = expected or Expected()
         reader = self._reader()
         if reader is None or self.route(expected) is Route.STREAM:
-            return self._stream_download(path, dest, expected, keep_mtime, progress)
-        return self._fetch(reader, path, dest, expected, keep_mtime, progress, abort)[0]
+            return self._stream_download(path, dest, expected, keep_mtime, progress, durable)
+        return self._fetch(reader, path, dest, expected, keep_mtime, progress, abort, durable)[0]
 
     async def adownload(
         self,
@@ -389,6 +401,7 @@ class S3Reads(S3Core):
         progress: ProgressCallback | None = None,
         state_dir: Path | None = None,
         resume_threshold: int = RESUME_THRESHOLD,
+        durable: bool | None = None,
     ) -> str:
         """:meth:`download`, awaitable; with ``state_dir``, a large download is kept across
         runs (route ``RESUME``)."""
@@ -398,11 +411,13 @@ class S3Reads(S3Core):
             from ._resume import resume_download
 
             assert state_dir is not None
-            return await resume_download(self, path, Path(dest), expected, progress, state_dir)
+            return await resume_download(
+                self, path, Path(dest), expected, progress, state_dir, durable=durable
+            )
         reader = self._reader()
         if reader is not None and route is not Route.STREAM:
-            return await self._adirect(reader, path, dest, expected, keep_mtime, progress)
-        return await self._astream(path, dest, expected, keep_mtime, progress)
+            return await self._adirect(reader, path, dest, expected, keep_mtime, progress, durable)
+        return await self._astream(path, dest, expected, keep_mtime, progress, durable)
 
     async def _astream(
         self,
@@ -411,6 +426,7 @@ class S3Reads(S3Core):
         expected: Expected,
         keep_mtime: bool,
         progress: ProgressCallback | None,
+        durable: bool | None,
     ) -> str:
         # Every filesystem call (mkdir, creating the temporary file, writes, fsync, rename)
         # runs on a worker thread: creating a file costs ~0.5 ms of kernel time, fsync waits
@@ -430,9 +446,15 @@ class S3Reads(S3Core):
                 if progress is not None:
                     progress(len(data))
                 return await asyncio.to_thread(
-                    write_verified, dest, memoryview(data), expected, what=what, mtime=mtime
+                    write_verified,
+                    dest,
+                    memoryview(data),
+                    expected,
+                    what=what,
+                    mtime=mtime,
+                    durable=durable,
                 )
-            w = await asyncio.to_thread(VerifiedWriter, dest, expected, what=what)
+            w = await asyncio.to_thread(VerifiedWriter, dest, expected, what=what, durable=durable)
             with w:
                 async for chunk in res.stream(min_chunk_size=CHUNK):
                     await asyncio.to_thread(w.write, chunk)
@@ -452,6 +474,7 @@ class S3Reads(S3Core):
         expected: Expected,
         keep_mtime: bool,
         progress: ProgressCallback | None,
+        durable: bool | None,
     ) -> str:
         # The whole download (request, reads, hashing, the file) runs on one worker thread.
         loop = asyncio.get_running_loop()
@@ -466,7 +489,7 @@ class S3Reads(S3Core):
                 loop.call_soon_threadsafe(progress, n)  # type: ignore[arg-type]
 
         call = functools.partial(
-            self._fetch, reader, path, dest, expected, keep_mtime, report, abort
+            self._fetch, reader, path, dest, expected, keep_mtime, report, abort, durable
         )
         try:
             digest, got = await loop.run_in_executor(None, call)

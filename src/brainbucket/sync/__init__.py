@@ -5,8 +5,9 @@ parts); ``execute`` runs actions — the sync's own or anyone's — on a bounded
 ``sync`` does both and records the dataset's manifest.
 """
 
+from .._progress import Callbacks
 from ._actions import Action, Delete, DeleteLocal, Download, Upload
-from ._execute import Callbacks, ExecuteResult, execute
+from ._execute import ExecuteResult, execute
 from ._local import Filters, LocalFile
 from ._plan import Plan, plan_download, plan_upload
 from ._sync import SyncResult, plan, sync

@@ -31,6 +31,7 @@ from .._exceptions import (
     PartialFailureError,
 )
 from .._hashing import CHUNK
+from .._progress import Callbacks
 from .._types import PutResult
 from ..store import PART_SIZE, RESUME_THRESHOLD, Abort, Cancelled, Route, Store
 from ._actions import Action, Delete, DeleteLocal, Download, Upload
@@ -116,30 +117,6 @@ class _Batch:
         self._items, self._due = [], time.monotonic() + _SETTLE_EVERY
 
 
-class Callbacks:
-    """Subscriber for progress; override what you need (every method is a no-op here).
-
-    Called from the thread that runs :func:`execute`.
-
-    Examples
-    --------
-    >>> class Count(Callbacks):
-    ...     def __init__(self):
-    ...         self.bytes = 0
-    ...     def on_progress(self, action, nbytes):
-    ...         self.bytes += nbytes
-    """
-
-    def on_queued(self, action: Action) -> None:
-        """``action`` will run."""
-
-    def on_progress(self, action: Action, nbytes: int) -> None:
-        """``nbytes`` more bytes of ``action`` moved (may repeat after a retry)."""
-
-    def on_done(self, action: Action, error: BrainbucketError | None) -> None:
-        """``action`` finished; ``error`` is ``None`` on success."""
-
-
 @dataclass
 class ExecuteResult:
     """What an execution did.
@@ -189,6 +166,7 @@ class _Options:
     multipart_threshold: int
     part_size: int
     upload_budget: int
+    durable: bool
 
 
 class _Budget:
@@ -216,8 +194,9 @@ def execute(
     *,
     jobs: int | None = None,
     serial: bool = False,
-    callbacks: Callbacks | None = None,
+    callbacks: Callbacks[Action] | None = None,
     state_dir: str | os.PathLike[str] | None = None,
+    durable: bool | None = None,
     multipart_threshold: int = MULTIPART_THRESHOLD,
     part_size: int = PART_SIZE,
 ) -> ExecuteResult:
@@ -234,9 +213,13 @@ def execute(
     serial
         One action at a time, in the given order (deterministic; for tests and debugging).
     callbacks
-        Progress subscriber.
+        Progress subscriber (:class:`~brainbucket.Callbacks`), told about each action;
+        called from the thread that runs :func:`execute`.
     state_dir
         Where resumable-transfer state lives (default: the configuration's ``state_dir``).
+    durable
+        ``fsync`` each downloaded file before it is renamed into place, so it survives a
+        power cut (default ``BRAINBUCKET_FSYNC``, off).
     multipart_threshold, part_size
         Uploads of at least ``multipart_threshold`` bytes go in resumable parts of
         ``part_size``; downloads that large resume by byte range.
@@ -262,13 +245,21 @@ def execute(
     >>> dest.read_bytes(), len(result.failed)
     (b'hello', 0)
     """
+    if state_dir is None or durable is None or not (jobs or serial):
+        # Called on its own (not by sync, which passes its values): the environment's
+        # settings, read once.
+        config = Config()
+        state_dir = config.state_dir if state_dir is None else state_dir
+        durable = config.fsync if durable is None else durable
+        jobs = jobs or config.jobs
     opts = _Options(
-        state_dir=Path(state_dir) if state_dir is not None else Config().state_dir,
+        state_dir=Path(state_dir),
         multipart_threshold=multipart_threshold,
         part_size=part_size,
         upload_budget=UPLOAD_BUDGET,
+        durable=durable,
     )
-    n = 1 if serial else max(1, jobs or Config().jobs)
+    n = 1 if serial else max(1, jobs or 1)
     coro = _run(list(actions), store, n, callbacks or Callbacks(), opts)
     try:
         asyncio.get_running_loop()
@@ -292,7 +283,7 @@ def execute(
 
 
 async def _run(
-    actions: list[Action], store: Store, jobs: int, cb: Callbacks, opts: _Options
+    actions: list[Action], store: Store, jobs: int, cb: Callbacks[Action], opts: _Options
 ) -> ExecuteResult:
     t0 = time.perf_counter()
     result = ExecuteResult()
@@ -428,7 +419,13 @@ async def _run(
                 digest, err = None, None
                 try:
                     digest = store.download(
-                        a.path, a.dest, a.expected, keep_mtime=True, progress=progress, abort=abort
+                        a.path,
+                        a.dest,
+                        a.expected,
+                        keep_mtime=True,
+                        progress=progress,
+                        abort=abort,
+                        durable=opts.durable,
                     )
                 except Cancelled:
                     break
@@ -451,6 +448,7 @@ async def _run(
                 done,
                 stop,
                 connections=min(jobs, LANE_CONNECTIONS),
+                durable=opts.durable,
             )
         finally:
             batch.flush()
@@ -493,6 +491,7 @@ async def _download(store: Store, a: Download, progress: Any, opts: _Options) ->
         progress=progress,
         state_dir=opts.state_dir,
         resume_threshold=opts.multipart_threshold,
+        durable=opts.durable,
     )
 
 
@@ -512,7 +511,7 @@ async def _upload_small(store: Store, a: Upload, progress: Any) -> PutResult:
 
 
 async def _delete_remote(
-    store: Store, deletes: list[Delete], result: ExecuteResult, cb: Callbacks
+    store: Store, deletes: list[Delete], result: ExecuteResult, cb: Callbacks[Action]
 ) -> None:
     failed = dict(await asyncio.to_thread(store.delete_many, [d.path for d in deletes]))
     for d in deletes:

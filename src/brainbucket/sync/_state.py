@@ -13,7 +13,7 @@ from .._exceptions import BucketNotFoundError, ObjectNotFoundError, UsageError
 from .._types import ObjectInfo
 from .._url import StoreURL, parse_url
 from ..manifest import META_DIR, Manifest, read_manifest
-from ..store import Store, open_store
+from ..store import S3Settings, Store, open_store
 from ._local import Filters, LocalFile, Scan, hash_files, scan
 from ._plan import needs_hash
 from ._statcache import StatCache
@@ -37,10 +37,6 @@ class Side:
     same: set[str]
 
 
-def _open(url: str, **kw: Any) -> Store:
-    return open_store(url, **{k: v for k, v in kw.items() if v is not None})
-
-
 def _parse(url: str | os.PathLike[str]) -> StoreURL:
     return parse_url(url)
 
@@ -61,9 +57,11 @@ def _no_bucket(store: Store) -> BucketNotFoundError:
     )
 
 
-def _remote_state(store: Store, *, must_exist: bool) -> tuple[Manifest | None, dict[str, Any]]:
+def _remote_state(
+    store: Store, *, must_exist: bool, manifest_cache: Path
+) -> tuple[Manifest | None, dict[str, Any]]:
     try:
-        manifest = read_manifest(store)
+        manifest = read_manifest(store, cache=manifest_cache)
     except BucketNotFoundError as exc:
         raise _no_bucket(store) from exc
     if manifest is not None:
@@ -84,14 +82,15 @@ def gather(
     filters: Filters,
     follow_symlinks: bool,
     state_dir: Path,
-    store_kw: dict[str, Any],
+    manifest_cache: Path,
+    settings: S3Settings,
 ) -> Side:
     s, d = _parse(src), _parse(dst)
     if s.is_s3 and d.is_s3:
         msg = "both sides are buckets: sync copies between a folder and a bucket"
         raise UsageError(msg, hint="sync down to a folder, then up to the other bucket")
     if s.is_s3:
-        direction, root, store = "download", _local_root(d), _open(str(s), **store_kw)
+        direction, root, store = "download", _local_root(d), open_store(s, settings=settings)
         if root.exists() and not root.is_dir():
             msg = f"{root} is a file; the destination must be a folder"
             raise UsageError(msg)
@@ -103,10 +102,12 @@ def gather(
         if not root.is_dir():
             msg = f"{root} is a file; sync works on folders"
             raise UsageError(msg, hint="use `brainbucket cp FILE URL` for one file")
-        store = open_store(d) if not d.is_s3 else _open(str(d), **store_kw)
+        store = open_store(d, settings=settings)
         if not d.is_s3:
             Path(d.prefix).mkdir(parents=True, exist_ok=True)
-    manifest, remote = _remote_state(store, must_exist=direction == "download")
+    manifest, remote = _remote_state(
+        store, must_exist=direction == "download", manifest_cache=manifest_cache
+    )
     local = (
         scan(
             root,

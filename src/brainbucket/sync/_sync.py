@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .._config import Config
@@ -15,11 +16,12 @@ from .._exceptions import (
     PartialFailureError,
     UsageError,
 )
+from .._progress import Callbacks
 from .._types import PutResult
 from ..manifest import Entry, Manifest, read_pointer, write_manifest
-from ..store import PART_SIZE, open_store
-from ._actions import Delete, DeleteLocal, Download, Upload
-from ._execute import MULTIPART_THRESHOLD, Callbacks, ExecuteResult, execute
+from ..store import PART_SIZE, S3Settings, open_store
+from ._actions import Action, Delete, DeleteLocal, Download, Upload
+from ._execute import MULTIPART_THRESHOLD, ExecuteResult, execute
 from ._multipart import abort_stale
 from ._plan import Plan, plan_download, plan_upload
 from ._state import Side, gather, make_filters
@@ -90,6 +92,11 @@ class SyncResult:
         }
 
 
+def _settings(profile: str | None, anon: bool, endpoint_url: str | None) -> S3Settings:
+    """The settings value of the keyword arguments (built once, at the entry point)."""
+    return S3Settings.from_options(profile=profile, anon=anon, endpoint_url=endpoint_url)
+
+
 def _make_plan(side: Side, delete: bool) -> Plan:
     selected = side.filters if side.filters.active else None
     if side.direction == "upload":
@@ -126,11 +133,14 @@ def plan(
     profile: str | None = None,
     anon: bool = False,
     endpoint_url: str | None = None,
+    settings: S3Settings | None = None,
+    config: Config | None = None,
 ) -> Plan:
     """What ``sync(src, dst)`` would do, changing nothing.
 
     Reads the destination's (or source's) manifest, walks the local folder and hashes only
-    files whose size matches and whose hash is not cached, then plans purely.
+    files whose size matches and whose hash is not cached, then plans purely. Takes the same
+    arguments as :func:`sync`.
 
     Examples
     --------
@@ -139,13 +149,15 @@ def plan(
     >>> [a.path for a in plan(src, tempfile.mkdtemp()).actions]
     ['a.txt']
     """
+    config = config or Config()
     side = gather(
         src,
         dst,
         filters=make_filters(include, exclude, filters, select, prefixes),
         follow_symlinks=follow_symlinks,
-        state_dir=Config().state_dir,
-        store_kw={"profile": profile, "anon": anon or None, "endpoint_url": endpoint_url},
+        state_dir=config.state_dir,
+        manifest_cache=config.manifest_dir,
+        settings=settings or _settings(profile, anon, endpoint_url),
     )
     try:
         return _make_plan(side, delete)
@@ -168,12 +180,14 @@ def sync(
     jobs: int | None = None,
     serial: bool = False,
     follow_symlinks: bool = True,
-    callbacks: Callbacks | None = None,
+    callbacks: Callbacks[Action] | None = None,
     on_plan: Callable[[Plan], None] | None = None,
     check: bool = True,
     profile: str | None = None,
     anon: bool = False,
     endpoint_url: str | None = None,
+    settings: S3Settings | None = None,
+    config: Config | None = None,
     multipart_threshold: int = MULTIPART_THRESHOLD,
     part_size: int = PART_SIZE,
 ) -> SyncResult:
@@ -204,18 +218,26 @@ def sync(
     dry_run
         Plan only; nothing changes.
     jobs, serial
-        Transfers in flight; ``serial`` runs one at a time in path order.
+        Transfers in flight (default ``BRAINBUCKET_JOBS``, 64); ``serial`` runs one at a
+        time in path order.
     follow_symlinks
         Follow symlinks (with loop detection); else skip them.
     callbacks
-        Progress subscriber (:class:`~brainbucket.sync.Callbacks`).
+        Progress subscriber (:class:`~brainbucket.Callbacks`), told about each action of
+        the plan; called from the thread that runs :func:`sync`.
     on_plan
         Called with the plan before anything runs.
     check
         Raise :class:`PartialFailureError` at the end if any file failed (after recording
         everything that succeeded).
     profile, anon, endpoint_url
-        How to reach the bucket.
+        How to reach the bucket, as for :func:`brainbucket.open_store`.
+    settings
+        All three as one :class:`~brainbucket.S3Settings` value; when given, it is used
+        instead of them.
+    config
+        The ``BRAINBUCKET_*`` settings (cache and state folders, jobs, ``fsync`` of each
+        downloaded file); default: read from the environment, once.
     multipart_threshold, part_size
         Files this large go up in resumable parts (and come down resumably).
 
@@ -245,7 +267,7 @@ def sync(
     (1, 0)
     """
     t0 = time.perf_counter()
-    config = Config()
+    config = config or Config()
     state_dir = config.state_dir
     side = gather(
         src,
@@ -253,7 +275,8 @@ def sync(
         filters=make_filters(include, exclude, filters, select, prefixes),
         follow_symlinks=follow_symlinks,
         state_dir=state_dir,
-        store_kw={"profile": profile, "anon": anon or None, "endpoint_url": endpoint_url},
+        manifest_cache=config.manifest_dir,
+        settings=settings or _settings(profile, anon, endpoint_url),
     )
     try:
         the_plan = _make_plan(side, delete)
@@ -276,16 +299,17 @@ def sync(
         executed = execute(
             the_plan.actions,
             side.store,
-            jobs=jobs,
+            jobs=jobs or config.jobs,
             serial=serial,
             callbacks=callbacks,
             state_dir=state_dir,
+            durable=config.fsync,
             multipart_threshold=multipart_threshold,
             part_size=part_size,
         )
         _account(result, executed)
         if side.direction == "upload":
-            _finish_upload(side, result, executed)
+            _finish_upload(side, result, executed, state_dir)
         else:
             _finish_download(side, result, executed)
         _remember_hashes(side, executed)
@@ -314,7 +338,9 @@ def _account(result: SyncResult, executed: ExecuteResult) -> None:
     result.failed.extend((a.path, str(e)) for a, e in executed.failed)
 
 
-def _finish_upload(side: Side, result: SyncResult, executed: ExecuteResult) -> None:
+def _finish_upload(
+    side: Side, result: SyncResult, executed: ExecuteResult, state_dir: Path
+) -> None:
     manifest = side.manifest
     first = manifest is None
     if manifest is None:
@@ -337,7 +363,7 @@ def _finish_upload(side: Side, result: SyncResult, executed: ExecuteResult) -> N
         write_manifest(side.store, manifest, expected=None if first else manifest.pointer_etag)
     result.manifest_root = manifest.root
     if side.store.capabilities.multipart and not executed.failed:
-        abort_stale(side.store, Config().state_dir)
+        abort_stale(side.store, state_dir)
 
 
 def _finish_download(side: Side, result: SyncResult, executed: ExecuteResult) -> None:

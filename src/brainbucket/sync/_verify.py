@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._config import Config
 from .._exceptions import ObjectNotFoundError
 from .._hashing import format_sha256
 from .._url import parse_url
 from ..manifest import Manifest, read_manifest
-from ..store import Store, open_store
+from ..store import S3Settings, Store, open_store
 from ._local import Filters, hash_files, scan
 from ._state import remote_listing
 
@@ -74,12 +75,30 @@ def verify(
     profile: str | None = None,
     anon: bool = False,
     endpoint_url: str | None = None,
+    settings: S3Settings | None = None,
+    config: Config | None = None,
 ) -> VerifyReport:
     """Compare a dataset with its manifest: missing, extra and mismatched files.
 
     A bucket is checked by listing (size and ETag against the manifest); ``deep`` also
     downloads and hashes every object. A local folder (one an upload or download sync
     recorded a manifest in) is always checked by hashing every file.
+
+    Parameters
+    ----------
+    url
+        ``s3://bucket/prefix``, or a local folder holding a manifest.
+    deep
+        Also download and hash every object of a bucket.
+    jobs
+        Shards read and objects hashed at once.
+    profile, anon, endpoint_url
+        How to reach the bucket, as for :func:`brainbucket.open_store`.
+    settings
+        All three as one :class:`~brainbucket.S3Settings` value, used instead of them.
+    config
+        The ``BRAINBUCKET_*`` settings (where manifests are cached); default: read from the
+        environment.
 
     Raises
     ------
@@ -96,9 +115,10 @@ def verify(
     True
     """
     parsed = parse_url(url)
-    kw: dict[str, Any] = {"profile": profile, "anon": anon, "endpoint_url": endpoint_url}
-    store = open_store(parsed, **kw) if parsed.is_s3 else open_store(parsed)
-    manifest = read_manifest(store)
+    if settings is None:
+        settings = S3Settings.from_options(profile=profile, anon=anon, endpoint_url=endpoint_url)
+    store = open_store(parsed, settings=settings)
+    manifest = read_manifest(store, cache=(config or Config()).manifest_dir)
     if manifest is None:
         msg = f"{store.describe()}: no manifest to verify against"
         raise ObjectNotFoundError(

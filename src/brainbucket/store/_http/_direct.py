@@ -340,8 +340,11 @@ class DirectGet:
         keep_mtime: bool,
         progress: ProgressCallback | None,
         abort: Abort | None = None,
+        durable: bool | None = None,
     ) -> tuple[str, int]:
         """Download ``key`` to ``dest``, verified; returns its ``sha256:`` digest and size.
+
+        ``durable``: ``fsync`` the file before its rename (``None``: ``BRAINBUCKET_FSYNC``).
 
         Raises
         ------
@@ -391,7 +394,7 @@ class DirectGet:
                         length = answer.header("content-length")
                         if expected.size is None and length.isdigit():
                             expected = Expected(int(length), *_checks(expected))
-                        writer = VerifiedWriter(dest, expected, what=what)
+                        writer = VerifiedWriter(dest, expected, what=what, durable=durable)
                     elif not continues_at(answer.status, answer.header("content-range"), got):
                         msg = f"{what}: the server did not continue the read where it stopped"
                         raise ConflictError(msg, hint="re-run")

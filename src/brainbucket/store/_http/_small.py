@@ -52,7 +52,8 @@ _HELPERS = 4
 class Fetch:
     """One object to fetch to ``dest``, and what its bytes must match.
 
-    ``tag`` is the caller's, handed back with the result.
+    ``tag`` is the caller's, handed back with the result. ``durable``: ``fsync`` the file
+    before its rename (``None``: as ``BRAINBUCKET_FSYNC`` says).
     """
 
     path: str
@@ -62,6 +63,7 @@ class Fetch:
     expected: Expected
     keep_mtime: bool = False
     tag: Any = None
+    durable: bool | None = None
 
 
 # done(fetch, sha256 digest or None, bytes received, error or None)
@@ -376,7 +378,12 @@ class _Run:
         body = memoryview(slot.buf)[slot.head :]
         try:
             digest = write_verified(
-                fetch.dest, body, fetch.expected, what=fetch.what, mtime=slot.mtime
+                fetch.dest,
+                body,
+                fetch.expected,
+                what=fetch.what,
+                mtime=slot.mtime,
+                durable=fetch.durable,
             )
         except (BrainbucketError, OSError) as exc:
             self.done(fetch, None, len(body), exc)

@@ -1,0 +1,94 @@
+"""The one progress bar of the commands that move files: it renders :class:`Callbacks`.
+
+Every feature reports through :class:`~brainbucket.Callbacks`, whatever its items (sync
+actions, HCP files, mirror keys), so one bar serves ``sync`` and ``hcp fetch`` alike.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .._progress import Callbacks
+from ._app import err_console
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from .._exceptions import BrainbucketError
+
+__all__ = ["ProgressBar"]
+
+
+class ProgressBar(Callbacks[Any]):
+    """One overall bar on stderr: bytes, files, rate and time left; gone when done.
+
+    Use it as a context manager around the call it subscribes to. Nothing is drawn when
+    stderr is not a terminal (a log file, a pipe).
+
+    Parameters
+    ----------
+    description
+        Shown before the bar (``sync``, ``fetching``).
+    total_bytes, total_files
+        What the whole run moves, if known now (else see :meth:`set_totals`).
+
+    Examples
+    --------
+    >>> with ProgressBar("fetching", total_bytes=2048, total_files=1) as bar:
+    ...     bar.on_progress("a.nii.gz", 2048)
+    ...     bar.on_done("a.nii.gz", None)
+    >>> bar.files
+    1
+    """
+
+    def __init__(
+        self, description: str, *, total_bytes: int | None = None, total_files: int = 0
+    ) -> None:
+        # Imported here: a quiet run (scripts, cron) should not pay for the bar's machinery.
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            DownloadColumn(binary_units=True),
+            TextColumn("{task.fields[files]}/{task.fields[total_files]} files"),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=err_console,
+            transient=True,
+            disable=not err_console.is_terminal,
+        )
+        self.files = 0
+        self.task = self.progress.add_task(
+            description, total=total_bytes, files=0, total_files=total_files
+        )
+
+    def set_totals(self, total_bytes: int | None, total_files: int) -> None:
+        """What the run moves, once known (``sync`` knows after planning)."""
+        self.progress.update(self.task, total=total_bytes or None, total_files=total_files)
+
+    def on_progress(self, item: Any, nbytes: int) -> None:
+        self.progress.advance(self.task, nbytes)
+
+    def on_done(self, item: Any, error: BrainbucketError | None) -> None:
+        self.files += 1
+        self.progress.update(self.task, files=self.files)
+
+    def __enter__(self) -> ProgressBar:
+        self.progress.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.progress.stop()
