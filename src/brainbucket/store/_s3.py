@@ -3,10 +3,10 @@
 boto3 costs ~3 ms of CPU per request; obstore (Rust) ~0.3 ms, which is what makes small-file
 transfers fast. The store is put together from three parts, one per responsibility:
 
-- reads (``_s3_read``): listings, heads, streamed reads, and downloads along the route the
-  download router (``_route``) picks — the store's own HTTP readers (``_http``) for signed
-  reads of current versions, obstore's streams for the rest, ranged and resumable reads for
-  large files (``_resume``);
+- reads (``_s3_read``, listings in ``_s3_list``): heads, streamed reads, and downloads along
+  the route the download router (``_route``) picks — the store's own HTTP readers
+  (``_http``) for signed reads of current versions, obstore's streams for the rest, ranged
+  and resumable reads for large files (``_resume``);
 - writes (``_s3_write``): puts, uploads (multipart above 64 MiB), deletes, and the multipart
   verbs resumable uploads are built from;
 - control plane (``_s3_control``): buckets, versioning, versions, presigned URLs, bucket

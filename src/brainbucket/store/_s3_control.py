@@ -19,6 +19,7 @@ from .._exceptions import (
 from .._types import AnonymousAccess, VersionInfo
 from ._errors import translate
 from ._s3_core import S3Core, etag_of
+from ._s3_list import is_invalid_path
 
 __all__ = ["S3Control"]
 
@@ -36,7 +37,7 @@ class S3Control(S3Core):
             # NoSuchBucket), without loading boto3: ~0.5 s saved on the first sync to a bucket.
             next(iter(obstore.list(self.obs, chunk_size=1)), None)
         except Exception as exc:
-            if type(exc).__name__ == "InvalidPathError":
+            if is_invalid_path(exc):
                 return True  # it listed a key the data path cannot represent: it exists
             err = self._err(exc)
             if isinstance(err, FileNotFoundError):

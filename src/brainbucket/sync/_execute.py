@@ -14,7 +14,7 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,11 +23,6 @@ from typing import Any
 from .._config import Config
 from .._exceptions import (
     BrainbucketError,
-    BucketNotFoundError,
-    CredentialsError,
-    EndpointError,
-    ObjectNotFoundError,
-    OfflineError,
     PartialFailureError,
 )
 from .._hashing import CHUNK
@@ -36,11 +31,9 @@ from .._types import PutResult
 from ..store import PART_SIZE, RESUME_THRESHOLD, Abort, Cancelled, Route, Store
 from ._actions import Action, Delete, DeleteLocal, Download, Upload
 from ._multipart import upload_multipart
+from ._settle import FATAL, Batch, Settled, Tally, local_error
 
 __all__ = ["Callbacks", "ExecuteResult", "execute"]
-
-# Errors that would fail every other action the same way: stop at once.
-_FATAL = (BucketNotFoundError, CredentialsError, EndpointError, OfflineError)
 
 MULTIPART_THRESHOLD = RESUME_THRESHOLD
 # Whole small files are read into memory to upload; this bounds the bytes held at once.
@@ -59,62 +52,6 @@ LARGE_DOWNLOAD_THREADS = 8
 # The one-thread path for small files keeps this many connections busy (measured faster
 # than 16 and 32).
 LANE_CONNECTIONS = 64
-# A download thread hands finished files back to the event loop in batches.
-_SETTLE_EVERY = 0.05
-
-
-class _Tally:
-    """Counts the bytes of one small download on its thread."""
-
-    __slots__ = ("n",)
-
-    def __init__(self) -> None:
-        self.n = 0
-
-    def __call__(self, nbytes: int) -> None:
-        self.n += nbytes
-
-
-# A download thread's report of one file: action, digest, error, bytes not yet reported.
-_Settled = tuple[Download, str | None, BrainbucketError | None, int]
-
-
-class _Batch:
-    """A download thread's finished files, handed to the event loop every ``_SETTLE_EVERY``.
-
-    A call into the loop per file would cost more than a small file. Errors are sorted here:
-    a brainbucket error fails its file (a fatal one stops every thread), a local ``OSError``
-    becomes one, anything else is a bug and propagates.
-    """
-
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        settle: Callable[[list[_Settled]], None],
-        stop: threading.Event,
-    ) -> None:
-        self._loop, self._settle, self._stop = loop, settle, stop
-        self._items: list[_Settled] = []
-        self._due = time.monotonic() + _SETTLE_EVERY
-
-    def add(self, a: Download, digest: str | None, exc: BaseException | None, nbytes: int) -> None:
-        err: BrainbucketError | None = None
-        if isinstance(exc, BrainbucketError):
-            err = exc
-            if isinstance(exc, _FATAL):
-                self._stop.set()
-        elif isinstance(exc, OSError):
-            err = _local_error(a, exc)
-        elif exc is not None:
-            raise exc
-        self._items.append((a, digest, err, nbytes))
-        if time.monotonic() >= self._due:
-            self.flush()
-
-    def flush(self) -> None:
-        if self._items:
-            self._loop.call_soon_threadsafe(self._settle, self._items)
-        self._items, self._due = [], time.monotonic() + _SETTLE_EVERY
 
 
 @dataclass
@@ -371,27 +308,27 @@ async def _run(
             try:
                 r = await one(a)
             except BrainbucketError as exc:
-                if isinstance(exc, _FATAL):
+                if isinstance(exc, FATAL):
                     fatal.append(exc)
                     return
                 result.failed.append((a, exc))
                 cb.on_done(a, exc)
             except OSError as exc:
-                err = _local_error(a, exc)
+                err = local_error(a, exc)
                 result.failed.append((a, err))
                 cb.on_done(a, err)
             else:
                 result.done.append((a, r))
                 cb.on_done(a, None)
 
-    def settle(batch: list[_Settled]) -> None:
+    def settle(batch: list[Settled]) -> None:
         for a, digest, exc, nbytes in batch:
             if nbytes:  # small files report their bytes here, large ones as they came
                 progress_for(a)(nbytes)
             if exc is None:
                 result.done.append((a, digest))
                 cb.on_done(a, None)
-            elif isinstance(exc, _FATAL):
+            elif isinstance(exc, FATAL):
                 fatal.append(exc)
                 stop.set()
             else:
@@ -406,7 +343,7 @@ async def _run(
         # Runs on its own thread: every file start to finish, results back in batches.
         abort = Abort()
         aborts.append(abort)
-        batch = _Batch(loop, settle, stop)
+        batch = Batch(loop, settle, stop)
         try:
             while not stop.is_set():
                 with queue_lock:
@@ -414,7 +351,7 @@ async def _run(
                 if a is None:
                     break
                 # A small file's bytes are counted here and reported with its result.
-                tally = _Tally() if a.size <= CHUNK else None
+                tally = Tally() if a.size <= CHUNK else None
                 progress = tally if tally is not None else progress_for(a, True)
                 digest, err = None, None
                 try:
@@ -437,7 +374,7 @@ async def _run(
 
     def lane_worker() -> None:
         # One thread for every small file (see brainbucket.store._http).
-        batch = _Batch(loop, settle, stop)
+        batch = Batch(loop, settle, stop)
 
         def done(a: Download, digest: str | None, nbytes: int, exc: BaseException | None) -> None:
             batch.add(a, digest, exc, nbytes)
@@ -493,17 +430,6 @@ async def _download(store: Store, a: Download, progress: Any, opts: _Options) ->
         resume_threshold=opts.multipart_threshold,
         durable=opts.durable,
     )
-
-
-def _local_error(a: Action, exc: OSError) -> BrainbucketError:
-    from .._exceptions import AccessDeniedError
-
-    where = getattr(a, "src", None) or getattr(a, "dest", None) or a.path
-    if isinstance(exc, PermissionError):
-        return AccessDeniedError(f"{where}: permission denied", hint="check the file's permissions")
-    if isinstance(exc, FileNotFoundError):
-        return ObjectNotFoundError(f"{where}: vanished while syncing", hint="re-run the sync")
-    return BrainbucketError(f"{where}: {exc.strerror or exc}")
 
 
 async def _upload_small(store: Store, a: Upload, progress: Any) -> PutResult:
