@@ -3,6 +3,7 @@ client, key mapping and error translation."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,6 +38,8 @@ class S3Core(Store):
         self.root = url.prefix.strip("/")
         self.session = Session(settings or S3Settings())
         self._obs: _ObStore | None = None
+        # Download threads and the event loop may ask for the client at the same moment.
+        self._obs_lock = threading.Lock()
 
     # -- who and where ----------------------------------------------------------------------
 
@@ -70,12 +73,15 @@ class S3Core(Store):
     def obs(self) -> _ObStore:
         """The obstore client (data path)."""
         if self._obs is None:
-            try:
-                self._obs = _ObStore(self.bucket, **self.session.obstore_kwargs(self.bucket))
-            except BrainbucketError:
-                raise
-            except Exception as exc:
-                raise translate(exc, self.describe(), anon=self.anon) from exc
+            with self._obs_lock:
+                if self._obs is None:
+                    try:
+                        kwargs = self.session.obstore_kwargs(self.bucket)
+                        self._obs = _ObStore(self.bucket, **kwargs)
+                    except BrainbucketError:
+                        raise
+                    except Exception as exc:
+                        raise translate(exc, self.describe(), anon=self.anon) from exc
         return self._obs
 
     def key(self, path: str) -> str:

@@ -394,13 +394,21 @@ async def _run(
     dl_pool = ThreadPoolExecutor(
         max_workers=max(1, threads) + bool(lane), thread_name_prefix="brainbucket-dl"
     )
+    awaited: list[asyncio.Future[None]] = []
     try:
+        # The awaited transfers (largest first) take their first step before the download
+        # threads start — for a large download, its first request. Otherwise the threads' many
+        # small files go first, and a run can end on one large file alone.
+        awaited = [asyncio.ensure_future(worker()) for _ in range(jobs)]
+        await asyncio.sleep(0)
         await asyncio.gather(
-            *(worker() for _ in range(jobs)),
+            *awaited,
             *(loop.run_in_executor(dl_pool, download_worker) for _ in range(threads)),
             *([loop.run_in_executor(dl_pool, lane_worker)] if lane else []),
         )
     except BaseException:
+        for task in awaited:
+            task.cancel()
         stop.set()  # no new files; files in flight end at once, leaving nothing behind
         for abort in aborts:
             abort.cancel()
