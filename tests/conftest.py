@@ -95,6 +95,16 @@ def bucket(s3_env: dict[str, str]) -> str:
 
 
 @pytest.fixture
+def unversioned_bucket(s3_env: dict[str, str]) -> str:
+    """A fresh bucket without versioning, where a read can only get the current bytes."""
+    name = _unique_bucket()
+    store = open_store(f"s3://{name}")
+    assert isinstance(store, S3Store)
+    store.create_bucket(versioning=False)
+    return name
+
+
+@pytest.fixture
 def s3_store(bucket: str) -> S3Store:
     store = open_store(f"s3://{bucket}/root")
     assert isinstance(store, S3Store)

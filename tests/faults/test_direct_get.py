@@ -30,7 +30,9 @@ DATA = os.urandom(3_000_000) + b"end"
 
 
 def _getter(server: ScriptedServer) -> DirectGet:
-    return DirectGet(lambda key: f"http://127.0.0.1:{server.port}/bucket/{key}?X-Amz-Signature=x")
+    return DirectGet(
+        lambda key, _: f"http://127.0.0.1:{server.port}/bucket/{key}?X-Amz-Signature=x"
+    )
 
 
 def _fetch(server: ScriptedServer, dest: Path, **kw: object) -> tuple[str, int]:
@@ -179,7 +181,7 @@ def test_nobody_listening_is_an_endpoint_error(tmp_path: Path, monkeypatch) -> N
     monkeypatch.setenv("BRAINBUCKET_RETRIES", "1")
     with socket.create_server(("127.0.0.1", 0)) as s:
         port = s.getsockname()[1]
-    getter = DirectGet(lambda key: f"http://127.0.0.1:{port}/b/{key}?x=1")
+    getter = DirectGet(lambda key, _: f"http://127.0.0.1:{port}/b/{key}?x=1")
     with pytest.raises(EndpointError, match="cannot reach"):
         getter.fetch(
             "key",
@@ -234,15 +236,27 @@ def test_cancelled_download_ends_at_once_and_leaves_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_version_downloads_and_proxies_keep_the_obstore_path(
-    direct_store: S3Store, remote: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_version_downloads_take_the_direct_path_and_proxies_keep_obstores(
+    faulty_store: S3Store,
+    proxy: FaultProxy,
+    direct_store: S3Store,
+    remote: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # A presigned URL cannot name a version; the store falls back, with the same result.
+    # A read pinned to a version signs its own URL with versionId among the signed
+    # parameters: it takes the fast path, and gets that version after an overwrite.
     version = direct_store.info(remote).version_id
     assert version
+    direct_store.write_bytes(remote, b"a newer version")
+    pinned = Expected(size=len(DATA), version_id=version)
+    assert faulty_store.route(pinned) is Route.THREAD
     dest = tmp_path / "v.nii.gz"
-    assert direct_store.download(remote, dest, Expected(version_id=version)) == sha256_bytes(DATA)
+    assert faulty_store.download(remote, dest, pinned) == sha256_bytes(DATA)
     assert dest.read_bytes() == DATA
+    (record,) = [r for r in proxy.records if r.method == "GET"]
+    assert f"versionId={version}" in record.target
+    assert "X-Amz-Signature=" in record.target
 
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
     monkeypatch.delenv("NO_PROXY", raising=False)

@@ -52,14 +52,15 @@ class Lane:
     """A :class:`SmallGets` on a scripted server, with its fallbacks counted."""
 
     def __init__(self, port: int, connections: int = 4) -> None:
-        def sign_many(keys: list[str]) -> list[str]:
+        def sign_many(items: list[tuple[str, str | None]]) -> list[str]:
+            keys = [k for k, _ in items]
             for k in keys:
                 if "\x00" in k:
                     msg = "a key no URL can carry"
                     raise UnsafeKeyError(msg)
             return [f"http://127.0.0.1:{port}/bucket/{k}?X-Amz-Signature=x" for k in keys]
 
-        self.direct = DirectGet(lambda key: sign_many([key])[0])
+        self.direct = DirectGet(lambda key, version: sign_many([(key, version)])[0])
         self.fallbacks: list[str] = []
         self.gets = SmallGets(sign_many, self._fallback, connections=connections)
 

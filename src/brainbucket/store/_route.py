@@ -6,9 +6,8 @@ Decision table (first match wins):
 |---|----------------------------------------------------------------------|----------|
 | 1 | the store keeps partial downloads across runs, the caller has a state folder, the object is at least the resume threshold and identifiable (a sha256 or an ETag to pin it to) | ``RESUME`` |
 | 2 | the store has no HTTP reader of its own: a local folder, unsigned reads of public data, an endpoint reached through an HTTP proxy | ``STREAM`` |
-| 3 | a stated version is asked for (reads of a version id)                 | ``STREAM`` |
-| 4 | one of many, at most :data:`SMALL_LIMIT`, over plain HTTP              | ``SMALL``  |
-| 5 | anything else                                                        | ``THREAD`` |
+| 3 | one of many, at most :data:`SMALL_LIMIT`, over plain HTTP              | ``SMALL``  |
+| 4 | anything else                                                        | ``THREAD`` |
 
 - ``RESUME``: ranged reads into ``.NAME.resume.bbpart`` beside the target, its expectations in
   the state folder; a later run continues by range while the object keeps its ETag.
@@ -19,8 +18,9 @@ Decision table (first match wins):
 - ``THREAD``: a plain GET of a presigned URL, read on a worker thread into a reused buffer
   (:class:`~brainbucket.store._http.DirectGet`), continued by range if it breaks off.
 
-Why the order: rule 1 first so a large download survives the process; rules 2-3 because
-the HTTP readers sign current-version URLs and speak to the endpoint directly; rule 4 because
+Why the order: rule 1 first so a large download survives the process; rule 2 because the
+HTTP readers sign their own URLs (pinned to a version when one is asked for) and speak to
+the endpoint directly; rule 3 because
 below a megabyte a download is per-request work, which one thread does without handing
 Python's lock back and forth (measured: 5,000 x 4 KiB files, see ``_http/_small``).
 Every route verifies the same :class:`~brainbucket.Expected` before the file is renamed into
@@ -52,7 +52,6 @@ def choose(
     size: int | None,
     *,
     identified: bool,
-    versioned: bool,
     resumable: bool,
     http_reader: bool,
     plain_http: bool,
@@ -67,8 +66,6 @@ def choose(
         The object's size, if known.
     identified
         A sha256 or an ETag pins the object a partial copy belongs to.
-    versioned
-        A version id is asked for.
     resumable
         The store keeps partial downloads across runs and the caller has a state folder.
     http_reader
@@ -82,7 +79,7 @@ def choose(
 
     Examples
     --------
-    >>> facts = dict(identified=True, versioned=False, resumable=True, http_reader=True,
+    >>> facts = dict(identified=True, resumable=True, http_reader=True,
     ...              plain_http=True, bulk=True, resume_threshold=RESUME_THRESHOLD)
     >>> choose(4096, **facts), choose(10**6 * 8, **facts), choose(10**9, **facts)
     (<Route.SMALL: 'small'>, <Route.THREAD: 'thread'>, <Route.RESUME: 'resume'>)
@@ -97,7 +94,7 @@ def choose(
         and size >= resume_threshold
     ):
         return Route.RESUME
-    if not http_reader or versioned:
+    if not http_reader:
         return Route.STREAM
     if bulk and plain_http and size is not None and size <= SMALL_LIMIT:
         return Route.SMALL

@@ -29,6 +29,7 @@ from .._hashing import CHUNK, VerifiedWriter, b64_to_digest, write_verified
 from .._paths import printable
 from .._types import Expected, ObjectInfo, ProgressCallback
 from ._http import Abort, Cancelled, DirectGet, Fetch, SmallGets, proxied
+from ._presign import Presigner
 from ._route import RESUME_THRESHOLD, Route, choose
 from ._s3_core import etag_of
 from ._s3_list import S3Lists
@@ -47,6 +48,7 @@ class S3Reads(S3Lists):
     _http: DirectGet | None = None
     _http_known = False
     _plain = False
+    _versions_signer: Presigner | None = None
 
     def info(self, path: str, *, version_id: str | None = None) -> ObjectInfo:
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": self.key(path)}
@@ -167,10 +169,24 @@ class S3Reads(S3Lists):
             self._http_known = True
             if not self.anon and not proxied(self._base_url()):
                 self._http = DirectGet(
-                    lambda key: self._sign_many([key])[0], self.session.settings.tries
+                    lambda key, version: self._sign_many([(key, version)])[0],
+                    self.session.settings.tries,
                 )
                 self._plain = self.endpoint.lower().startswith("http://")
         return self._http
+
+    @property
+    def _presigner(self) -> Presigner:
+        if self._versions_signer is None:
+            session = self.session
+            self._versions_signer = Presigner(
+                self.endpoint,
+                self.bucket,
+                session.region,
+                session.path_style,
+                session.credential_provider(),
+            )
+        return self._versions_signer
 
     def _base_url(self) -> str:
         """Where object URLs of this bucket point (path style, or the bucket's own host)."""
@@ -178,17 +194,26 @@ class S3Reads(S3Lists):
         host = parts.netloc if self.session.path_style else f"{self.bucket}.{parts.netloc}"
         return f"{parts.scheme}://{host}/"
 
-    def _sign_many(self, keys: list[str]) -> list[str]:
-        """Presigned GET URLs of ``keys``, valid for an hour (one call for the lot)."""
+    def _sign_many(self, items: list[tuple[str, str | None]]) -> list[str]:
+        """Presigned GET URLs of ``(key, version_id)`` pairs, valid for an hour.
+
+        Current versions are signed by the data-path client, all in one call; pinned versions
+        by :class:`~brainbucket.store._presign.Presigner`, which puts ``versionId`` among the
+        signed parameters.
+        """
+        keys = [key for key, _ in items]
         try:
-            urls = obstore.sign(self.obs, "GET", keys, timedelta(hours=1))
+            urls = [str(u) for u in obstore.sign(self.obs, "GET", keys, timedelta(hours=1))]
         except (TypeError, ValueError) as exc:
             # A key no URL can carry (undecodable bytes, say): the same refusal obstore's own
             # requests give. With several keys, the caller signs them one by one to find it.
             what = printable(self.describe(self._rel(keys[0]))) if len(keys) == 1 else "a key"
             msg = f"{what}: the key holds characters or segments brainbucket refuses"
             raise UnsafeKeyError(msg) from exc
-        return [str(u) for u in urls]
+        for i, (key, version) in enumerate(items):
+            if version is not None:
+                urls[i] = self._presigner.sign(key, version_id=version)
+        return urls
 
     def route(
         self, expected: Expected, *, resume_threshold: int | None = None, bulk: bool = False
@@ -196,7 +221,6 @@ class S3Reads(S3Lists):
         return choose(
             expected.size,
             identified=expected.has_identity,
-            versioned=expected.version_id is not None,
             resumable=resume_threshold is not None,
             http_reader=self._reader() is not None,
             plain_http=self._plain,

@@ -249,6 +249,20 @@ class Session:
             return False
         return self.static_credentials() is not None or self.credentials() is not None
 
+    def credential_provider(self) -> Any:
+        """What signs requests: a callable returning the keys (``access_key_id``,
+        ``secret_access_key``, ``token``, ``expires_at``) — static keys as found, or boto3's
+        refreshing ones (roles, SSO, instance credentials...)."""
+        static = self.static_credentials()
+        if static is not None:
+            return static
+        if self.credentials() is None:
+            msg = "no AWS credentials found"
+            raise NoCredentialsError(msg)
+        from obstore.auth.boto3 import Boto3CredentialProvider
+
+        return Boto3CredentialProvider(self.boto)
+
     def obstore_kwargs(self, bucket: str) -> dict[str, Any]:
         """Keyword arguments for ``obstore.store.S3Store`` matching this session."""
         # Importing boto3 and building its client costs ~0.6 s: the endpoint is asked of it
@@ -279,17 +293,7 @@ class Session:
         if self.anon:
             kwargs["skip_signature"] = True
         else:
-            static = self.static_credentials()
-            if static is not None:
-                kwargs["credential_provider"] = static
-            else:
-                if self.credentials() is None:
-                    msg = "no AWS credentials found"
-                    raise NoCredentialsError(msg)
-                from obstore.auth.boto3 import Boto3CredentialProvider
-
-                # Refreshes what boto3 refreshes (roles, SSO, instance credentials...).
-                kwargs["credential_provider"] = Boto3CredentialProvider(self.boto)
+            kwargs["credential_provider"] = self.credential_provider()
             # Every PUT carries x-amz-checksum-crc64nvme, which the server verifies (what AWS
             # SDKs send by default since 2025). The body is not hashed again for the
             # signature: SHA-256 runs at ~0.4 GB/s a core without SHA instructions, and the

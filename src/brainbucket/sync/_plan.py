@@ -214,8 +214,11 @@ def plan_download(
                 plan.unchanged_bytes += f.size
                 continue
         # Manifest entries may carry BLAKE3 (checked instead of the slower SHA-256); listed
-        # objects do not.
-        transfers.append(Download(path, dest, r.size, r.sha256, None, r.etag, why, r.blake3))
+        # objects do not. A manifest entry's version id pins the read to the bytes it
+        # describes, even if the object was overwritten since.
+        transfers.append(
+            Download(path, dest, r.size, r.sha256, r.version_id, r.etag, why, r.blake3)
+        )
     deletes: list[Action] = []
     if delete:
         for path, f in local.items():

@@ -306,12 +306,12 @@ class DirectGet:
     Parameters
     ----------
     sign
-        Returns the presigned GET URL of a key.
+        Returns the presigned GET URL of a key (of a version of it, when one is given).
     tries
         Retries of a failed request (default ``BRAINBUCKET_RETRIES``).
     """
 
-    def __init__(self, sign: Callable[[str], str], tries: int | None = None) -> None:
+    def __init__(self, sign: Callable[[str, str | None], str], tries: int | None = None) -> None:
         self._sign = sign
         self._tries = tries
         self._pool = _Pool()
@@ -352,7 +352,7 @@ class DirectGet:
             Translated S3 answers (not found, access denied...), network failures that
             outlast the retries, and :class:`~brainbucket.IntegrityError` on a mismatch.
         """
-        url = urllib.parse.urlsplit(self._sign(key))
+        url = urllib.parse.urlsplit(self._sign(key, expected.version_id))
         target = f"{url.path}?{url.query}"
         abort = abort or Abort()
         tries = retries() if self._tries is None else self._tries

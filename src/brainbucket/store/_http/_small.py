@@ -115,7 +115,7 @@ class SmallGets:
     Parameters
     ----------
     sign_many
-        Presigned GET URLs (``http://``) for a list of keys, in order.
+        Presigned GET URLs (``http://``) for a list of ``(key, version_id)`` pairs, in order.
     fallback
         Fetches one object the slow, careful way (retries, resumption, error wording); runs
         on a helper thread with an :class:`Abort` the loop cancels when it stops.
@@ -125,7 +125,7 @@ class SmallGets:
 
     def __init__(
         self,
-        sign_many: Callable[[list[str]], list[str]],
+        sign_many: Callable[[list[tuple[str, str | None]]], list[str]],
         fallback: Fallback,
         *,
         connections: int = CONNECTIONS,
@@ -214,12 +214,12 @@ class _Run:
             self.exhausted = True
             return
         try:
-            urls = self.g._sign_many([w.key for w in batch])
+            urls = self.g._sign_many([(w.key, w.expected.version_id) for w in batch])
         except BrainbucketError:
             urls = []
             for w in batch:  # sign one by one: only the key at fault fails
                 try:
-                    urls.append(self.g._sign_many([w.key])[0])
+                    urls.append(self.g._sign_many([(w.key, w.expected.version_id)])[0])
                 except BrainbucketError as exc:
                     self.done(w, None, 0, exc)
                     urls.append("")
