@@ -201,18 +201,24 @@ class S3Reads(S3Lists):
         by :class:`~brainbucket.store._presign.Presigner`, which puts ``versionId`` among the
         signed parameters.
         """
-        keys = [key for key, _ in items]
+        urls = [
+            "" if version is None else self._presigner.sign(key, version_id=version)
+            for key, version in items
+        ]
+        current = [i for i, (_, version) in enumerate(items) if version is None]
+        if not current:
+            return urls
+        keys = [items[i][0] for i in current]
         try:
-            urls = [str(u) for u in obstore.sign(self.obs, "GET", keys, timedelta(hours=1))]
+            signed = obstore.sign(self.obs, "GET", keys, timedelta(hours=1))
         except (TypeError, ValueError) as exc:
             # A key no URL can carry (undecodable bytes, say): the same refusal obstore's own
             # requests give. With several keys, the caller signs them one by one to find it.
             what = printable(self.describe(self._rel(keys[0]))) if len(keys) == 1 else "a key"
             msg = f"{what}: the key holds characters or segments brainbucket refuses"
             raise UnsafeKeyError(msg) from exc
-        for i, (key, version) in enumerate(items):
-            if version is not None:
-                urls[i] = self._presigner.sign(key, version_id=version)
+        for i, url in zip(current, signed, strict=True):
+            urls[i] = str(url)
         return urls
 
     def route(
