@@ -10,11 +10,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
 
 from brainbucket import ServeError, open_store
+from brainbucket.cli import run
 from brainbucket.server import LocalServer, free_port
 
 
@@ -176,3 +178,27 @@ def test_quickstart_runs_end_to_end(tmp_path: Path) -> None:
         assert (tmp_path / "download" / rel).read_bytes() == (
             tmp_path / "demo-study" / rel
         ).read_bytes()
+
+
+def test_verify_passes_right_after_the_quickstart(
+    s3_env: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The quickstart's study is exactly what its manifest lists: its assembly lives in a
+    bucket of its own, so `verify` of the study passes as it is published."""
+    monkeypatch.setenv("BRAINBUCKET_CACHE", str(tmp_path / "cache"))
+    bucket = f"qs-{uuid.uuid4().hex[:8]}"
+    work = tmp_path / "qs"
+    assert run(["quickstart", "--bucket", bucket, "--workdir", str(work)]) == 0
+    assert f"to s3://{bucket}-assemblies, published it" in capsys.readouterr().out
+    files = [p for p in (work / bucket).rglob("*") if p.is_file()]
+    assert run(["verify", f"s3://{bucket}"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == [
+        f"ok: {len(files)} files checked, 0 missing, 0 mismatched, 0 untracked"
+    ]
+    assert captured.err == ""
+    keys = [o.path for o in open_store(f"s3://{bucket}").walk()]
+    assert not [k for k in keys if k.startswith("assemblies/")]

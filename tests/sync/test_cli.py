@@ -66,6 +66,105 @@ def test_sync_status_verify(
     assert "Traceback" not in captured.err
 
 
+def _lines(text: str) -> list[str]:
+    return text.splitlines()
+
+
+def test_verify_reports_untracked_objects_and_its_hints_work(
+    bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Objects put beside a published study (`cp`, other tools) are untracked, not damage:
+    exit 0, listed, with a hint whose commands make the report clean."""
+    src = _tree(tmp_path / "src", FILES)
+    url = f"s3://{bucket}/study"
+    assert run(["sync", str(src), url, "--quiet"]) == 0
+    assert run(["verify", url]) == 0
+    captured = capsys.readouterr()
+    assert _lines(captured.out) == ["ok: 4 files checked, 0 missing, 0 mismatched, 0 untracked"]
+    assert captured.err == ""
+
+    notes = _tree(tmp_path / "elsewhere", {"notes.txt": b"lab notes"}) / "notes.txt"
+    assert run(["cp", str(notes), f"{url}/notes.txt"]) == 0
+    assert run(["cp", str(notes), f"{url}/scratch.txt"]) == 0
+    capsys.readouterr()
+    assert run(["verify", url]) == 0
+    captured = capsys.readouterr()
+    assert _lines(captured.out) == [
+        "untracked   notes.txt",
+        "untracked   scratch.txt",
+        "ok: 4 files checked, 0 missing, 0 mismatched, 2 untracked",
+    ]
+    assert _lines(captured.err)[0] == (
+        f"hint: to make them part of the dataset, `brainbucket sync DIR {url}` from a folder "
+        f"that holds them; to remove one, `brainbucket rm {url}/PATH`"
+    )
+    assert run(["verify", url, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["ok"], doc["untracked"], doc["missing"]) == (True, ["notes.txt", "scratch.txt"], [])
+
+    # The hint's two ways, as written.
+    (src / "notes.txt").write_bytes(notes.read_bytes())
+    assert run(["sync", str(src), url, "--quiet"]) == 0
+    assert run(["rm", f"{url}/scratch.txt"]) == 0
+    capsys.readouterr()
+    assert run(["verify", url]) == 0
+    captured = capsys.readouterr()
+    assert _lines(captured.out) == ["ok: 5 files checked, 0 missing, 0 mismatched, 0 untracked"]
+    assert captured.err == ""
+
+
+def test_verify_repair_hints_work(
+    bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A missing object fails (exit 8), and the hint's command repairs it; so does the
+    hint for a damaged downloaded copy. An upload sync alone would change nothing: it
+    trusts the manifest."""
+    src = _tree(tmp_path / "src", FILES)
+    url = f"s3://{bucket}/study"
+    assert run(["sync", str(src), url, "--quiet"]) == 0
+    assert run(["rm", f"{url}/README"]) == 0
+    capsys.readouterr()
+    assert run(["verify", url]) == 8
+    captured = capsys.readouterr()
+    assert _lines(captured.out)[0] == "missing     README"
+    assert _lines(captured.err) == [
+        f"error: {url}: 1 file(s) differ from the manifest",
+        "hint: upload each file listed again from the study folder, "
+        f"`brainbucket cp DIR/PATH {url}/PATH` (an upload sync trusts the manifest and does "
+        "not re-send them)",
+    ]
+    assert run(["cp", str(src / "README"), f"{url}/README"]) == 0
+    assert run(["verify", url]) == 0
+
+    down = tmp_path / "down"
+    assert run(["sync", url, str(down), "--quiet"]) == 0
+    (down / "extra.txt").write_bytes(b"mine")
+    capsys.readouterr()
+    assert run(["verify", str(down)]) == 0
+    captured = capsys.readouterr()
+    assert _lines(captured.out)[0] == "untracked   extra.txt"
+    assert _lines(captured.err)[0].startswith("hint: untracked files are not part of the dataset")
+    assert "a download sync with --delete removes them" in captured.err
+    assert run(["sync", url, str(down), "--delete", "--quiet"]) == 0
+    assert not (down / "extra.txt").exists()
+    victim = down / "sub-01/anat/sub-01_T1w.nii.gz"
+    st = victim.stat()
+    victim.write_bytes(os.urandom(st.st_size))  # same size, same modification time
+    os.utime(victim, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert run(["verify", str(down)]) == 8
+    captured = capsys.readouterr()
+    assert _lines(captured.out)[0] == (
+        "mismatched  sub-01/anat/sub-01_T1w.nii.gz  sha256 differs from the manifest"
+    )
+    assert _lines(captured.err)[0] == f"error: {down}: 1 file(s) differ from the manifest"
+    assert "delete the files listed as mismatched, then re-run the download sync" in captured.err
+    victim.unlink()
+    assert run(["sync", url, str(down), "--quiet"]) == 0
+    capsys.readouterr()
+    assert run(["verify", str(down)]) == 0
+    assert _lines(capsys.readouterr().out)[-1].startswith("ok: 4 files checked, 0 missing")
+
+
 def test_fsync_flag_flushes_each_download_and_leaves_the_environment(
     bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -168,13 +168,15 @@ def quickstart_cmd(
         )
         from ..assemblies import demo as assembly_demo
 
-        shown = assembly_demo(
-            f"s3://{bucket}/assemblies", cache_dir=base / "assembly-cache", settings=settings
-        )
+        # A bucket of its own: inside the study's bucket, the assembly and its catalog would
+        # be objects the study's manifest does not list.
+        assemblies = f"s3://{bucket}-assemblies"
+        open_store(assemblies, settings=settings).create_bucket()
+        shown = assembly_demo(assemblies, cache_dir=base / "assembly-cache", settings=settings)
         rec = shown.record
         console.print(
             f"[bold]7.[/] uploaded data assembly {escape(rec.identifier)} "
-            f"(sha1 {rec.sha1[:12]}…, version {rec.version_id}), published s3://{bucket}/assemblies, "
+            f"(sha1 {rec.sha1[:12]}…, version {rec.version_id}) to {assemblies}, published it, "
             f"and loaded it back with no credentials at all: "
             + ("identical" if shown.equal and shown.loaded_anonymously else "[bold red]MISMATCH[/]")
         )
