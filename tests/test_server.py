@@ -223,6 +223,37 @@ def test_verify_passes_right_after_the_quickstart(
     )
 
 
+# What the quickstart may not need: test-only packages a plain install does not have.
+_BLOCKED = """
+import sys
+for name in ("pytest", "dipy", "scipy"):
+    sys.modules[name] = None  # any import of them fails
+from brainbucket.cli import run
+raise SystemExit(run(sys.argv[1:]))
+"""
+
+
+def test_quickstart_needs_no_test_package(
+    s3_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`pip install brainbucket` (no extras) is enough for the quickstart: the demo's images
+    come from nibabel without importing its pytest-based testing module, and nothing asks
+    for dipy."""
+    bucket = f"qs-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "BRAINBUCKET_CACHE": str(tmp_path / "cache")}
+    proc = subprocess.run(
+        [sys.executable, "-c", _BLOCKED, "quickstart", "--bucket", bucket],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0] == f"1. S3 server: {s3_env['BRAINBUCKET_ENDPOINT_URL']}"
+    assert "loaded it back with no credentials at all: identical" in proc.stdout
+
+
 def _step(lines: list[str], n: int) -> str:
     return next(ln for ln in lines if ln.startswith(f"{n}. "))
 
