@@ -240,6 +240,79 @@ def test_download_and_delete_guard(
     assert not (down / "sub-01").exists()  # emptied folders go too
 
 
+def test_delete_dry_run_shows_what_would_go_and_a_real_run_refuses(
+    bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The more-than-half guard: a dry run prints every deletion, exits 0 and says a real
+    run would stop; the real run refuses (exit 2) and deletes nothing."""
+    src = _tree(tmp_path / "src", FILES)
+    url = f"s3://{bucket}/study"
+    assert run(["sync", str(src), url, "-q"]) == 0
+    for name in ("README", "sub-01/anat/sub-01_T1w.nii.gz", "sub-02/anat/sub-02_T1w.json"):
+        (src / name).unlink()
+    assert run(["sync", str(src), url, "--delete", "--dry-run"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == [
+        "delete       README  6 B  not in source",
+        "delete       sub-01/anat/sub-01_T1w.nii.gz  4.9 KiB  not in source",
+        "delete       sub-02/anat/sub-02_T1w.json  2 B  not in source",
+        "0 to upload (0 B), 3 to delete, 1 unchanged (5.9 KiB)",
+    ]
+    assert captured.err.splitlines() == [
+        "warning: a real run would stop: refusing to delete 3 of 4 files at the destination "
+        "(more than half)",
+        "hint: check the source and filters; pass --force if this is meant",
+    ]
+    assert run(["sync", str(src), url, "--delete", "--dry-run", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [a["action"] for a in doc["actions"]] == ["delete"] * 3
+    assert doc["refusal"].startswith("refusing to delete 3 of 4 files")
+    assert run(["sync", str(src), url, "--delete", "--dry-run", "--force"]) == 0
+    assert capsys.readouterr().err == ""
+    assert _data_keys(url) == sorted(FILES)  # nothing was deleted
+
+    assert run(["sync", str(src), url, "--delete"]) == 2
+    assert capsys.readouterr().err.splitlines()[0] == (
+        "error: refusing to delete 3 of 4 files at the destination (more than half)"
+    )
+    assert _data_keys(url) == sorted(FILES)
+
+
+def _data_keys(url: str) -> list[str]:
+    return sorted(o.path for o in open_store(url).walk() if not o.path.startswith(".brainbucket/"))
+
+
+def test_sync_onto_itself_is_refused(
+    bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A folder onto itself, into itself, or from inside itself, and a bucket onto itself:
+    a usage error (exit 2) before anything is created or moved."""
+    src = _tree(tmp_path / "src", FILES)
+    link = tmp_path / "link"
+    link.symlink_to(src)
+    url = f"s3://{bucket}/study"
+    cases = [
+        ([str(src), str(src)], f"error: source and destination are the same folder: {src}"),
+        ([str(src), str(link)], f"error: source and destination are the same folder: {src}"),
+        (
+            [str(src), str(src / "copy")],
+            f"error: the destination {src / 'copy'} is inside the source {src}",
+        ),
+        (
+            [str(src / "sub-01"), str(src)],
+            f"error: the source {src / 'sub-01'} is inside the destination {src}",
+        ),
+        ([url, url + "/"], f"error: source and destination are the same: {url}"),
+    ]
+    for argv, first in cases:
+        assert run(["sync", *argv, "--delete"]) == 2, argv
+        assert capsys.readouterr().err.splitlines()[0] == first
+    assert not (src / "copy").exists()
+    assert sorted(p.relative_to(src).as_posix() for p in src.rglob("*") if p.is_file()) == sorted(
+        FILES
+    )
+
+
 def test_bad_inputs_exit_codes(
     bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

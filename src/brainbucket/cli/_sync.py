@@ -222,10 +222,20 @@ def sync_cmd(
         kw["select"] = selection
     if dry_run:
         result = sync(src, dst, dry_run=True, **kw)
+        refusal = result.refusal
         if json_out:
-            emit_json(result.plan.to_dict())
+            emit_json(
+                {**result.plan.to_dict(), "refusal": str(refusal) if refusal is not None else None}
+            )
         elif not quiet:
             _print_plan(result.plan)
+        if refusal is not None:
+            # The plan above shows what would be deleted; a real run stops before it.
+            err_console.print(
+                f"[bold yellow]warning:[/] a real run would stop: {escape(refusal.message)}"
+            )
+            if refusal.hint:
+                err_console.print(f"[dim]hint:[/] {escape(refusal.hint)}")
         return
     t0 = time.perf_counter()
     if quiet or json_out:
