@@ -1,32 +1,55 @@
-"""A small BIDS-style study built from real NIfTI/DWI files shipped with nibabel and dipy.
+"""A small BIDS-style study built from real NIfTI images shipped with nibabel.
 
-Used by the quickstart, tests and documentation examples. The images are real (nibabel's
-anatomical test image, dipy's ``small_101D`` diffusion series with its bvals and bvecs); the
-subjects are copies of them, so the study is small (~1 MB a subject) but loads in any tool.
+Used by the quickstart, tests and documentation examples. The images are real and come from
+nibabel's test data, which every install of brainbucket already has: the anatomical image
+as each subject's T1w, and the 4-D EPI series ``example4d`` (two volumes) as its diffusion
+series, with a gradient table written here (a b=0 volume and one b=1000 direction). The
+files are valid and load in any tool, but the "diffusion" series is not a diffusion
+measurement. The subjects are copies, so the study stays small (~0.8 MB a subject).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 from pathlib import Path
 
+from ._exceptions import ObjectNotFoundError
+
 __all__ = ["build_demo_study", "real_image_files"]
+
+# One line per volume of ``example4d`` (two): a b=0 image, then one diffusion direction.
+BVAL = "0 1000\n"
+BVEC = "0 1\n0 0\n0 0\n"
 
 
 def real_image_files() -> dict[str, Path]:
-    """Paths of real image files inside installed packages (no network)."""
-    import dipy.data
-    import nibabel.testing
+    """Paths of the real images inside nibabel (no network, no other package).
 
-    nib_data = Path(str(nibabel.testing.data_path))
-    dipy_files = Path(dipy.data.__file__).parent / "files"
-    return {
-        "t1w": nib_data / "anatomical.nii",
-        "dwi": dipy_files / "small_101D.nii.gz",
-        "bval": dipy_files / "small_101D.bval",
-        "bvec": dipy_files / "small_101D.bvec",
-    }
+    Found without importing nibabel: its ``testing`` module, which names the same folder,
+    imports pytest, which a plain install does not have.
+
+    Raises
+    ------
+    ObjectNotFoundError
+        nibabel, or its test images, are not installed (some system packages strip them).
+
+    Examples
+    --------
+    >>> sorted(real_image_files())
+    ['dwi', 't1w']
+    """
+    spec = importlib.util.find_spec("nibabel")
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    files = {}
+    if folders:
+        data = Path(folders[0]) / "tests" / "data"
+        files = {"t1w": data / "anatomical.nii", "dwi": data / "example4d.nii.gz"}
+    if not files or not all(p.is_file() for p in files.values()):
+        msg = "the demo study's images (nibabel's tests/data) are not installed"
+        raise ObjectNotFoundError(msg, hint="install nibabel from PyPI: pip install nibabel")
+    return files
 
 
 def build_demo_study(
@@ -96,12 +119,12 @@ def build_demo_study(
             shutil.copyfile(src["t1w"], anat / f"{stem}_T1w.nii")
             (anat / f"{stem}_T1w.json").write_text(json.dumps({"RepetitionTime": 2.3}))
             shutil.copyfile(src["dwi"], dwi / f"{stem}_dwi.nii.gz")
-            shutil.copyfile(src["bval"], dwi / f"{stem}_dwi.bval")
-            shutil.copyfile(src["bvec"], dwi / f"{stem}_dwi.bvec")
+            (dwi / f"{stem}_dwi.bval").write_text(BVAL)
+            (dwi / f"{stem}_dwi.bvec").write_text(BVEC)
             (dwi / f"{stem}_dwi.json").write_text(json.dumps({"PhaseEncodingDirection": "j-"}))
             ddwi = deriv / sub / ses / "dwi"
             ddwi.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src["dwi"], ddwi / f"{stem}_space-T1w_desc-preproc_dwi.nii.gz")
-            shutil.copyfile(src["bval"], ddwi / f"{stem}_space-T1w_desc-preproc_dwi.bval")
-            shutil.copyfile(src["bvec"], ddwi / f"{stem}_space-T1w_desc-preproc_dwi.bvec")
+            (ddwi / f"{stem}_space-T1w_desc-preproc_dwi.bval").write_text(BVAL)
+            (ddwi / f"{stem}_space-T1w_desc-preproc_dwi.bvec").write_text(BVEC)
     return root

@@ -254,3 +254,10 @@ class AssemblyNotFoundError(NotFoundError):
     ) -> None:
         super().__init__(message, hint=hint)
         self.known = list(known or [])
+
+
+# Tracebacks and reprs name the public path every class is imported from
+# (``brainbucket.UsageError``), not this private module.
+for _name in __all__:
+    globals()[_name].__module__ = "brainbucket"
+del _name

@@ -62,6 +62,30 @@ def test_upload_load_list_show_versions(
     assert "lab.cli" in capsys.readouterr().out
 
 
+def test_load_json_path_is_the_local_file(
+    bucket: str, cache: Path, assembly, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`load --json` gives the file it fetched as ``path`` (what `load` prints), and the
+    object's key in the store as ``key``."""
+    store = f"s3://{bucket}/json"
+    nc = write_netcdf(assembly, tmp_path / "a.nc")
+    assert run(["assembly", "upload", str(nc), "lab.json", "--store", store, "--json"]) == 0
+    uploaded = _json(capsys)
+    for from_cache in (False, True):  # downloaded, then answered from the cache
+        assert run(["assembly", "load", "lab.json", "--store", store, "--json"]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert len(lines) == 1
+        got = json.loads(lines[0])
+        assert got["from_cache"] is from_cache
+        assert Path(got["path"]).is_file()
+        assert Path(got["path"]).is_relative_to(cache)
+        assert Path(got["path"]).read_bytes() == nc.read_bytes()
+        assert got["key"] == uploaded["path"]
+        assert got["location"] == uploaded["location"]
+    assert run(["assembly", "load", "lab.json", "--store", store]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == got["path"]
+
+
 def test_export_and_import(bucket: str, cache: Path, assembly, tmp_path: Path, capsys) -> None:
     store = f"s3://{bucket}/a"
     nc = write_netcdf(assembly, tmp_path / "a.nc")

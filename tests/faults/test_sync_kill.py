@@ -222,7 +222,7 @@ def test_download_rerun_after_kill_leaves_only_hidden_temporaries(
     assert not [p for p in temporaries(dest) if p.name.endswith(".resume.bbpart")]
     report = verify(dest)
     assert report.ok
-    assert report.extra == []
+    assert report.untracked == []
     # An upload from that folder does not carry the temporaries along.
     again = tmp_path / "again"
     assert sync(dest, f"{root_url}-copy").ok

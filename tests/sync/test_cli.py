@@ -66,6 +66,105 @@ def test_sync_status_verify(
     assert "Traceback" not in captured.err
 
 
+def _lines(text: str) -> list[str]:
+    return text.splitlines()
+
+
+def test_verify_reports_untracked_objects_and_its_hints_work(
+    bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Objects put beside a published study (`cp`, other tools) are untracked, not damage:
+    exit 0, listed, with a hint whose commands make the report clean."""
+    src = _tree(tmp_path / "src", FILES)
+    url = f"s3://{bucket}/study"
+    assert run(["sync", str(src), url, "--quiet"]) == 0
+    assert run(["verify", url]) == 0
+    captured = capsys.readouterr()
+    assert _lines(captured.out) == ["ok: 4 files checked, 0 missing, 0 mismatched, 0 untracked"]
+    assert captured.err == ""
+
+    notes = _tree(tmp_path / "elsewhere", {"notes.txt": b"lab notes"}) / "notes.txt"
+    assert run(["cp", str(notes), f"{url}/notes.txt"]) == 0
+    assert run(["cp", str(notes), f"{url}/scratch.txt"]) == 0
+    capsys.readouterr()
+    assert run(["verify", url]) == 0
+    captured = capsys.readouterr()
+    assert _lines(captured.out) == [
+        "untracked   notes.txt",
+        "untracked   scratch.txt",
+        "ok: 4 files checked, 0 missing, 0 mismatched, 2 untracked",
+    ]
+    assert _lines(captured.err)[0] == (
+        f"hint: to make them part of the dataset, `brainbucket sync DIR {url}` from a folder "
+        f"that holds them; to remove one, `brainbucket rm {url}/PATH`"
+    )
+    assert run(["verify", url, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["ok"], doc["untracked"], doc["missing"]) == (True, ["notes.txt", "scratch.txt"], [])
+
+    # The hint's two ways, as written.
+    (src / "notes.txt").write_bytes(notes.read_bytes())
+    assert run(["sync", str(src), url, "--quiet"]) == 0
+    assert run(["rm", f"{url}/scratch.txt"]) == 0
+    capsys.readouterr()
+    assert run(["verify", url]) == 0
+    captured = capsys.readouterr()
+    assert _lines(captured.out) == ["ok: 5 files checked, 0 missing, 0 mismatched, 0 untracked"]
+    assert captured.err == ""
+
+
+def test_verify_repair_hints_work(
+    bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A missing object fails (exit 8), and the hint's command repairs it; so does the
+    hint for a damaged downloaded copy. An upload sync alone would change nothing: it
+    trusts the manifest."""
+    src = _tree(tmp_path / "src", FILES)
+    url = f"s3://{bucket}/study"
+    assert run(["sync", str(src), url, "--quiet"]) == 0
+    assert run(["rm", f"{url}/README"]) == 0
+    capsys.readouterr()
+    assert run(["verify", url]) == 8
+    captured = capsys.readouterr()
+    assert _lines(captured.out)[0] == "missing     README"
+    assert _lines(captured.err) == [
+        f"error: {url}: 1 file(s) differ from the manifest",
+        "hint: upload each file listed again from the study folder, "
+        f"`brainbucket cp DIR/PATH {url}/PATH` (an upload sync trusts the manifest and does "
+        "not re-send them)",
+    ]
+    assert run(["cp", str(src / "README"), f"{url}/README"]) == 0
+    assert run(["verify", url]) == 0
+
+    down = tmp_path / "down"
+    assert run(["sync", url, str(down), "--quiet"]) == 0
+    (down / "extra.txt").write_bytes(b"mine")
+    capsys.readouterr()
+    assert run(["verify", str(down)]) == 0
+    captured = capsys.readouterr()
+    assert _lines(captured.out)[0] == "untracked   extra.txt"
+    assert _lines(captured.err)[0].startswith("hint: untracked files are not part of the dataset")
+    assert "a download sync with --delete removes them" in captured.err
+    assert run(["sync", url, str(down), "--delete", "--quiet"]) == 0
+    assert not (down / "extra.txt").exists()
+    victim = down / "sub-01/anat/sub-01_T1w.nii.gz"
+    st = victim.stat()
+    victim.write_bytes(os.urandom(st.st_size))  # same size, same modification time
+    os.utime(victim, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert run(["verify", str(down)]) == 8
+    captured = capsys.readouterr()
+    assert _lines(captured.out)[0] == (
+        "mismatched  sub-01/anat/sub-01_T1w.nii.gz  sha256 differs from the manifest"
+    )
+    assert _lines(captured.err)[0] == f"error: {down}: 1 file(s) differ from the manifest"
+    assert "delete the files listed as mismatched, then re-run the download sync" in captured.err
+    victim.unlink()
+    assert run(["sync", url, str(down), "--quiet"]) == 0
+    capsys.readouterr()
+    assert run(["verify", str(down)]) == 0
+    assert _lines(capsys.readouterr().out)[-1].startswith("ok: 4 files checked, 0 missing")
+
+
 def test_fsync_flag_flushes_each_download_and_leaves_the_environment(
     bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -139,6 +238,79 @@ def test_download_and_delete_guard(
         if p.is_file() and ".brainbucket" not in p.parts
     ] == ["sub-02/anat/sub-02_T1w.nii.gz"]
     assert not (down / "sub-01").exists()  # emptied folders go too
+
+
+def test_delete_dry_run_shows_what_would_go_and_a_real_run_refuses(
+    bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The more-than-half guard: a dry run prints every deletion, exits 0 and says a real
+    run would stop; the real run refuses (exit 2) and deletes nothing."""
+    src = _tree(tmp_path / "src", FILES)
+    url = f"s3://{bucket}/study"
+    assert run(["sync", str(src), url, "-q"]) == 0
+    for name in ("README", "sub-01/anat/sub-01_T1w.nii.gz", "sub-02/anat/sub-02_T1w.json"):
+        (src / name).unlink()
+    assert run(["sync", str(src), url, "--delete", "--dry-run"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == [
+        "delete       README  6 B  not in source",
+        "delete       sub-01/anat/sub-01_T1w.nii.gz  4.9 KiB  not in source",
+        "delete       sub-02/anat/sub-02_T1w.json  2 B  not in source",
+        "0 to upload (0 B), 3 to delete, 1 unchanged (5.9 KiB)",
+    ]
+    assert captured.err.splitlines() == [
+        "warning: a real run would stop: refusing to delete 3 of 4 files at the destination "
+        "(more than half)",
+        "hint: check the source and filters; pass --force if this is meant",
+    ]
+    assert run(["sync", str(src), url, "--delete", "--dry-run", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [a["action"] for a in doc["actions"]] == ["delete"] * 3
+    assert doc["refusal"].startswith("refusing to delete 3 of 4 files")
+    assert run(["sync", str(src), url, "--delete", "--dry-run", "--force"]) == 0
+    assert capsys.readouterr().err == ""
+    assert _data_keys(url) == sorted(FILES)  # nothing was deleted
+
+    assert run(["sync", str(src), url, "--delete"]) == 2
+    assert capsys.readouterr().err.splitlines()[0] == (
+        "error: refusing to delete 3 of 4 files at the destination (more than half)"
+    )
+    assert _data_keys(url) == sorted(FILES)
+
+
+def _data_keys(url: str) -> list[str]:
+    return sorted(o.path for o in open_store(url).walk() if not o.path.startswith(".brainbucket/"))
+
+
+def test_sync_onto_itself_is_refused(
+    bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A folder onto itself, into itself, or from inside itself, and a bucket onto itself:
+    a usage error (exit 2) before anything is created or moved."""
+    src = _tree(tmp_path / "src", FILES)
+    link = tmp_path / "link"
+    link.symlink_to(src)
+    url = f"s3://{bucket}/study"
+    cases = [
+        ([str(src), str(src)], f"error: source and destination are the same folder: {src}"),
+        ([str(src), str(link)], f"error: source and destination are the same folder: {src}"),
+        (
+            [str(src), str(src / "copy")],
+            f"error: the destination {src / 'copy'} is inside the source {src}",
+        ),
+        (
+            [str(src / "sub-01"), str(src)],
+            f"error: the source {src / 'sub-01'} is inside the destination {src}",
+        ),
+        ([url, url + "/"], f"error: source and destination are the same: {url}"),
+    ]
+    for argv, first in cases:
+        assert run(["sync", *argv, "--delete"]) == 2, argv
+        assert capsys.readouterr().err.splitlines()[0] == first
+    assert not (src / "copy").exists()
+    assert sorted(p.relative_to(src).as_posix() for p in src.rglob("*") if p.is_file()) == sorted(
+        FILES
+    )
 
 
 def test_bad_inputs_exit_codes(

@@ -51,7 +51,20 @@ class FetchResult:
     from_cache: bool
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": str(self.path), "from_cache": self.from_cache, **self.record.to_dict()}
+        """A JSON-ready dict: the record's fields, ``path`` the local file, ``key`` its key
+        in the store (the record's own ``path``).
+
+        Examples
+        --------
+        >>> r = AssemblyRecord("a.b", "s3://x/a.b.nc", "a.b.nc", "0" * 40, None, 3, None, "File")
+        >>> d = FetchResult(Path("/cache/a.b.nc"), r, from_cache=True).to_dict()
+        >>> d["path"], d["key"], d["location"]
+        ('/cache/a.b.nc', 'a.b.nc', 's3://x/a.b.nc')
+        """
+        fields = self.record.to_dict()
+        # The record names the object by its key; a caller of a load wants the file it got.
+        key = fields.pop("path")
+        return {"path": str(self.path), "key": key, "from_cache": self.from_cache, **fields}
 
 
 def _cached(root: Path, record: AssemblyRecord) -> Path:

@@ -258,6 +258,20 @@ class Study:
     def sample(self, n: int, seed: int = 0, *, among: Iterable[str] | None = None) -> list[str]:
         """``n`` subjects drawn at random, reproducibly for a given ``seed``.
 
+        Parameters
+        ----------
+        n
+            How many; at most the number of subjects to choose from.
+        seed
+            The same seed draws the same subjects.
+        among
+            Subjects to choose from (default: every subject of the study).
+
+        Raises
+        ------
+        UsageError
+            ``n`` is negative or more than there are subjects to choose from.
+
         Examples
         --------
         >>> import tempfile, pathlib
@@ -265,9 +279,13 @@ class Study:
         >>> study = Study(build_demo_study(pathlib.Path(tempfile.mkdtemp()) / "s", subjects=4))
         >>> study.sample(2, seed=1) == study.sample(2, seed=1)
         True
+        >>> study.sample(5)
+        Traceback (most recent call last):
+        brainbucket.UsageError: cannot sample 5 subjects from 4 (01, 02, 03, 04)
         """
         pool = sorted(among) if among is not None else self.subjects()
         if n < 0 or n > len(pool):
-            msg = f"cannot sample {n} subjects from {len(pool)}"
+            shown = ", ".join(pool[:10]) + (", ..." if len(pool) > 10 else "")
+            msg = f"cannot sample {n} subjects from {len(pool)}" + (f" ({shown})" if pool else "")
             raise UsageError(msg, hint=f"choose a number between 0 and {len(pool)}")
         return sorted(random.Random(seed).sample(pool, n))

@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import tempfile
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import platformdirs
 import typer
 from rich.markup import escape
 
-from .._exceptions import BrainbucketError
+from .._config import Config
+from .._exceptions import BrainbucketError, IntegrityError
 from ..server import LocalServer
 from ..store import S3Settings
 from ._app import app, console, emit_json, human_size, settings_for_cli
+
+if TYPE_CHECKING:
+    from ..sync import SyncResult
 
 
 def _default_data_dir() -> Path:
@@ -26,12 +32,29 @@ def _default_data_dir() -> Path:
 
 
 def write_env_file(server: LocalServer, path: Path) -> Path:
-    """Write the shell exports for this server to a private (0600) file."""
-    lines = [f"export {k}={v}" for k, v in server.env().items()]
+    """Write the shell exports for this server to a private (0600) file.
+
+    The file says what it sets and how to undo it: a user who sources it and forgets would
+    otherwise send every later AWS command of that shell to this server.
+    """
+    env = server.env()
+    lines = [
+        f"# brainbucket: the local S3 server at {server.endpoint_url}. `source` this file to",
+        "# point every AWS tool and brainbucket command of that shell (only) at it. It sets",
+        f"# {' '.join(env)}.",
+        "# To undo it:",
+        f"#   {unset_command(server)}",
+        *(f"export {k}={v}" for k, v in env.items()),
+    ]
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
-        f.write("# brainbucket local S3 server: `source` this file\n" + "\n".join(lines) + "\n")
+        f.write("\n".join(lines) + "\n")
     return path
+
+
+def unset_command(server: LocalServer) -> str:
+    """The shell command that undoes sourcing the env file."""
+    return "unset " + " ".join(server.env())
 
 
 @app.command("serve")
@@ -63,6 +86,8 @@ def serve_cmd(
                     "endpoint_url": server.endpoint_url,
                     "data": str(data_dir),
                     "env_file": str(env_file),
+                    "env_sets": list(server.env()),
+                    "env_unset": unset_command(server),
                     "access_key_id": server.admin.access_key,
                 }
             )
@@ -73,10 +98,18 @@ def serve_cmd(
             console.print(
                 f"credentials: access key [bold]{server.admin.access_key}[/]; secret in {escape(str(data_dir / 'identities.json'))}"
             )
-            console.print("\npoint tools at it:")
             console.print(
-                f"  [bold]source {escape(str(env_file))}[/]   # sets AWS_* and BRAINBUCKET_ENDPOINT_URL"
+                "\npoint a shell at it (nothing is set until you source the file, and then "
+                "only in that shell):"
             )
+            console.print(f"  [bold]source {escape(str(env_file))}[/]")
+            console.print(f"    sets {', '.join(server.env())}:")
+            console.print(
+                "    every AWS tool and brainbucket command of that shell then talks to this "
+                "server, not to AWS. To undo it (or close that shell):"
+            )
+            console.print(f"  [bold]{unset_command(server)}[/]")
+            console.print("\nthen, in that shell:")
             console.print("  brainbucket mb s3://study && brainbucket ls s3://study")
             console.print(f"  aws --endpoint-url {server.endpoint_url} s3 ls")
             console.print(
@@ -97,24 +130,50 @@ def serve_cmd(
 
 
 @contextmanager
-def _endpoint_for_quickstart(data_dir: Path):  # type: ignore[no-untyped-def]
-    """Use the configured endpoint if any, else start an embedded server for the duration."""
+def _endpoint_for_quickstart(data_dir: Path) -> Iterator[tuple[S3Settings, LocalServer | None]]:
+    """The configured endpoint if any, else an embedded server for the duration.
+
+    The embedded server's address and keys go into the settings value handed to every step,
+    never into the environment: nothing is left set for the user's later commands, nor
+    changed under other threads of a program that runs the quickstart.
+    """
     if os.environ.get("BRAINBUCKET_ENDPOINT_URL") and os.environ.get("AWS_ACCESS_KEY_ID"):
-        yield None
+        yield settings_for_cli(), None
         return
     server = LocalServer(data_dir)
     server.start()
-    saved = {k: os.environ.get(k) for k in server.env()}
-    os.environ.update(server.env())
     try:
-        yield server
+        admin = server.admin
+        yield (
+            S3Settings(
+                endpoint_url=server.endpoint_url,
+                region="us-east-1",
+                access_key=admin.access_key,
+                secret_key=admin.secret_key,
+            ),
+            server,
+        )
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
         server.stop()
+
+
+def _buckets_line(made: dict[str, bool], versioning: str | None) -> str:
+    """Step 3 in words: which buckets this run created and which were there already.
+
+    Examples
+    --------
+    >>> _buckets_line({"s3://a": True, "s3://b": False}, "Enabled")
+    'created s3://a; s3://b already existed, using it (versioning: Enabled)'
+    """
+    created = [url for url, new in made.items() if new]
+    existing = [url for url, new in made.items() if not new]
+    parts = []
+    if created:
+        parts.append("created " + " and ".join(created))
+    if existing:
+        them = "it" if len(existing) == 1 else "them"
+        parts.append(" and ".join(existing) + f" already existed, using {them}")
+    return "; ".join(parts) + f" (versioning: {versioning})"
 
 
 @app.command("quickstart")
@@ -122,37 +181,65 @@ def quickstart_cmd(
     workdir: Annotated[
         Path | None,
         typer.Option(
-            "--workdir", help="Where to write the demo study (default: a temporary folder)."
+            "--workdir",
+            help="Keep the demo study, the download and the embedded server's data here "
+            "(default: a temporary folder, removed at the end).",
         ),
     ] = None,
-    bucket: Annotated[str, typer.Option("--bucket", help="Bucket to create.")] = "demo-study",
+    bucket: Annotated[
+        str,
+        typer.Option(
+            "--bucket", help="Bucket for the demo study (its assembly goes to BUCKET-assemblies)."
+        ),
+    ] = "demo-study",
 ) -> None:
-    """Run the main job end to end on the embedded local S3 server."""
+    """Run the main job end to end: on the configured endpoint if there is one
+    (BRAINBUCKET_ENDPOINT_URL and AWS keys), else on an embedded server started for the run."""
+    base = (workdir or Path(tempfile.mkdtemp(prefix="brainbucket-quickstart-"))).absolute()
+    try:
+        _quickstart(base, bucket)
+    finally:
+        if workdir is None:
+            shutil.rmtree(base, ignore_errors=True)
+    if workdir is None:
+        console.print(f"removed the temporary folder {escape(str(base))} (--workdir DIR keeps it)")
+
+
+def _quickstart(base: Path, bucket: str) -> None:
     from .. import open_store
     from .._demo import build_demo_study
+    from ..assemblies import demo as assembly_demo
 
-    base = (workdir or Path(tempfile.mkdtemp(prefix="brainbucket-quickstart-"))).absolute()
     t0 = time.perf_counter()
-    with _endpoint_for_quickstart(base / "server") as server:
-        where = server.endpoint_url if server else os.environ["BRAINBUCKET_ENDPOINT_URL"]
-        # Built once the server's address is in the environment; every step below uses it.
-        settings = settings_for_cli()
+    with _endpoint_for_quickstart(base / "server") as (settings, server):
+        # An embedded server is gone after this run: keep the state the sync engine and
+        # the assembly cache write about it with the rest of the run's files.
+        config = Config(cache_dir=base / "cache") if server else Config()
         console.print(
-            f"[bold]1.[/] S3 server: {where}"
+            f"[bold]1.[/] S3 server: {settings.endpoint_url}"
             + (" (embedded, started for this run)" if server else "")
         )
         study = build_demo_study(base / bucket, subjects=3)
         files = [p for p in study.rglob("*") if p.is_file()]
         total = sum(p.stat().st_size for p in files)
         console.print(
-            f"[bold]2.[/] wrote a BIDS study from real NIfTI/DWI data: {len(files)} files, {human_size(total)} in {escape(str(study))}"
+            f"[bold]2.[/] wrote a BIDS study from real NIfTI images: {len(files)} files, {human_size(total)} in {escape(str(study))}"
         )
-        store = open_store(f"s3://{bucket}", settings=settings)
-        store.create_bucket()
-        console.print(f"[bold]3.[/] created s3://{bucket} (versioning: {store.versioning()})")
-        uploaded = _publish(study, f"s3://{bucket}", settings)
+        study_url = f"s3://{bucket}"
+        # A bucket of its own for the assembly: inside the study's bucket, the assembly and
+        # its catalog would be objects the study's manifest does not list.
+        assemblies = f"s3://{bucket}-assemblies"
+        store = open_store(study_url, settings=settings)
+        made = {
+            url: open_store(url, settings=settings).create_bucket()
+            for url in (study_url, assemblies)
+        }
+        console.print(f"[bold]3.[/] {_buckets_line(made, store.versioning())}")
+        up = _sync(study, study_url, settings, config)
         console.print(
-            f"[bold]4.[/] synced {uploaded} files up, every one verified by the server (sha256), and recorded them in the bucket's manifest"
+            f"[bold]4.[/] synced the study up: {up.transferred} files sent ({up.unchanged} already there), "
+            "each checked by the server on arrival against its CRC64NVME checksum, "
+            "and every file's sha256 recorded in the bucket's manifest"
         )
         console.print("[bold]5.[/] the bucket as a tree:")
         for level, entry in store.tree("", depth=3):
@@ -162,44 +249,41 @@ def quickstart_cmd(
             suffix = "/" if entry.is_dir else f"  ({human_size(entry.size)})"  # type: ignore[union-attr]
             console.print(f"      {'    ' * level}├── {escape(name)}{suffix}")
         dest = base / "download"
-        got = _fetch_subject(f"s3://{bucket}", "sub-01", dest, settings)
+        # Only sub-01's shard of the manifest is read.
+        down = _sync(study_url, dest, settings, config, prefixes=["sub-01/"])
         console.print(
-            f"[bold]6.[/] downloaded sub-01 back: {got} files to {escape(str(dest))}, checksums verified"
+            f"[bold]6.[/] downloaded sub-01 back: {down.transferred} files to {escape(str(dest))} "
+            f"({down.unchanged} already there), each checked against the manifest"
         )
-        from ..assemblies import demo as assembly_demo
-
         shown = assembly_demo(
-            f"s3://{bucket}/assemblies", cache_dir=base / "assembly-cache", settings=settings
+            assemblies, cache_dir=base / "assembly-cache", settings=settings, config=config
         )
         rec = shown.record
         console.print(
             f"[bold]7.[/] uploaded data assembly {escape(rec.identifier)} "
-            f"(sha1 {rec.sha1[:12]}…, version {rec.version_id}), published s3://{bucket}/assemblies, "
+            f"(sha1 {rec.sha1[:12]}…, version {rec.version_id}) to {assemblies}, published it, "
             f"and loaded it back with no credentials at all: "
             + ("identical" if shown.equal and shown.loaded_anonymously else "[bold red]MISMATCH[/]")
         )
         if not (shown.equal and shown.loaded_anonymously):
-            from .._exceptions import IntegrityError
-
             msg = "the demo assembly did not round-trip"
             raise IntegrityError(msg)
-    console.print(
-        f"\n[bold green]done[/] in {time.perf_counter() - t0:.1f} s. Next: `brainbucket serve` to keep a server running."
-    )
+    console.print(f"\n[bold green]done[/] in {time.perf_counter() - t0:.1f} s.")
+    if server:
+        console.print(
+            "The embedded server has stopped. To keep the demo for the README's examples, "
+            "run `brainbucket serve` and this quickstart in a shell pointed at it."
+        )
 
 
-def _publish(study: Path, url: str, settings: S3Settings) -> int:
-    """Upload a study with the sync engine (verified, and recorded in the bucket's manifest)."""
+def _sync(
+    src: str | Path,
+    dst: str | Path,
+    settings: S3Settings,
+    config: Config,
+    prefixes: Sequence[str] = (),
+) -> SyncResult:
+    """Sync with the engine a user runs: verified, and recorded in the bucket's manifest."""
     from ..sync import sync
 
-    return sync(study, url, settings=settings).transferred
-
-
-def _fetch_subject(url: str, subject: str, dest: Path, settings: S3Settings) -> int:
-    """Download one subject with the sync engine: reads the manifest, verifies every file."""
-    from ..sync import sync
-
-    prefix = subject.rstrip("/") + "/"
-    return sync(
-        url, dest, prefixes=[prefix], settings=settings
-    ).transferred  # reads that subject's shard only
+    return sync(src, dst, prefixes=prefixes, settings=settings, config=config)

@@ -222,10 +222,20 @@ def sync_cmd(
         kw["select"] = selection
     if dry_run:
         result = sync(src, dst, dry_run=True, **kw)
+        refusal = result.refusal
         if json_out:
-            emit_json(result.plan.to_dict())
+            emit_json(
+                {**result.plan.to_dict(), "refusal": str(refusal) if refusal is not None else None}
+            )
         elif not quiet:
             _print_plan(result.plan)
+        if refusal is not None:
+            # The plan above shows what would be deleted; a real run stops before it.
+            err_console.print(
+                f"[bold yellow]warning:[/] a real run would stop: {escape(refusal.message)}"
+            )
+            if refusal.hint:
+                err_console.print(f"[dim]hint:[/] {escape(refusal.hint)}")
         return
     t0 = time.perf_counter()
     if quiet or json_out:
@@ -291,23 +301,62 @@ def verify_cmd(
     endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Re-check a dataset against its manifest: missing, extra and mismatched files."""
+    """Re-check a dataset against its manifest: missing, mismatched and untracked files.
+
+    Exits 0 when every file the manifest lists is intact, even if objects it does not list
+    are there (they are listed as untracked, as `git status` does); 8 when one is missing or
+    damaged.
+    """
     report = verify(url, deep=deep, settings=settings_for_cli(profile, anon, endpoint_url))
+    remote = report.url.startswith("s3://")
     if json_out:
         emit_json(report.to_dict())
     else:
         for p in report.missing:
-            console.print(f"[red]missing[/]     {escape(p)}")
-        for p in report.extra:
-            console.print(f"[yellow]extra[/]       {escape(p)}")
+            console.print(f"[red]missing[/]     {escape(printable(p))}")
         for p, why in report.mismatched:
-            console.print(f"[red]mismatched[/]  {escape(p)}  [dim]{escape(why)}[/]")
+            console.print(
+                f"[red]mismatched[/]  {escape(printable(p))}  [dim]{escape(printable(why))}[/]"
+            )
+        for p in report.untracked:
+            console.print(f"[yellow]untracked[/]   {escape(printable(p))}")
         state = "[bold green]ok[/]" if report.ok else "[bold red]problems found[/]"
         console.print(
             f"{state}: {report.checked} files checked, {len(report.missing)} missing, "
-            f"{len(report.extra)} extra, {len(report.mismatched)} mismatched"
+            f"{len(report.mismatched)} mismatched, {len(report.untracked)} untracked"
         )
+        if report.ok and report.untracked:
+            err_console.print(f"[dim]hint:[/] {escape(_untracked_hint(report.url, remote))}")
     if not report.ok:
-        n = len(report.missing) + len(report.extra) + len(report.mismatched)
+        n = len(report.missing) + len(report.mismatched)
         msg = f"{report.url}: {n} file(s) differ from the manifest"
-        raise IntegrityError(msg, hint="re-run the sync from the source to repair it")
+        raise IntegrityError(msg, hint=_repair_hint(report.url, remote))
+
+
+def _untracked_hint(url: str, remote: bool) -> str:
+    """What to do about files the manifest does not list: commands that do it."""
+    if remote:
+        # An upload sync records every file of the folder it reads that the manifest lacks.
+        return (
+            f"to make them part of the dataset, `brainbucket sync DIR {url}` from a folder "
+            f"that holds them; to remove one, `brainbucket rm {url.rstrip('/')}/PATH`"
+        )
+    return (
+        "untracked files are not part of the dataset this folder holds: remove them if they "
+        "do not belong (a download sync with --delete removes them)"
+    )
+
+
+def _repair_hint(url: str, remote: bool) -> str:
+    """How to repair what a sync does not see: it trusts the manifest (and, for a folder,
+    its hash cache), so re-running it alone would change nothing."""
+    if remote:
+        return (
+            "upload each file listed again from the study folder, "
+            f"`brainbucket cp DIR/PATH {url.rstrip('/')}/PATH` (an upload sync trusts the "
+            "manifest and does not re-send them)"
+        )
+    return (
+        "delete the files listed as mismatched, then re-run the download sync into this "
+        f"folder (`brainbucket sync s3://SOURCE {url}`): it fetches what is missing, verified"
+    )

@@ -45,6 +45,22 @@ def _local_root(url: StoreURL) -> Path:
     return Path(url.prefix)
 
 
+def _check_apart(src: Path, dst: Path) -> None:
+    """Refuse to sync a folder onto itself or across a nesting: a destination inside the
+    source would be copied into itself again on every run, and a source inside the
+    destination would be deleted by ``--delete`` as a file the source lacks."""
+    a, b = src.resolve(), dst.resolve()
+    if a == b:
+        msg = f"source and destination are the same folder: {src}"
+        raise UsageError(msg, hint="sync into another folder")
+    if a in b.parents:
+        msg = f"the destination {dst} is inside the source {src}"
+        raise UsageError(msg, hint="sync into a folder outside the source")
+    if b in a.parents:
+        msg = f"the source {src} is inside the destination {dst}"
+        raise UsageError(msg, hint="sync into a folder that does not hold the source")
+
+
 def remote_listing(store: Store, jobs: int = 8) -> dict[str, ObjectInfo]:
     """Every object under the store root (without ``.brainbucket/``), by path."""
     return {o.path: o for o in store.walk_all(jobs=jobs, skip={META_DIR + "/"})}
@@ -87,8 +103,14 @@ def gather(
 ) -> Side:
     s, d = _parse(src), _parse(dst)
     if s.is_s3 and d.is_s3:
+        if (s.bucket, s.prefix.strip("/")) == (d.bucket, d.prefix.strip("/")):
+            where = f"s3://{s.bucket}/{s.prefix.strip('/')}".rstrip("/")
+            msg = f"source and destination are the same: {where}"
+            raise UsageError(msg, hint="sync a bucket with a folder")
         msg = "both sides are buckets: sync copies between a folder and a bucket"
         raise UsageError(msg, hint="sync down to a folder, then up to the other bucket")
+    if not s.is_s3 and not d.is_s3:
+        _check_apart(_local_root(s), _local_root(d))
     if s.is_s3:
         direction, root, store = "download", _local_root(d), open_store(s, settings=settings)
         if root.exists() and not root.is_dir():

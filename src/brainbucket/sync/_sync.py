@@ -51,6 +51,10 @@ class SyncResult:
         The dataset version (``sha256:`` root) after an upload, when one was written.
     dry_run
         Nothing was changed.
+    refusal
+        Set by a dry run only: the error a real run of the same plan would stop with before
+        changing anything (deleting more than half the destination without ``force``). A
+        dry run shows the plan anyway, deletions included.
     """
 
     plan: Plan
@@ -62,6 +66,7 @@ class SyncResult:
     elapsed: float = 0.0
     manifest_root: str | None = None
     dry_run: bool = False
+    refusal: UsageError | None = None
 
     @property
     def ok(self) -> bool:
@@ -89,6 +94,7 @@ class SyncResult:
             "failed": [{"path": p, "error": e} for p, e in self.failed],
             "elapsed": round(self.elapsed, 3),
             "manifest_root": self.manifest_root,
+            "refusal": str(self.refusal) if self.refusal is not None else None,
         }
 
 
@@ -254,7 +260,9 @@ def sync(
     ConflictError
         Someone else synced into the same dataset meanwhile: re-run.
     UsageError
-        ``delete`` would remove more than half the destination and ``force`` is off.
+        ``delete`` would remove more than half the destination and ``force`` is off (a dry
+        run returns the plan instead, with :attr:`SyncResult.refusal` set); or the source
+        and destination are the same folder, or one holds the other.
     PartialFailureError
         Some files failed (with ``check``); the rest were synced.
 
@@ -285,14 +293,11 @@ def sync(
         result = SyncResult(the_plan, unchanged=the_plan.unchanged, dry_run=dry_run)
         result.failed.extend(the_plan.errors)
         n_dest = len(side.remote) if side.direction == "upload" else len(side.local.files)
-        n_del = len(the_plan.deletes)
-        if n_del and not force and n_del * 2 > n_dest:
-            msg = (
-                f"refusing to delete {n_del} of {n_dest} files at the destination (more than half)"
-            )
-            raise UsageError(
-                msg, hint="check the source and filters; pass --force if this is meant"
-            )
+        refusal = None if force else _too_many_deletes(len(the_plan.deletes), n_dest)
+        if refusal is not None:
+            if not dry_run:
+                raise refusal
+            result.refusal = refusal
         if dry_run:
             result.elapsed = time.perf_counter() - t0
             return result
@@ -326,6 +331,23 @@ def sync(
     if check:
         result.raise_for_failures()
     return result
+
+
+def _too_many_deletes(n_del: int, n_dest: int) -> UsageError | None:
+    """The guard against a wrong source or filter emptying the destination: more than half
+    of it deleted needs ``force``.
+
+    Examples
+    --------
+    >>> print(_too_many_deletes(3, 4))
+    refusing to delete 3 of 4 files at the destination (more than half)
+    >>> _too_many_deletes(2, 4) is None
+    True
+    """
+    if not n_del or n_del * 2 <= n_dest:
+        return None
+    msg = f"refusing to delete {n_del} of {n_dest} files at the destination (more than half)"
+    return UsageError(msg, hint="check the source and filters; pass --force if this is meant")
 
 
 def _account(result: SyncResult, executed: ExecuteResult) -> None:

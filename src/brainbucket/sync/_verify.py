@@ -33,21 +33,25 @@ class VerifyReport:
         Entries compared.
     missing
         In the manifest, not in the dataset.
-    extra
-        In the dataset, not in the manifest.
     mismatched
         ``(path, why)``: size, ETag or sha256 differ from the manifest.
+    untracked
+        In the dataset, not in the manifest: objects put there by other means (``cp``, another
+        tool) or files added to a downloaded copy. They are not part of the dataset version
+        the manifest records, and nothing is wrong with the files it does record, so they do
+        not make the report fail (as ``git status`` reports untracked files).
     """
 
     url: str
     checked: int = 0
     missing: list[str] = field(default_factory=list)
-    extra: list[str] = field(default_factory=list)
     mismatched: list[tuple[str, str]] = field(default_factory=list)
+    untracked: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.missing or self.extra or self.mismatched)
+        """Every file the manifest lists is there, with the recorded size and digests."""
+        return not (self.missing or self.mismatched)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -55,8 +59,8 @@ class VerifyReport:
             "ok": self.ok,
             "checked": self.checked,
             "missing": self.missing,
-            "extra": self.extra,
             "mismatched": [{"path": p, "why": w} for p, w in self.mismatched],
+            "untracked": self.untracked,
         }
 
 
@@ -78,11 +82,13 @@ def verify(
     settings: S3Settings | None = None,
     config: Config | None = None,
 ) -> VerifyReport:
-    """Compare a dataset with its manifest: missing, extra and mismatched files.
+    """Compare a dataset with its manifest: missing, mismatched and untracked files.
 
     A bucket is checked by listing (size and ETag against the manifest); ``deep`` also
     downloads and hashes every object. A local folder (one an upload or download sync
-    recorded a manifest in) is always checked by hashing every file.
+    recorded a manifest in) is always checked by hashing every file. The report is
+    :attr:`~VerifyReport.ok` when every file the manifest lists is intact; files it does not
+    list are reported as :attr:`~VerifyReport.untracked`, not as damage.
 
     Parameters
     ----------
@@ -131,7 +137,7 @@ def verify(
     else:
         _verify_local(Path(parsed.prefix), manifest, report)
     report.missing.sort()
-    report.extra.sort()
+    report.untracked.sort()
     report.mismatched.sort()
     return report
 
@@ -154,7 +160,7 @@ def _verify_remote(
             )
         elif deep:
             to_hash.append(e.path)
-    report.extra.extend(listing)
+    report.untracked.extend(listing)
     if to_hash:
         with ThreadPoolExecutor(jobs) as pool:
             digests = pool.map(lambda p: _hash_remote(store, p), to_hash)
@@ -178,5 +184,5 @@ def _verify_local(root: Path, manifest: Manifest, report: VerifyReport) -> None:
             report.mismatched.append((e.path, f"size {f.size}, manifest says {e.size}"))
         elif f.sha256 != e.sha256:
             report.mismatched.append((e.path, "sha256 differs from the manifest"))
-    report.extra.extend(files)
+    report.untracked.extend(files)
     report.mismatched.extend((p, e) for p, e in found.errors)
