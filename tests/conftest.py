@@ -2,6 +2,11 @@
 
 Identities: ``admin`` (everything), ``readonly`` (Read, List) and anonymous read/list on the
 ``public`` bucket only. Every test gets its own bucket so tests never see each other's data.
+
+The portability tests also run against two other real S3 servers, each started once per
+session on loopback when a test first asks for it (``tests/servers.py`` says what each
+honours): ``rclone serve s3`` (``rclone_server``) and moto's server mode (``moto_server``).
+The ``server`` fixture is each of the three in turn, with the environment pointing at it.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from brainbucket import open_store
 from brainbucket.assemblies import demo_assembly
 from brainbucket.server import Identity, LocalServer
 from brainbucket.store import LocalStore, S3Store, Store
+from servers import MotoServer, RcloneServer, S3Endpoint
 
 # The default suite's test material, in the repository (see data/README.md).
 DATA = Path(__file__).resolve().parent / "data"
@@ -49,6 +55,62 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def rclone_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RcloneServer]:
+    """``rclone serve s3`` over a local folder on a free loopback port, keys enforced."""
+    server = RcloneServer(tmp_path_factory.mktemp("rclone"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """moto's S3 server in its own process on a free loopback port (keys not enforced)."""
+    server = MotoServer(tmp_path_factory.mktemp("moto"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+SERVERS = ("seaweedfs", "rclone", "moto")
+
+
+@pytest.fixture(params=SERVERS)
+def server(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> S3Endpoint:
+    """Each S3 server in turn; the environment points brainbucket at it as its admin.
+
+    A test that applies to some servers only names them:
+    ``@pytest.mark.parametrize("server", ["seaweedfs", "rclone"], indirect=True)``.
+    """
+    if request.param == "seaweedfs":
+        endpoint = S3Endpoint.of_seaweedfs(request.getfixturevalue("s3_server"))
+    else:
+        endpoint = request.getfixturevalue(f"{request.param}_server").endpoint()
+    for k, v in endpoint.env().items():
+        monkeypatch.setenv(k, v)
+    return endpoint
+
+
+@pytest.fixture
+def server_bucket(server: S3Endpoint) -> str:
+    """A fresh bucket on ``server``, versioned where the server can be; its name.
+
+    Made with the server's plain client, not brainbucket: a test of one command must not
+    fail because ``mb`` does.
+    """
+    name = _unique_bucket("p")
+    client = server.client()
+    client.create_bucket(Bucket=name)
+    if server.traits.versioning:
+        client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    return name
 
 
 @pytest.fixture(scope="session", autouse=True)
