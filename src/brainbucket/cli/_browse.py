@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from .._exceptions import UsageError
 from .._paths import printable  # keys are untrusted: no control characters to a terminal
@@ -27,6 +26,7 @@ from ._app import (
     open_for_cli,
     open_object_for_cli,
 )
+from ._render import Column, print_table
 
 
 def _when(info: ObjectInfo) -> str:
@@ -97,15 +97,16 @@ def du_cmd(
     if json_out:
         emit_json({"children": [r.to_dict() for r in rows], "total": total.to_dict()})
         return
-    table = Table(show_edge=False, box=None)
-    table.add_column("path")
-    table.add_column("objects", justify="right")
-    table.add_column("bytes", justify="right")
-    table.add_column("size", justify="right")
-    for r in rows:
-        table.add_row(escape(printable(r.path)), str(r.count), str(r.size), human_size(r.size))
-    table.add_row("[bold]total[/]", str(total.count), str(total.size), human_size(total.size))
-    console.print(table)
+    print_table(
+        [
+            Column("path"),
+            Column("objects", right=True),
+            Column("bytes", right=True),
+            Column("size", right=True, human=human_size, piped=False),
+        ],
+        [(r.path, r.count, r.size, r.size) for r in rows],
+        footer=("total", total.count, total.size, total.size),
+    )
 
 
 @app.command("mb")

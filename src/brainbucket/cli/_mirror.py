@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from .._exceptions import UsageError
 from ..mirror import Mirror, gc_all, mirror_all
@@ -21,6 +20,7 @@ from ._app import (
     app,
     console,
     emit_json,
+    err_console,
     human_size,
     settings_for_cli,
 )
@@ -35,6 +35,7 @@ from ._bids import (
     SuffixOpt,
     filter_keywords,
 )
+from ._render import Column, print_table, to_terminal
 
 mirror_app = typer.Typer(help="Inspect and maintain the local mirror cache.", no_args_is_help=True)
 app.add_typer(mirror_app, name="mirror")
@@ -147,14 +148,20 @@ def status_cmd(
     if json_out:
         emit_json({"mirrors": [r.to_dict() for r in rows]})
         return
-    table = Table(show_edge=False, box=None)
-    for col in ("url", "files", "size", "folder"):
-        table.add_column(col, justify="right" if col in ("files", "size") else "left")
-    for r in rows:
-        table.add_row(escape(r.url), str(r.files), human_size(r.size), escape(str(r.root)))
-    console.print(table)
+    print_table(
+        [
+            Column("url"),
+            Column("files", right=True),
+            Column("size", right=True, human=human_size),
+            Column("folder"),
+        ],
+        [(r.url, r.files, r.size, r.root) for r in rows],
+    )
     total = sum(r.size for r in rows)
-    console.print(f"{len(rows)} mirror(s), {sum(r.files for r in rows)} files, {human_size(total)}")
+    # A pipe gets rows only; the summary goes where a person still sees it.
+    (console if to_terminal() else err_console).print(
+        f"{len(rows)} mirror(s), {sum(r.files for r in rows)} files, {human_size(total)}"
+    )
 
 
 @mirror_app.command("verify")

@@ -1,0 +1,201 @@
+"""What the command line prints, as a user meets it, for a person and for a script.
+
+Tests run the commands in-process with standard output captured, which is not a terminal:
+tables come out tab-separated, as in any pipe. The terminal layout is checked by saying
+standard output is a terminal.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from brainbucket import open_store
+from brainbucket.assemblies._netcdf import write_netcdf
+from brainbucket.cli import _render, run
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = run(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def study(bucket: str) -> str:
+    store = open_store(f"s3://{bucket}")
+    store.write_bytes("dataset_description.json", b'{"Name": "x"}')
+    store.write_bytes("sub-01/anat/sub-01_T1w.nii.gz", b"t1" * 100)
+    store.write_bytes("sub-01/anat/sub-01_aparc+aseg.nii.gz", b"seg" * 10)
+    store.write_bytes("sub-02/dwi/sub-02_dwi.nii.gz", b"dwi" * 50)
+    store.write_bytes("sub-02/dwi/with space ü.json", b"{}")
+    return bucket
+
+
+@pytest.fixture
+def terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Standard output is a terminal, 120 columns wide."""
+    monkeypatch.setattr(_render, "to_terminal", lambda: True)
+    monkeypatch.setenv("COLUMNS", "120")
+
+
+# -- tables: tab-separated in a pipe, aligned at a terminal -------------------------------------
+
+
+def test_du_in_a_pipe_is_tab_separated_bytes(
+    capsys: pytest.CaptureFixture[str], study: str
+) -> None:
+    code, out, err = cli(capsys, "du", f"s3://{study}")
+    assert code == 0, err
+    assert out.splitlines() == [
+        "dataset_description.json\t1\t13",
+        "sub-01/\t2\t230",
+        "sub-02/\t2\t152",
+        "total\t5\t395",
+    ]
+
+
+def test_a_pipe_gets_ids_whole_and_one_row_per_line(
+    capsys: pytest.CaptureFixture[str], bucket: str
+) -> None:
+    long_name = "sub-" + "0123456789" * 15
+    open_store(f"s3://{bucket}").write_bytes(f"{long_name}/a.txt", b"abc")
+    code, out, _ = cli(capsys, "du", f"s3://{bucket}")
+    assert code == 0
+    assert out.splitlines() == [f"{long_name}/\t1\t3", "total\t1\t3"]
+    # A tab or a line break inside a value is escaped: the row keeps its fields and its line.
+    _render.print_table(["path", "size"], [("a\tb\nc", 1)])
+    assert capsys.readouterr().out == "a\\tb\\nc\t1\n"
+
+
+def test_du_at_a_terminal_is_aligned_with_a_header_and_folds_long_ids(
+    capsys: pytest.CaptureFixture[str], bucket: str, terminal: None
+) -> None:
+    long_name = "sub-" + "0123456789" * 15  # wider than the terminal
+    open_store(f"s3://{bucket}").write_bytes(f"{long_name}/a.txt", b"x" * 2048)
+    code, out, _ = cli(capsys, "du", f"s3://{bucket}")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["path", "objects", "bytes", "size"]
+    assert "…" not in out  # folded onto more lines, never cut short
+    assert long_name in "".join(line.split()[0] for line in lines[1:-1] if line.strip())
+    assert lines[-1].split() == ["total", "1", "2048", "2.0", "KiB"]
+
+
+def test_status_in_a_pipe(capsys: pytest.CaptureFixture[str], bucket: str, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    (src / "sub-01").mkdir(parents=True)
+    (src / "README").write_bytes(b"readme")
+    (src / "sub-01" / "notes.txt").write_bytes(b"12345")
+    code, out, err = cli(capsys, "status", str(src), f"s3://{bucket}/study")
+    assert code == 0, err
+    assert out.splitlines() == [
+        "upload\tREADME\t6\tnew",
+        "upload\tsub-01/notes.txt\t5\tnew",
+    ]
+    assert err.splitlines()[0] == "2 to upload (11 B), 0 to delete, 0 unchanged (0 B)"
+
+
+def test_mirror_status_in_a_pipe(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BRAINBUCKET_CACHE", str(tmp_path / "state"))
+    src = tmp_path / "study"
+    (src / "sub-01").mkdir(parents=True)
+    (src / "sub-01" / "notes.txt").write_bytes(b"12345")
+    cache = tmp_path / "cache"
+    code, out, err = cli(capsys, "get", str(src), "sub-01/notes.txt", "--cache-dir", str(cache))
+    assert code == 0, err
+    root = Path(out.strip()).parents[2]  # the mirror's folder, above files/sub-01/
+    code, out, err = cli(capsys, "mirror", "status", "--cache-dir", str(cache))
+    assert code == 0, err
+    assert out.splitlines() == [f"{src}\t1\t5\t{root}"]
+    assert err.splitlines() == ["1 mirror(s), 1 files, 5 B"]
+
+
+def test_assembly_tables_in_a_pipe_show_whole_digests(
+    capsys: pytest.CaptureFixture[str], bucket: str, cache: Path, assembly, tmp_path: Path
+) -> None:
+    store = f"s3://{bucket}/cat"
+    nc = write_netcdf(assembly, tmp_path / "a.nc")
+    assert run(["assembly", "upload", str(nc), "lab.pipe", "--store", store, "--json"]) == 0
+    rec = json.loads(capsys.readouterr().out)
+    code, out, _ = cli(capsys, "assembly", "list", "--store", store)
+    assert code == 0
+    assert out.splitlines() == [
+        f"lab.pipe\t1\t{rec['version_id']}\t{rec['sha1']}\t{rec['size']}\t{rec['time']}"
+    ]
+    code, out, _ = cli(capsys, "assembly", "versions", "lab.pipe", "--store", store)
+    assert code == 0
+    assert out.splitlines() == [
+        f"{rec['version_id']}\t{rec['sha1']}\t{rec['size']}\t{rec['time']}\t{rec['uploader']}"
+    ]
+    code, out, _ = cli(capsys, "assembly", "show", "lab.pipe", "--store", store)
+    assert code == 0
+    assert out.splitlines()[:3] == [
+        "identifier\tlab.pipe",
+        f"version_id\t{rec['version_id']}",
+        f"sha1\t{rec['sha1']}",
+    ]
+
+
+def test_assembly_list_at_a_terminal_shortens_the_digest(
+    capsys: pytest.CaptureFixture[str],
+    bucket: str,
+    cache: Path,
+    assembly,
+    tmp_path: Path,
+    terminal: None,
+) -> None:
+    store = f"s3://{bucket}/cat"
+    nc = write_netcdf(assembly, tmp_path / "a.nc")
+    assert run(["assembly", "upload", str(nc), "lab.tty", "--store", store, "--json"]) == 0
+    rec = json.loads(capsys.readouterr().out)
+    code, out, _ = cli(capsys, "assembly", "list", "--store", store)
+    assert code == 0
+    assert out.splitlines()[0].split() == [
+        "identifier",
+        "versions",
+        "newest",
+        "version_id",
+        "sha1",
+        "size",
+        "uploaded",
+    ]
+    assert rec["sha1"][:12] in out
+    assert rec["sha1"] not in out
+
+
+def test_access_and_doctor_in_a_pipe(
+    capsys: pytest.CaptureFixture[str], bucket: str, s3_env: dict[str, str]
+) -> None:
+    url = f"s3://{bucket}/pub"
+    code, out, _ = cli(capsys, "access", url)
+    assert code == 0
+    assert out.splitlines() == [f"{url}\tprivate\tno"]
+    code, out, _ = cli(capsys, "doctor", f"s3://{bucket}")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == f"url\ts3://{bucket}"
+    assert f"access key id\t{s3_env['AWS_ACCESS_KEY_ID']}" in lines
+    checks = lines[lines.index("") + 1 :]
+    assert checks
+    assert all(line.split("\t")[0] == "ok" and line.count("\t") == 2 for line in checks)
+
+
+def test_study_summary_in_a_pipe_lists_every_subject(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    src = tmp_path / "study"
+    for i in range(1, 16):  # more than a terminal shows
+        p = src / f"sub-{i:02d}" / "anat" / f"sub-{i:02d}_T1w.nii.gz"
+        p.parent.mkdir(parents=True)
+        p.write_bytes(b"x")
+    (src / "dataset_description.json").write_text('{"Name": "x", "BIDSVersion": "1.8.0"}')
+    code, out, err = cli(capsys, "study", str(src))
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == f"study\t{src}"
+    assert f"subjects\t{', '.join(f'{i:02d}' for i in range(1, 16))}" in lines
