@@ -41,6 +41,38 @@ def terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "120")
 
 
+# -- tree -------------------------------------------------------------------------------------
+
+
+def test_tree_draws_branches_as_tree_does(capsys: pytest.CaptureFixture[str], study: str) -> None:
+    code, out, err = cli(capsys, "tree", f"s3://{study}", "--depth", "3")
+    assert code == 0, err
+    assert out.splitlines() == [
+        f"s3://{study}",
+        "├── dataset_description.json (13 B)",
+        "├── sub-01/",
+        "│   └── anat/",
+        "│       ├── sub-01_T1w.nii.gz (200 B)",
+        "│       └── sub-01_aparc+aseg.nii.gz (30 B)",
+        "└── sub-02/",
+        "    └── dwi/",
+        "        ├── sub-02_dwi.nii.gz (150 B)",
+        "        └── with space ü.json (2 B)",
+    ]
+
+
+def test_tree_of_one_level_ends_with_its_last_entry(
+    capsys: pytest.CaptureFixture[str], study: str
+) -> None:
+    code, out, _ = cli(capsys, "tree", f"s3://{study}", "--depth", "1")
+    assert code == 0
+    assert out.splitlines()[1:] == [
+        "├── dataset_description.json (13 B)",
+        "├── sub-01/",
+        "└── sub-02/",
+    ]
+
+
 # -- tables: tab-separated in a pipe, aligned at a terminal -------------------------------------
 
 

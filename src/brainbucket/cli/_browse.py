@@ -26,7 +26,7 @@ from ._app import (
     open_for_cli,
     open_object_for_cli,
 )
-from ._render import Column, print_table
+from ._render import Column, print_table, tree_lines
 
 
 def _when(info: ObjectInfo) -> str:
@@ -74,13 +74,12 @@ def tree_cmd(
         emit_json([{"level": lvl, **e.to_dict()} for lvl, e in store.tree("", depth=depth)])
         return
     console.print(escape(store.describe()))
-    for level, entry in store.tree("", depth=depth):
+    for branch, entry in tree_lines(store, depth):
         name = printable(entry.path.rstrip("/").rsplit("/", 1)[-1])
-        indent = "    " * level
         if isinstance(entry, FolderInfo):
-            console.print(f"{indent}├── [bold blue]{escape(name)}/[/]")
+            console.print(f"{branch}[bold blue]{escape(name)}/[/]")
         else:
-            console.print(f"{indent}├── {escape(name)} [dim]({human_size(entry.size)})[/]")
+            console.print(f"{branch}{escape(name)} [dim]({human_size(entry.size)})[/]")
 
 
 @app.command("du")

@@ -1,4 +1,4 @@
-"""Tables: drawn for a person at a terminal, plain text for a pipe.
+"""Tables and trees: drawn for a person at a terminal, plain text for a pipe.
 
 Every table the command line prints goes through :func:`print_table`. At a terminal it is
 aligned columns with a header, sizes and times written for people, and a value too wide for
@@ -20,15 +20,20 @@ total	2048
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._paths import printable
+from .._types import FolderInfo
 from ._app import console
 
-__all__ = ["Column", "print_table", "to_terminal"]
+if TYPE_CHECKING:
+    from .._types import ListEntry
+    from ..store import Store
+
+__all__ = ["Column", "print_table", "to_terminal", "tree_lines"]
 
 
 def to_terminal() -> bool:
@@ -139,3 +144,44 @@ def print_table(
     if footer is not None:
         table.add_row(*cells(footer), style="bold")
     console.print(table)
+
+
+def tree_lines(
+    store: Store, depth: int, *, hide: Callable[[ListEntry], bool] | None = None
+) -> Iterator[tuple[str, ListEntry]]:
+    """The entries of ``store`` down to ``depth`` folder levels, each with the branch drawn
+    before its name (``├── ``, ``└── ``, and ``│   `` below a folder with more to come).
+    Entries for which ``hide`` is true are left out, with everything below them.
+
+    Each listing is read one entry ahead, to know whether an entry is the last of its folder
+    before its own children are drawn; nothing else is held, so a large tree streams.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from brainbucket import open_store
+    >>> store = open_store(tempfile.mkdtemp())
+    >>> for p in ("sub-01/anat/T1w.nii", "sub-02/dwi.nii", "README"):
+    ...     _ = store.write_bytes(p, b"x")
+    >>> for branch, entry in tree_lines(store, depth=3):
+    ...     print(branch + entry.path.rsplit("/", 2)[-2 if entry.is_dir else -1])
+    ├── README
+    ├── sub-01
+    │   └── anat
+    │       └── T1w.nii
+    └── sub-02
+        └── dwi.nii
+    """
+
+    def visit(path: str, level: int, indent: str) -> Iterator[tuple[str, ListEntry]]:
+        entries = (e for e in store.ls(path) if hide is None or not hide(e))
+        entry = next(entries, None)
+        while entry is not None:
+            following = next(entries, None)
+            last = following is None
+            yield indent + ("└── " if last else "├── "), entry
+            if isinstance(entry, FolderInfo) and level + 1 < depth:
+                yield from visit(entry.path, level + 1, indent + ("    " if last else "│   "))
+            entry = following
+
+    yield from visit("", 0, "")

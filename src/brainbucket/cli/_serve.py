@@ -19,6 +19,7 @@ from .._exceptions import BrainbucketError
 from ..server import LocalServer
 from ..store import S3Settings
 from ._app import app, console, emit_json, human_size, settings_for_cli
+from ._render import tree_lines
 
 
 def _default_data_dir() -> Path:
@@ -155,12 +156,13 @@ def quickstart_cmd(
             f"[bold]4.[/] synced {uploaded} files up, every one verified by the server (sha256), and recorded them in the bucket's manifest"
         )
         console.print("[bold]5.[/] the bucket as a tree:")
-        for level, entry in store.tree("", depth=3):
-            if entry.path.startswith(".brainbucket/"):
-                continue  # the manifest's own objects
+        # The manifest's own objects are left out: the tree shows the study.
+        for branch, entry in tree_lines(
+            store, 3, hide=lambda e: e.path.startswith(".brainbucket/")
+        ):
             name = entry.path.rstrip("/").rsplit("/", 1)[-1]
             suffix = "/" if entry.is_dir else f"  ({human_size(entry.size)})"  # type: ignore[union-attr]
-            console.print(f"      {'    ' * level}├── {escape(name)}{suffix}")
+            console.print(f"      {branch}{escape(name)}{suffix}")
         dest = base / "download"
         got = _fetch_subject(f"s3://{bucket}", "sub-01", dest, settings)
         console.print(
