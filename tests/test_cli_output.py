@@ -8,6 +8,7 @@ standard output is a terminal.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from brainbucket import open_store
 from brainbucket.assemblies._netcdf import write_netcdf
 from brainbucket.cli import _render, run
+from brainbucket.store import S3Settings, list_buckets
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -39,6 +41,38 @@ def terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     """Standard output is a terminal, 120 columns wide."""
     monkeypatch.setattr(_render, "to_terminal", lambda: True)
     monkeypatch.setenv("COLUMNS", "120")
+
+
+# -- ls without a bucket: the account's buckets -------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [["ls"], ["ls", "s3://"]])
+def test_ls_without_a_bucket_lists_the_buckets(
+    capsys: pytest.CaptureFixture[str], bucket: str, args: list[str]
+) -> None:
+    code, out, err = cli(capsys, *args)
+    assert code == 0, err
+    first = list_buckets(S3Settings.from_options())[0]
+    assert out.splitlines()[0] == f"{first.created:%Y-%m-%d %H:%M:%S} {first.name}"
+    assert any(line.endswith(f" {bucket}") for line in out.splitlines())
+
+
+def test_ls_buckets_json_and_without_credentials(
+    capsys: pytest.CaptureFixture[str], bucket: str, as_identity
+) -> None:
+    code, out, _ = cli(capsys, "ls", "s3://", "--json")
+    assert code == 0
+    rows = [json.loads(line) for line in out.splitlines()]
+    mine = next(r for r in rows if r["name"] == bucket)
+    assert mine["type"] == "bucket"
+    assert datetime.fromisoformat(mine["created"]).tzinfo is not None
+    as_identity(None)  # nobody: buckets belong to an account
+    code, out, err = cli(capsys, "ls")
+    assert code == 5
+    assert out == ""
+    assert err.splitlines()[0] == (
+        "error: s3://: listing your buckets needs credentials, and none were found"
+    )
 
 
 # -- tree -------------------------------------------------------------------------------------

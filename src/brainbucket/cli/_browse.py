@@ -14,6 +14,7 @@ from .._exceptions import UsageError
 from .._paths import printable  # keys are untrusted: no control characters to a terminal
 from .._types import FolderInfo, ObjectInfo
 from .._url import parse_url
+from ..store import list_buckets
 from ._app import (
     AnonOpt,
     EndpointOpt,
@@ -25,6 +26,7 @@ from ._app import (
     human_size,
     open_for_cli,
     open_object_for_cli,
+    settings_for_cli,
 )
 from ._render import Column, print_table, tree_lines
 
@@ -33,9 +35,20 @@ def _when(info: ObjectInfo) -> str:
     return info.last_modified.strftime("%Y-%m-%d %H:%M:%S") if info.last_modified else "-"
 
 
+def _names_no_bucket(url: str) -> bool:
+    """``s3://`` alone: ``ls`` then lists the account's buckets, as ``aws s3 ls`` does."""
+    return url.lower().rstrip("/") in ("s3:", "s3a:")
+
+
 @app.command("ls")
 def ls_cmd(
-    url: Annotated[str, typer.Argument(help="s3://bucket/prefix or a local folder.")],
+    url: Annotated[
+        str | None,
+        typer.Argument(
+            help="s3://bucket/prefix or a local folder; s3:// or nothing lists your buckets.",
+            show_default=False,
+        ),
+    ] = None,
     recursive: Annotated[
         bool, typer.Option("-r", "--recursive", help="Every object below, streamed.")
     ] = False,
@@ -44,10 +57,19 @@ def ls_cmd(
     endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """List one level (folders and objects), or every object with -r.
+    """List one level (folders and objects), or every object with -r; without a bucket,
+    the buckets of your account.
 
     With --json, prints one JSON object per line.
     """
+    if url is None or _names_no_bucket(url):
+        for bucket in list_buckets(settings_for_cli(profile, anon, endpoint_url)):
+            if json_out:
+                emit_json(bucket.to_dict())
+            else:
+                when = bucket.created.strftime("%Y-%m-%d %H:%M:%S") if bucket.created else "-"
+                sys.stdout.write(f"{when:19} {printable(bucket.name)}\n")
+        return
     store = open_for_cli(url, profile, anon, endpoint_url)
     out = sys.stdout
     for entry in store.ls("", recursive=recursive):
