@@ -7,13 +7,15 @@ standard output is a terminal.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from brainbucket import open_store
+from brainbucket import open_store, sync
 from brainbucket.assemblies._netcdf import write_netcdf
 from brainbucket.cli import _render, run
 from brainbucket.store import S3Settings, list_buckets
@@ -265,3 +267,60 @@ def test_study_summary_in_a_pipe_lists_every_subject(
     lines = out.splitlines()
     assert lines[0] == f"study\t{src}"
     assert f"subjects\t{', '.join(f'{i:02d}' for i in range(1, 16))}" in lines
+
+
+# -- ls --json: what the manifest knows -----------------------------------------------------------
+
+
+def _sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def test_ls_json_fills_version_and_sha256_from_the_manifest(
+    capsys: pytest.CaptureFixture[str], bucket: str, tmp_path: Path
+) -> None:
+    files = {"README": b"readme\n", "sub-01/anat/sub-01_T1w.nii.gz": os.urandom(3000)}
+    src = tmp_path / "src"
+    for name, data in files.items():
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
+        (src / name).write_bytes(data)
+    url = f"s3://{bucket}/study"
+    assert sync(src, url).ok
+    store = open_store(url)
+    versions = {p: store.info(p).version_id for p in files}
+    store.write_bytes("extra.txt", b"not in the manifest")
+
+    name = "sub-01/anat/sub-01_T1w.nii.gz"
+    info = store.info(name)
+    code, out, err = cli(capsys, "ls", "--json", f"{url}/sub-01/anat")
+    assert code == 0, err
+    assert json.loads(out.splitlines()[0]) == {
+        "type": "object",
+        "path": "sub-01_T1w.nii.gz",
+        "size": 3000,
+        "last_modified": info.last_modified.isoformat() if info.last_modified else None,
+        "etag": info.etag,
+        "version_id": versions[name],
+        "sha256": _sha256(files[name]),
+    }
+
+    code, out, err = cli(capsys, "ls", "-r", "--json", url)
+    assert code == 0, err
+    rows = {r["path"]: r for r in map(json.loads, out.splitlines())}
+    for name, data in files.items():
+        assert (rows[name]["sha256"], rows[name]["version_id"]) == (_sha256(data), versions[name])
+    assert rows["extra.txt"]["sha256"] is None
+    assert not any(p.startswith(".brainbucket/") and rows[p]["sha256"] for p in rows)
+
+    # An object named by its URL: the same answer.
+    name = "sub-01/anat/sub-01_T1w.nii.gz"
+    code, out, _ = cli(capsys, "ls", "--json", f"{url}/{name}")
+    assert code == 0
+    (row,) = map(json.loads, out.splitlines())
+    assert (row["sha256"], row["version_id"]) == (_sha256(files[name]), versions[name])
+
+    # Changed behind the manifest's back: the manifest no longer speaks for it.
+    store.write_bytes("README", b"README\n")
+    code, out, _ = cli(capsys, "ls", "--json", f"{url}/README")
+    assert code == 0
+    assert json.loads(out)["sha256"] is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -29,6 +29,9 @@ from ._app import (
     settings_for_cli,
 )
 from ._render import Column, print_table, tree_lines
+
+if TYPE_CHECKING:
+    from ..manifest import Manifest
 
 
 def _when(info: ObjectInfo) -> str:
@@ -71,14 +74,31 @@ def ls_cmd(
                 sys.stdout.write(f"{when:19} {printable(bucket.name)}\n")
         return
     store = open_for_cli(url, profile, anon, endpoint_url)
+    # Scripts get what the dataset's manifest knows of each object (version id, sha256).
+    known = None
+    if json_out and store.url.is_s3:  # a local file has no ETag to tell it is the one recorded
+        from ..manifest import find_manifest  # only --json pays for it
+
+        known = find_manifest(store.url, settings=settings_for_cli(profile, anon, endpoint_url))
     out = sys.stdout
     for entry in store.ls("", recursive=recursive):
         if json_out:
+            if known is not None and isinstance(entry, ObjectInfo):
+                entry = _as_recorded(entry, *known)
             emit_json(entry.to_dict())
         elif isinstance(entry, FolderInfo):
             out.write(f"{'':19} {'PRE':>12}  {printable(entry.path)}\n")
         else:
             out.write(f"{_when(entry):19} {entry.size:>12}  {printable(entry.path)}\n")
+
+
+def _as_recorded(info: ObjectInfo, manifest: Manifest, below: str) -> ObjectInfo:
+    """``info`` completed from the manifest; ``below`` is where the listing starts in it."""
+    full = manifest.complete(info, below + info.path)
+    if full is info and below.rstrip("/").rsplit("/", 1)[-1] == info.path:
+        # The URL may name this very object (`ls s3://b/sub-01/T1w.nii.gz`), listed by name.
+        full = manifest.complete(info, below.rstrip("/"))
+    return full
 
 
 @app.command("tree")
