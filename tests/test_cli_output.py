@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -324,3 +325,29 @@ def test_ls_json_fills_version_and_sha256_from_the_manifest(
     code, out, _ = cli(capsys, "ls", "--json", f"{url}/README")
     assert code == 0
     assert json.loads(out)["sha256"] is None
+
+
+# -- share --json ---------------------------------------------------------------------------------
+
+
+def test_share_json_gives_expiry_as_an_iso_8601_time_in_utc(
+    capsys: pytest.CaptureFixture[str], bucket: str
+) -> None:
+    open_store(f"s3://{bucket}").write_bytes("notes/readme.txt", b"shared bytes")
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    code, out, err = cli(
+        capsys, "share", f"s3://{bucket}/notes/readme.txt", "--expires", "10m", "--json"
+    )
+    after = datetime.now(timezone.utc)
+    assert code == 0, err
+    doc = json.loads(out)
+    expires = datetime.fromisoformat(doc["expires"])
+    assert expires.utcoffset() == timedelta(0)
+    assert before + timedelta(minutes=10) <= expires <= after + timedelta(minutes=10)
+    assert doc["expires_in"] == 600
+    # Never later than the link itself says.
+    query = parse_qs(urlsplit(doc["link"]).query)
+    signed = datetime.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ").replace(
+        tzinfo=timezone.utc
+    )
+    assert expires <= signed + timedelta(seconds=int(query["X-Amz-Expires"][0]))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
 from .._exceptions import BrainbucketError
-from ..access import AccessStatus, doctor, is_public, publish, share, unpublish
+from ..access import AccessStatus, doctor, is_public, parse_duration, publish, share, unpublish
 from ._app import (
     AnonOpt,
     EndpointOpt,
@@ -92,10 +93,23 @@ def share_cmd(
     endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Print a presigned URL anyone can download the object from until it expires."""
-    link = share(url, expires, settings=settings_for_cli(profile, False, endpoint_url))
+    """Print a presigned URL anyone can download the object from until it expires.
+
+    With --json: the link, and when it expires as an ISO 8601 time in UTC.
+    """
+    lifetime = parse_duration(expires)
+    # Taken before signing: the link lasts at least until the time reported.
+    signed_at = datetime.now(timezone.utc).replace(microsecond=0)
+    link = share(url, lifetime, settings=settings_for_cli(profile, False, endpoint_url))
     if json_out:
-        emit_json({"url": url, "expires": expires, "link": link})
+        emit_json(
+            {
+                "url": url,
+                "expires": (signed_at + lifetime).isoformat(),
+                "expires_in": int(lifetime.total_seconds()),
+                "link": link,
+            }
+        )
     else:
         typer.echo(link)
 
