@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
 from pathlib import Path
@@ -35,6 +36,7 @@ from ._bids import (
     SuffixOpt,
     filter_keywords,
 )
+from ._progress import ProgressBar
 from ._render import Column, print_table, to_terminal
 
 mirror_app = typer.Typer(help="Inspect and maintain the local mirror cache.", no_args_is_help=True)
@@ -50,6 +52,9 @@ CacheOpt = Annotated[
 ]
 OfflineOpt = Annotated[
     bool, typer.Option("--offline", help="Answer from the cache only; never contact the server.")
+]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress bar; the paths and errors only.")
 ]
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b?)\s*$", re.IGNORECASE)
@@ -87,6 +92,7 @@ def get_cmd(
     entity: EntityOpt = None,
     cache_dir: CacheOpt = None,
     offline: OfflineOpt = False,
+    quiet: QuietOpt = False,
     profile: ProfileOpt = None,
     anon: AnonOpt = False,
     endpoint_url: EndpointOpt = None,
@@ -95,6 +101,7 @@ def get_cmd(
     """Print local paths of study files, one per line, fetching what the cache lacks.
 
     Files come verified from the mirror cache; pick them by path or with the filters.
+    Downloads show a progress bar on stderr at a terminal (not with --quiet or --json).
     """
     filters = filter_keywords(
         subject=subject,
@@ -108,15 +115,21 @@ def get_cmd(
     if not keys and not filters:
         msg = "get needs file paths or at least one filter (refusing to fetch a whole study)"
         raise UsageError(msg, hint="e.g. `brainbucket get URL --subject 01 --datatype dwi`")
-    m = Mirror(
-        url,
-        cache_dir=cache_dir,
-        offline=offline or None,
-        settings=settings_for_cli(profile, anon, endpoint_url),
-    )
-    paths: list[Path] = [m.path(k) for k in keys or []]
-    if filters:
-        paths += m.files(**filters)
+    with contextlib.ExitStack() as stack:
+        bar = None
+        if not (quiet or json_out):
+            # Drawn only at a terminal, and gone when done: stdout keeps only the paths.
+            bar = stack.enter_context(ProgressBar("fetching", add_queued=True))
+        m = Mirror(
+            url,
+            cache_dir=cache_dir,
+            offline=offline or None,
+            settings=settings_for_cli(profile, anon, endpoint_url),
+            callbacks=bar,
+        )
+        paths: list[Path] = [m.path(k) for k in keys or []]
+        if filters:
+            paths += m.files(**filters)
     if json_out:
         emit_json({"url": url, "paths": [str(p) for p in paths]})
         return

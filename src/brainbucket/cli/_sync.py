@@ -310,13 +310,25 @@ def verify_cmd(
     deep: Annotated[
         bool, typer.Option("--deep", help="Also download and hash every object (buckets).")
     ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar; the report and errors only.")
+    ] = False,
     profile: ProfileOpt = None,
     anon: AnonOpt = False,
     endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Re-check a dataset against its manifest: missing, extra and mismatched files."""
-    report = verify(url, deep=deep, settings=settings_for_cli(profile, anon, endpoint_url))
+    """Re-check a dataset against its manifest: missing, extra and mismatched files.
+
+    Hashing (a folder, or a bucket with --deep) shows a progress bar on stderr at a terminal
+    (not with --quiet or --json).
+    """
+    settings = settings_for_cli(profile, anon, endpoint_url)
+    if quiet or json_out:
+        report = verify(url, deep=deep, settings=settings)
+    else:
+        with ProgressBar("verifying", add_queued=True) as bar:
+            report = verify(url, deep=deep, settings=settings, callbacks=bar)
     if json_out:
         emit_json(report.to_dict())
     else:
