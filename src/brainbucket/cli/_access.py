@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
 from .._exceptions import BrainbucketError
-from ..access import AccessStatus, doctor, is_public, publish, share, unpublish
+from ..access import AccessStatus, doctor, is_public, parse_duration, publish, share, unpublish
 from ._app import (
     AnonOpt,
     EndpointOpt,
@@ -19,6 +20,7 @@ from ._app import (
     emit_json,
     settings_for_cli,
 )
+from ._render import Column, print_table, to_terminal
 
 UrlArg = Annotated[str, typer.Argument(help="s3://bucket/prefix")]
 
@@ -27,7 +29,19 @@ def _show(status: AccessStatus, json_out: bool) -> None:
     if json_out:
         emit_json(status.to_dict())
         return
-    if status.public:
+    if not to_terminal():
+        # For scripts: `brainbucket access URL | cut -f2` is public or private.
+        print_table(
+            ["url", "access", "anonymous listing"],
+            [
+                (
+                    status.url,
+                    "public" if status.public else "private",
+                    "yes" if status.listable else "no",
+                )
+            ],
+        )
+    elif status.public:
         how = (
             "anyone may read" + (" and list" if status.listable else "") + " it without credentials"
         )
@@ -79,10 +93,23 @@ def share_cmd(
     endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Print a presigned URL anyone can download the object from until it expires."""
-    link = share(url, expires, settings=settings_for_cli(profile, False, endpoint_url))
+    """Print a presigned URL anyone can download the object from until it expires.
+
+    With --json: the link, and when it expires as an ISO 8601 time in UTC.
+    """
+    lifetime = parse_duration(expires)
+    # Taken before signing: the link lasts at least until the time reported.
+    signed_at = datetime.now(timezone.utc).replace(microsecond=0)
+    link = share(url, lifetime, settings=settings_for_cli(profile, False, endpoint_url))
     if json_out:
-        emit_json({"url": url, "expires": expires, "link": link})
+        emit_json(
+            {
+                "url": url,
+                "expires": (signed_at + lifetime).isoformat(),
+                "expires_in": int(lifetime.total_seconds()),
+                "link": link,
+            }
+        )
     else:
         typer.echo(link)
 
@@ -107,22 +134,31 @@ def doctor_cmd(
         def yn(v: bool | None) -> str:
             return "unknown" if v is None else ("yes" if v else "no")
 
-        for label, value in (
-            ("url", report.url),
-            ("endpoint", report.endpoint or "-"),
-            ("profile", report.profile or "(default chain)"),
-            ("credentials", report.credential_source),
-            ("access key id", report.access_key_id or "-"),
-            ("identity", report.identity or "-"),
-            ("bucket exists", yn(report.bucket_exists)),
-            ("versioned", yn(report.versioned)),
-            ("public", yn(report.public)),
-        ):
-            console.print(f"{label:>14}  {escape(str(value))}")
-        console.print("")
-        for c in report.checks:
-            mark = "[green]ok[/]  " if c.ok else "[bold red]FAIL[/]"
-            console.print(f"  {mark} {escape(c.request)}: {escape(c.detail)}")
+        print_table(
+            [Column("field", right=True), Column("value")],
+            [
+                ("url", report.url),
+                ("endpoint", report.endpoint),
+                ("profile", report.profile or "(default chain)"),
+                ("credentials", report.credential_source),
+                ("access key id", report.access_key_id),
+                ("identity", report.identity),
+                ("bucket exists", yn(report.bucket_exists)),
+                ("versioned", yn(report.versioned)),
+                ("public", yn(report.public)),
+            ],
+            header=False,
+        )
+        console.print("")  # the requests, apart from the settings
+        print_table(
+            [
+                Column("", style=lambda mark: "green" if mark == "ok" else "bold red"),
+                Column("request"),
+                Column("answer"),
+            ],
+            [("ok" if c.ok else "FAIL", c.request, c.detail) for c in report.checks],
+            header=False,
+        )
     if not report.ok:
         first = report.failed[0]
         msg = f"{len(report.failed)} of {len(report.checks)} requests failed; first: {first.request}: {first.detail}"

@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from .._config import Config
 from .._url import StoreURL
@@ -35,6 +34,7 @@ from ._app import (
     human_size,
     settings_for_cli,
 )
+from ._render import Column, print_table, to_terminal
 
 assembly_app = typer.Typer(
     help="Versioned data assemblies under an identifier, with a catalog in the bucket.",
@@ -63,23 +63,27 @@ def _store_url(store: str | None) -> str | os.PathLike[str] | StoreURL | Store:
     return resolve_store_url(store, Config().store if store is None else None)
 
 
-def _when(r: AssemblyRecord) -> str:
-    return r.time.strftime("%Y-%m-%d %H:%M:%S") if r.time else "-"
+def _size(n: int) -> str:
+    return f"{n} ({human_size(n)})"
 
 
 def _print_record(r: AssemblyRecord) -> None:
-    for label, value in (
-        ("identifier", r.identifier),
-        ("version_id", r.version_id or "(none: unversioned store)"),
-        ("sha1", r.sha1),
-        ("sha256", r.sha256 or "-"),
-        ("size", f"{r.size} ({human_size(r.size)})" if r.size is not None else "-"),
-        ("class", r.class_name),
-        ("location", r.location),
-        ("uploader", r.uploader or "-"),
-        ("time", _when(r)),
-    ):
-        console.print(f"{label:>11}  {escape(str(value))}")
+    people = to_terminal()
+    print_table(
+        [Column("field", right=True, style=lambda _: "dim"), Column("value")],
+        [
+            ("identifier", r.identifier),
+            ("version_id", r.version_id or ("(none: unversioned store)" if people else None)),
+            ("sha1", r.sha1),
+            ("sha256", r.sha256),
+            ("size", (_size(r.size) if people else r.size) if r.size is not None else None),
+            ("class", r.class_name),
+            ("location", r.location),
+            ("uploader", r.uploader),
+            ("time", r.time),
+        ],
+        header=False,
+    )
 
 
 @assembly_app.command("upload")
@@ -166,20 +170,18 @@ def list_cmd(
     if not rows:
         console.print("the catalog is empty")
         return
-    table = Table(show_edge=False, box=None)
-    for col in ("identifier", "versions", "newest version_id", "sha1", "size", "uploaded"):
-        table.add_column(col)
-    for i, v in rows:
-        r = v[-1]
-        table.add_row(
-            escape(i),
-            str(len(v)),
-            escape(r.version_id or "-"),
-            r.sha1[:12],
-            human_size(r.size) if r.size is not None else "-",
-            _when(r),
-        )
-    console.print(table)
+    print_table(
+        [
+            Column("identifier"),
+            Column("versions", right=True),
+            Column("newest version_id"),
+            # A short digest for people, as git shows commits; the whole one to a pipe.
+            Column("sha1", human=lambda sha1: sha1[:12]),
+            Column("size", right=True, human=human_size),
+            Column("uploaded"),
+        ],
+        [(i, len(v), v[-1].version_id, v[-1].sha1, v[-1].size, v[-1].time) for i, v in rows],
+    )
 
 
 @assembly_app.command("show")
@@ -218,18 +220,16 @@ def versions_cmd(
     if json_out:
         emit_json([r.to_dict() for r in records])
         return
-    table = Table(show_edge=False, box=None)
-    for col in ("version_id", "sha1", "size", "uploaded", "uploader"):
-        table.add_column(col)
-    for r in records:
-        table.add_row(
-            escape(r.version_id or "-"),
-            r.sha1,
-            human_size(r.size) if r.size is not None else "-",
-            _when(r),
-            escape(r.uploader or "-"),
-        )
-    console.print(table)
+    print_table(
+        [
+            Column("version_id"),
+            Column("sha1"),
+            Column("size", right=True, human=human_size),
+            Column("uploaded"),
+            Column("uploader"),
+        ],
+        [(r.version_id, r.sha1, r.size, r.time, r.uploader) for r in records],
+    )
 
 
 @assembly_app.command("export")

@@ -25,6 +25,7 @@ from ._app import (
     human_size,
     open_for_cli,
 )
+from ._render import Column, print_table, to_terminal
 
 __all__ = [
     "DatatypeOpt",
@@ -289,27 +290,42 @@ def study_cmd(
     if json_out:
         emit_json(summary)
         return
-    from rich.table import Table  # only this summary draws a table
-
-    table = Table(show_header=False, show_edge=False, box=None)
-    table.add_row("study", escape(url))
-    table.add_row("read from", str(study.source))
-    table.add_row("files", f"{summary['files']} ({human_size(summary['size'])})")
-    for name in ("subjects", "sessions", "datatypes", "pipelines"):
-        values = summary[name]
-        shown = ", ".join(values[:12]) + (f" ... ({len(values)})" if len(values) > 12 else "")
-        table.add_row(name, escape(shown or "-"))
-    ish = summary["bidsish"]
-    table.add_row(
-        "not BIDS",
-        f"{len(ish)} files kept"
-        + (f" (e.g. {escape(ish[0]['path'])}: {escape(ish[0]['problem'])})" if ish else ""),
-    )
-    console.print(table)
+    _print_summary(summary)
     print_selection(sel)
     if list_files:
-        for f in sel.files:
-            console.print(f"{f.size:>12}  {escape(f.path)}")
+        print_table(
+            [Column("size", right=True), Column("path")], [(f.size, f.path) for f in sel.files]
+        )
+
+
+_SUMMARY_LISTS = ("subjects", "sessions", "datatypes", "pipelines")
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    # People get long lists cut short; a pipe gets every value.
+    people = to_terminal()
+
+    def listed(values: list[str]) -> str:
+        if people and len(values) > 12:
+            return ", ".join(values[:12]) + f" ... ({len(values)})"
+        return ", ".join(values)
+
+    ish = summary["bidsish"]
+    print_table(
+        ["field", "value"],
+        [
+            ("study", summary["url"]),
+            ("read from", summary["source"]),
+            ("files", f"{summary['files']} ({human_size(summary['size'])})"),
+            *((name, listed(summary[name]) or None) for name in _SUMMARY_LISTS),
+            (
+                "not BIDS",
+                f"{len(ish)} files kept"
+                + (f" (e.g. {ish[0]['path']}: {ish[0]['problem']})" if ish else ""),
+            ),
+        ],
+        header=False,
+    )
 
 
 ValidateOpt = Annotated[

@@ -5,16 +5,17 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from .._exceptions import UsageError
+from .._exceptions import IntegrityError, UsageError
+from .._hashing import CHUNK, ContentHasher
 from .._paths import printable  # keys are untrusted: no control characters to a terminal
-from .._types import FolderInfo, ObjectInfo
-from .._url import parse_url
+from .._types import Expected, FolderInfo, ObjectInfo
+from .._url import StoreURL, parse_url
+from ..store import list_buckets
 from ._app import (
     AnonOpt,
     EndpointOpt,
@@ -26,16 +27,32 @@ from ._app import (
     human_size,
     open_for_cli,
     open_object_for_cli,
+    settings_for_cli,
 )
+from ._render import Column, print_table, tree_lines
+
+if TYPE_CHECKING:
+    from ..manifest import Manifest
 
 
 def _when(info: ObjectInfo) -> str:
     return info.last_modified.strftime("%Y-%m-%d %H:%M:%S") if info.last_modified else "-"
 
 
+def _names_no_bucket(url: str) -> bool:
+    """``s3://`` alone: ``ls`` then lists the account's buckets, as ``aws s3 ls`` does."""
+    return url.lower().rstrip("/") in ("s3:", "s3a:")
+
+
 @app.command("ls")
 def ls_cmd(
-    url: Annotated[str, typer.Argument(help="s3://bucket/prefix or a local folder.")],
+    url: Annotated[
+        str | None,
+        typer.Argument(
+            help="s3://bucket/prefix or a local folder; s3:// or nothing lists your buckets.",
+            show_default=False,
+        ),
+    ] = None,
     recursive: Annotated[
         bool, typer.Option("-r", "--recursive", help="Every object below, streamed.")
     ] = False,
@@ -44,19 +61,45 @@ def ls_cmd(
     endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """List one level (folders and objects), or every object with -r.
+    """List one level (folders and objects), or every object with -r; without a bucket,
+    the buckets of your account.
 
     With --json, prints one JSON object per line.
     """
+    if url is None or _names_no_bucket(url):
+        for bucket in list_buckets(settings_for_cli(profile, anon, endpoint_url)):
+            if json_out:
+                emit_json(bucket.to_dict())
+            else:
+                when = bucket.created.strftime("%Y-%m-%d %H:%M:%S") if bucket.created else "-"
+                sys.stdout.write(f"{when:19} {printable(bucket.name)}\n")
+        return
     store = open_for_cli(url, profile, anon, endpoint_url)
+    # Scripts get what the dataset's manifest knows of each object (version id, sha256).
+    known = None
+    if json_out and store.url.is_s3:  # a local file has no ETag to tell it is the one recorded
+        from ..manifest import find_manifest  # only --json pays for it
+
+        known = find_manifest(store.url, settings=settings_for_cli(profile, anon, endpoint_url))
     out = sys.stdout
     for entry in store.ls("", recursive=recursive):
         if json_out:
+            if known is not None and isinstance(entry, ObjectInfo):
+                entry = _as_recorded(entry, *known)
             emit_json(entry.to_dict())
         elif isinstance(entry, FolderInfo):
             out.write(f"{'':19} {'PRE':>12}  {printable(entry.path)}\n")
         else:
             out.write(f"{_when(entry):19} {entry.size:>12}  {printable(entry.path)}\n")
+
+
+def _as_recorded(info: ObjectInfo, manifest: Manifest, below: str) -> ObjectInfo:
+    """``info`` completed from the manifest; ``below`` is where the listing starts in it."""
+    full = manifest.complete(info, below + info.path)
+    if full is info and below.rstrip("/").rsplit("/", 1)[-1] == info.path:
+        # The URL may name this very object (`ls s3://b/sub-01/T1w.nii.gz`), listed by name.
+        full = manifest.complete(info, below.rstrip("/"))
+    return full
 
 
 @app.command("tree")
@@ -74,13 +117,12 @@ def tree_cmd(
         emit_json([{"level": lvl, **e.to_dict()} for lvl, e in store.tree("", depth=depth)])
         return
     console.print(escape(store.describe()))
-    for level, entry in store.tree("", depth=depth):
+    for branch, entry in tree_lines(store, depth):
         name = printable(entry.path.rstrip("/").rsplit("/", 1)[-1])
-        indent = "    " * level
         if isinstance(entry, FolderInfo):
-            console.print(f"{indent}├── [bold blue]{escape(name)}/[/]")
+            console.print(f"{branch}[bold blue]{escape(name)}/[/]")
         else:
-            console.print(f"{indent}├── {escape(name)} [dim]({human_size(entry.size)})[/]")
+            console.print(f"{branch}{escape(name)} [dim]({human_size(entry.size)})[/]")
 
 
 @app.command("du")
@@ -97,15 +139,16 @@ def du_cmd(
     if json_out:
         emit_json({"children": [r.to_dict() for r in rows], "total": total.to_dict()})
         return
-    table = Table(show_edge=False, box=None)
-    table.add_column("path")
-    table.add_column("objects", justify="right")
-    table.add_column("bytes", justify="right")
-    table.add_column("size", justify="right")
-    for r in rows:
-        table.add_row(escape(printable(r.path)), str(r.count), str(r.size), human_size(r.size))
-    table.add_row("[bold]total[/]", str(total.count), str(total.size), human_size(total.size))
-    console.print(table)
+    print_table(
+        [
+            Column("path"),
+            Column("objects", right=True),
+            Column("bytes", right=True),
+            Column("size", right=True, human=human_size, piped=False),
+        ],
+        [(r.path, r.count, r.size, r.size) for r in rows],
+        footer=("total", total.count, total.size, total.size),
+    )
 
 
 @app.command("mb")
@@ -143,19 +186,54 @@ def _is_dir_target(dst: str) -> bool:
     return not parsed.is_s3 and os.path.isdir(parsed.prefix)
 
 
+_STDIO = "-"
+
+
 @app.command("cp")
 def cp_cmd(
-    src: Annotated[str, typer.Argument(help="Source object: s3://bucket/key or a local file.")],
+    src: Annotated[
+        str,
+        typer.Argument(help="Source object: s3://bucket/key, a local file, or - for stdin."),
+    ],
     dst: Annotated[
         str,
-        typer.Argument(help="Destination: s3://bucket/key, a local path, or a folder ending in /."),
+        typer.Argument(
+            help="Destination: s3://bucket/key, a local path, a folder ending in /, or - for "
+            "stdout (checked once written: if the check fails, exit 8, and the bytes already "
+            "written cannot be taken back)."
+        ),
     ],
     profile: ProfileOpt = None,
     anon: AnonOpt = False,
     endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Copy one object, in either direction, verified end to end."""
+    """Copy one object, in either direction, verified end to end.
+
+    `cp s3://bucket/key -` writes the object to standard output as it arrives and checks its
+    size and digest at the end; `cp - s3://bucket/key` reads standard input into a temporary
+    file, hashing it, then uploads it. A local file named - is ./-.
+    """
+    if src == _STDIO and dst == _STDIO:
+        msg = "cp - - copies nothing: name an object on one side"
+        raise UsageError(msg, hint="e.g. `brainbucket cp - s3://BUCKET/KEY`")
+    if dst == _STDIO:
+        _cp_to_stdout(src, profile, anon, endpoint_url, json_out)
+        return
+    if src == _STDIO:
+        out = _cp_from_stdin(dst, profile, endpoint_url)
+    else:
+        dst, out = _cp_object(src, dst, profile, anon, endpoint_url)
+    if json_out:
+        emit_json({"source": src, "destination": dst, **out})
+    else:
+        console.print(f"{escape(src)} → {escape(dst)} ({human_size(out['size'])}, verified)")
+
+
+def _cp_object(
+    src: str, dst: str, profile: str | None, anon: bool, endpoint_url: str | None
+) -> tuple[str, dict[str, Any]]:
+    """Copy a named object; the destination as resolved (a folder gets the source's name)."""
     src_store, src_path = open_object_for_cli(src, profile, anon, endpoint_url)
     name = src_path.rsplit("/", 1)[-1]
     if not name:
@@ -170,23 +248,79 @@ def cp_cmd(
         if local.is_dir():
             msg = f"{src} is a folder; cp copies one file (use `brainbucket sync`)"
             raise UsageError(msg)
-        result = dst_store.upload(local, dst_path)
-        out = result.to_dict()
-    elif target is not None:
-        digest = src_store.download(src_path, target)
-        out = {"path": str(target), "size": target.stat().st_size, "sha256": digest}
-    else:  # S3 → S3: stream through a verified temporary file
-        import tempfile
+        return dst, dst_store.upload(local, dst_path).to_dict()
+    expected = _expected_of(src, profile, anon, endpoint_url)
+    if target is not None:
+        digest = src_store.download(src_path, target, expected)
+        return dst, {"path": str(target), "size": target.stat().st_size, "sha256": digest}
+    # S3 → S3: stream through a verified temporary file
+    import tempfile
 
-        with tempfile.TemporaryDirectory() as tmp:
-            tmpfile = Path(tmp) / "object"
-            digest = src_store.download(src_path, tmpfile)
-            result = dst_store.upload(tmpfile, dst_path, sha256=digest)
-            out = result.to_dict()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpfile = Path(tmp) / "object"
+        digest = src_store.download(src_path, tmpfile, expected)
+        return dst, dst_store.upload(tmpfile, dst_path, sha256=digest).to_dict()
+
+
+def _expected_of(
+    url: str, profile: str | None, anon: bool, endpoint_url: str | None
+) -> Expected | None:
+    """What a copy of one object must match, when its dataset's manifest lists it: the
+    version it records, with that version's size and digests (as every read of a dataset
+    file is). ``None`` otherwise: the object is then checked by its own size and ETag."""
+    parsed = parse_url(url)
+    if not parsed.is_s3:
+        return None
+    from ..manifest import find_manifest
+
+    folder, _, name = parsed.prefix.rpartition("/")
+    settings = settings_for_cli(profile, anon, endpoint_url)
+    found = find_manifest(StoreURL("s3", parsed.bucket, folder), settings=settings)
+    entry = found[0].get(found[1] + name) if found is not None else None
+    if entry is None:
+        return None
+    return Expected.of(
+        size=entry.size, sha256=entry.sha256, blake3=entry.blake3, version_id=entry.version_id
+    )
+
+
+def _cp_to_stdout(
+    src: str, profile: str | None, anon: bool, endpoint_url: str | None, json_out: bool
+) -> None:
     if json_out:
-        emit_json({"source": src, "destination": dst, **out})
-    else:
-        console.print(f"{escape(src)} → {escape(dst)} ({human_size(out['size'])}, verified)")
+        msg = "--json cannot share standard output with the object's bytes"
+        raise UsageError(msg, hint="drop --json, or copy to a file")
+    store, path = open_object_for_cli(src, profile, anon, endpoint_url)
+    if not path or path.endswith("/"):
+        msg = f"cp copies one object; {src!r} names a folder (use `brainbucket sync`)"
+        raise UsageError(msg)
+    expected = _expected_of(src, profile, anon, endpoint_url)
+    # Bytes go out as they arrive; the check at the end can only report, not undo (exit 8).
+    store.read_to(path, sys.stdout.buffer, expected)
+
+
+def _cp_from_stdin(dst: str, profile: str | None, endpoint_url: str | None) -> dict[str, Any]:
+    """Spool standard input to a temporary file, hashing it, then upload the file: the
+    upload needs its size up front (and resends parts on retry), which a pipe cannot give."""
+    if _is_dir_target(dst):
+        msg = f"standard input has no name to give the object in {dst!r}"
+        raise UsageError(msg, hint=f"name it: `brainbucket cp - {dst.rstrip('/')}/NAME`")
+    store, path = open_object_for_cli(dst, profile, False, endpoint_url)
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="brainbucket-stdin-") as tmp:
+        spooled = Path(tmp) / "stdin"
+        hasher = ContentHasher()
+        stdin = sys.stdin.buffer
+        with open(spooled, "wb") as f:
+            while chunk := stdin.read(CHUNK):
+                hasher.update(chunk)
+                f.write(chunk)
+        result = store.upload(spooled, path, sha256=hasher.sha256)
+    if result.sha256 != hasher.sha256:
+        msg = f"{store.describe(path)}: the bytes uploaded are not the bytes read from stdin"
+        raise IntegrityError(msg, hint="copy it again")
+    return result.to_dict()
 
 
 @app.command("cat")

@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from .._exceptions import IntegrityError, UsageError
 from ..hcp import (
@@ -35,6 +34,7 @@ from ._app import (
     settings_for_cli,
 )
 from ._progress import ProgressBar
+from ._render import Column, print_table
 
 hcp_app = typer.Typer(
     name="hcp",
@@ -96,15 +96,15 @@ def _split_ids(ids: list[str]) -> list[str]:
 
 def _print_selection(sel: Selection) -> None:
     sizes = sel.size_by_subject()
-    table = Table(show_edge=False, box=None)
-    table.add_column("subject")
-    table.add_column("files", justify="right")
-    table.add_column("size", justify="right")
-    for s in sel.subjects:
-        n = sum(1 for f in sel.files if f.subject == s)
-        table.add_row(s, str(n), human_size(sizes[s]))
-    table.add_row("[bold]total[/]", str(len(sel.files)), human_size(sel.total_size))
-    console.print(table)
+    print_table(
+        [
+            Column("subject"),
+            Column("files", right=True),
+            Column("size", right=True, human=human_size),
+        ],
+        [(s, sum(1 for f in sel.files if f.subject == s), sizes[s]) for s in sel.subjects],
+        footer=("total", len(sel.files), sel.total_size),
+    )
     _print_gaps(sel)
 
 
@@ -144,8 +144,10 @@ def ls_cmd(
     if json_out:
         emit_json(sel.to_dict())
         return
-    for f in sel.files:
-        console.print(f"{human_size(f.size):>10}  {escape(f.key)}  →  {escape(f.target)}")
+    print_table(
+        [Column("size", right=True, human=human_size), Column("HCP key"), Column("BIDS path")],
+        [(f.size, f.key, f.target) for f in sel.files],
+    )
     _print_selection(sel)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
 from pathlib import Path
@@ -9,7 +10,6 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from .._exceptions import UsageError
 from ..mirror import Mirror, gc_all, mirror_all
@@ -21,6 +21,7 @@ from ._app import (
     app,
     console,
     emit_json,
+    err_console,
     human_size,
     settings_for_cli,
 )
@@ -35,6 +36,8 @@ from ._bids import (
     SuffixOpt,
     filter_keywords,
 )
+from ._progress import ProgressBar
+from ._render import Column, print_table, to_terminal
 
 mirror_app = typer.Typer(help="Inspect and maintain the local mirror cache.", no_args_is_help=True)
 app.add_typer(mirror_app, name="mirror")
@@ -49,6 +52,9 @@ CacheOpt = Annotated[
 ]
 OfflineOpt = Annotated[
     bool, typer.Option("--offline", help="Answer from the cache only; never contact the server.")
+]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress bar; the paths and errors only.")
 ]
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b?)\s*$", re.IGNORECASE)
@@ -86,6 +92,7 @@ def get_cmd(
     entity: EntityOpt = None,
     cache_dir: CacheOpt = None,
     offline: OfflineOpt = False,
+    quiet: QuietOpt = False,
     profile: ProfileOpt = None,
     anon: AnonOpt = False,
     endpoint_url: EndpointOpt = None,
@@ -94,6 +101,7 @@ def get_cmd(
     """Print local paths of study files, one per line, fetching what the cache lacks.
 
     Files come verified from the mirror cache; pick them by path or with the filters.
+    Downloads show a progress bar on stderr at a terminal (not with --quiet or --json).
     """
     filters = filter_keywords(
         subject=subject,
@@ -107,15 +115,21 @@ def get_cmd(
     if not keys and not filters:
         msg = "get needs file paths or at least one filter (refusing to fetch a whole study)"
         raise UsageError(msg, hint="e.g. `brainbucket get URL --subject 01 --datatype dwi`")
-    m = Mirror(
-        url,
-        cache_dir=cache_dir,
-        offline=offline or None,
-        settings=settings_for_cli(profile, anon, endpoint_url),
-    )
-    paths: list[Path] = [m.path(k) for k in keys or []]
-    if filters:
-        paths += m.files(**filters)
+    with contextlib.ExitStack() as stack:
+        bar = None
+        if not (quiet or json_out):
+            # Drawn only at a terminal, and gone when done: stdout keeps only the paths.
+            bar = stack.enter_context(ProgressBar("fetching", add_queued=True))
+        m = Mirror(
+            url,
+            cache_dir=cache_dir,
+            offline=offline or None,
+            settings=settings_for_cli(profile, anon, endpoint_url),
+            callbacks=bar,
+        )
+        paths: list[Path] = [m.path(k) for k in keys or []]
+        if filters:
+            paths += m.files(**filters)
     if json_out:
         emit_json({"url": url, "paths": [str(p) for p in paths]})
         return
@@ -147,14 +161,20 @@ def status_cmd(
     if json_out:
         emit_json({"mirrors": [r.to_dict() for r in rows]})
         return
-    table = Table(show_edge=False, box=None)
-    for col in ("url", "files", "size", "folder"):
-        table.add_column(col, justify="right" if col in ("files", "size") else "left")
-    for r in rows:
-        table.add_row(escape(r.url), str(r.files), human_size(r.size), escape(str(r.root)))
-    console.print(table)
+    print_table(
+        [
+            Column("url"),
+            Column("files", right=True),
+            Column("size", right=True, human=human_size),
+            Column("folder"),
+        ],
+        [(r.url, r.files, r.size, r.root) for r in rows],
+    )
     total = sum(r.size for r in rows)
-    console.print(f"{len(rows)} mirror(s), {sum(r.files for r in rows)} files, {human_size(total)}")
+    # A pipe gets rows only; the summary goes where a person still sees it.
+    (console if to_terminal() else err_console).print(
+        f"{len(rows)} mirror(s), {sum(r.files for r in rows)} files, {human_size(total)}"
+    )
 
 
 @mirror_app.command("verify")

@@ -22,6 +22,7 @@ from .._exceptions import BrainbucketError, IntegrityError
 from ..server import LocalServer
 from ..store import S3Settings
 from ._app import app, console, emit_json, human_size, settings_for_cli
+from ._render import tree_lines
 
 if TYPE_CHECKING:
     from ..sync import SyncResult
@@ -242,12 +243,13 @@ def _quickstart(base: Path, bucket: str) -> None:
             "and every file's sha256 recorded in the bucket's manifest"
         )
         console.print("[bold]5.[/] the bucket as a tree:")
-        for level, entry in store.tree("", depth=3):
-            if entry.path.startswith(".brainbucket/"):
-                continue  # the manifest's own objects
+        # The manifest's own objects are left out: the tree shows the study.
+        for branch, entry in tree_lines(
+            store, 3, hide=lambda e: e.path.startswith(".brainbucket/")
+        ):
             name = entry.path.rstrip("/").rsplit("/", 1)[-1]
             suffix = "/" if entry.is_dir else f"  ({human_size(entry.size)})"  # type: ignore[union-attr]
-            console.print(f"      {'    ' * level}├── {escape(name)}{suffix}")
+            console.print(f"      {branch}{escape(name)}{suffix}")
         dest = base / "download"
         # Only sub-01's shard of the manifest is read.
         down = _sync(study_url, dest, settings, config, prefixes=["sub-01/"])

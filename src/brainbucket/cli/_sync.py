@@ -38,6 +38,7 @@ from ._bids import (
     selection_for_sync,
 )
 from ._progress import ProgressBar
+from ._render import Column, print_table, to_terminal
 
 
 def _tune_allocator() -> None:
@@ -101,6 +102,7 @@ DeleteOpt = Annotated[
 
 
 def _print_plan(p: Plan) -> None:
+    """The plan as `sync --dry-run` logs it: one line per action, then the summary."""
     for a in p.actions:
         console.print(
             f"{a.kind:<12} {escape(printable(a.path))}  [dim]{human_size(a.size)}  {escape(a.reason)}[/]"
@@ -109,13 +111,35 @@ def _print_plan(p: Plan) -> None:
         console.print(
             f"[red]{'error':<12}[/] {escape(printable(path))}  [dim]{escape(printable(err))}[/]"
         )
+    console.print(_plan_summary(p))
+
+
+def _plan_summary(p: Plan) -> str:
     n_t, n_d = len(p.transfers), len(p.deletes)
     verb = "upload" if p.direction == "upload" else "download"
-    console.print(
+    return (
         f"[bold]{n_t}[/] to {verb} ({human_size(p.transfer_bytes)}), [bold]{n_d}[/] to delete, "
         f"{p.unchanged} unchanged ({human_size(p.unchanged_bytes)})"
         + (f", [red]{len(p.errors)} refused or unreadable[/]" if p.errors else "")
     )
+
+
+def _plan_table(p: Plan) -> None:
+    """The plan as `status` shows it: a table of actions; the summary after it at a terminal,
+    on stderr otherwise (so a pipe gets only rows)."""
+    print_table(
+        [
+            Column("action", style=lambda kind: "red" if kind == "error" else None),
+            Column("path"),
+            Column("size", right=True, human=human_size),
+            Column("reason", style=lambda _: "dim"),
+        ],
+        [
+            *((a.kind, a.path, a.size, a.reason) for a in p.actions),
+            *(("error", path, None, err) for path, err in p.errors),
+        ],
+    )
+    (console if to_terminal() else err_console).print(_plan_summary(p))
 
 
 def _summary(r: SyncResult) -> None:
@@ -287,7 +311,7 @@ def status_cmd(
     if json_out:
         emit_json(p.to_dict())
     else:
-        _print_plan(p)
+        _plan_table(p)
 
 
 @app.command("verify")
@@ -295,6 +319,9 @@ def verify_cmd(
     url: Annotated[str, typer.Argument(help="s3://bucket/prefix or a folder with a manifest.")],
     deep: Annotated[
         bool, typer.Option("--deep", help="Also download and hash every object (buckets).")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar; the report and errors only.")
     ] = False,
     profile: ProfileOpt = None,
     anon: AnonOpt = False,
@@ -305,9 +332,15 @@ def verify_cmd(
 
     Exits 0 when every file the manifest lists is intact, even if objects it does not list
     are there (they are listed as untracked, as `git status` does); 8 when one is missing or
-    damaged.
+    damaged. Hashing (a folder, or a bucket with --deep) shows a progress bar on stderr at a
+    terminal (not with --quiet or --json).
     """
-    report = verify(url, deep=deep, settings=settings_for_cli(profile, anon, endpoint_url))
+    settings = settings_for_cli(profile, anon, endpoint_url)
+    if quiet or json_out:
+        report = verify(url, deep=deep, settings=settings)
+    else:
+        with ProgressBar("verifying", add_queued=True) as bar:
+            report = verify(url, deep=deep, settings=settings, callbacks=bar)
     remote = report.url.startswith("s3://")
     if json_out:
         emit_json(report.to_dict())

@@ -31,7 +31,7 @@ from ..bids._study import Study
 from ..store import S3Settings, Store, open_store
 from ._cache import CacheLayout, GcReport, MirrorStatus, Record, gc, mirror_slug, status_of
 
-__all__ = ["Mirror", "VerifyReport"]
+__all__ = ["FileKey", "Mirror", "VerifyReport"]
 
 _TOUCH_EVERY_NS = 60 * 1_000_000_000
 _ATTEMPTS = 3
@@ -46,6 +46,25 @@ class VerifyReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"checked": self.checked, "damaged": self.damaged}
+
+
+class FileKey(str):
+    """A file's key in a study, as :class:`Mirror` names it to its callbacks: a plain ``str``
+    (relative to the study root) that also carries the file's ``size`` in bytes.
+
+    Examples
+    --------
+    >>> key = FileKey("sub-01/anat/sub-01_T1w.nii.gz", 2048)
+    >>> key == "sub-01/anat/sub-01_T1w.nii.gz", key.size
+    (True, 2048)
+    """
+
+    size: int
+
+    def __new__(cls, key: str, size: int) -> FileKey:
+        self = super().__new__(cls, key)
+        self.size = size
+        return self
 
 
 class Mirror:
@@ -71,10 +90,12 @@ class Mirror:
         Files fetched at once by :meth:`files`.
     callbacks
         Progress subscriber (:class:`~brainbucket.Callbacks`) told about each download by
-        the file's key (relative to the study root): ``on_queued`` when it starts,
-        ``on_progress`` as bytes arrive, ``on_done`` once it is verified in place (or
-        failed). Files already in the cache are not reported. Called from the fetching
-        threads.
+        the file's key (relative to the study root; a :class:`FileKey`, a ``str`` that also
+        carries the file's ``size``): ``on_queued`` for every file a call will fetch,
+        before the first starts, ``on_progress`` as bytes arrive, ``on_done`` once it is
+        verified in place (or failed). Files already in the cache are not reported, nor
+        further is one another process fetched meanwhile. Called from the fetching threads
+        (``on_queued``: from the calling one).
     lock_timeout
         Seconds to wait for another process fetching the same file before fetching it anyway.
     config
@@ -268,7 +289,12 @@ class Mirror:
             raise err
         if missing:
             self._prepare_cache()
-            results = self._fetch_all([wanted[i] for i in missing])
+            todo = [wanted[i] for i in missing]
+            # All at once, before any starts: a subscriber knows the whole job's size at once
+            # (a progress bar's time left), not as each fetching thread gets to its file.
+            for r in todo:
+                self.callbacks.on_queued(FileKey(r[0], r[1]))
+            results = self._fetch_all(todo)
             for i, p in zip(missing, results, strict=True):
                 paths[i] = p
         return [p for p in paths if p is not None]
@@ -347,7 +373,7 @@ class Mirror:
         return [p for p in results if isinstance(p, Path)]
 
     def _fetch(self, remote: FileRow) -> Path:
-        key = remote[0]
+        key = FileKey(remote[0], remote[1])
         lock_path = self.layout.lock_path(key)
         lock_path.parent.mkdir(parents=True, exist_ok=True)
         lock: filelock.BaseFileLock | None = filelock.FileLock(lock_path, timeout=self.lock_timeout)
@@ -360,9 +386,8 @@ class Mirror:
                 cached = self._cached(remote)  # another process may have fetched it meanwhile
                 if cached is not None:
                     return cached
-                self.callbacks.on_queued(key)
                 try:
-                    done = self._download(remote)
+                    done = self._download(remote, key)
                 except BrainbucketError as exc:
                     self.callbacks.on_done(key, exc)
                     raise
@@ -380,7 +405,7 @@ class Mirror:
             msg, hint="re-run; if this repeats, the cache's filesystem may not support locks"
         )
 
-    def _download(self, remote: FileRow) -> Path | None:
+    def _download(self, remote: FileRow, item: FileKey) -> Path | None:
         """Fetch one file into place and record it; ``None`` if, once renamed, the file at the
         destination turned out to be another writer's (its record is that writer's to make)."""
         key, size, etag, version_id, sha256 = remote
@@ -396,7 +421,7 @@ class Mirror:
                 w.write(chunk)
                 if md5 is not None:
                     md5.update(chunk)
-                self.callbacks.on_progress(key, len(chunk))
+                self.callbacks.on_progress(item, len(chunk))
             if md5 is not None and (got := md5.hexdigest()) != etag_md5:
                 w.abort()
                 msg = f"{what}: MD5 {got[:12]}… does not match the ETag {etag_md5[:12]}…"  # type: ignore[index]

@@ -17,6 +17,7 @@ from ._http import Abort, Cancelled
 from ._local import LocalStore
 from ._route import RESUME_THRESHOLD, Route
 from ._s3 import S3Store
+from ._s3_control import list_buckets
 from ._s3_write import PART_SIZE, Part
 from ._session import available_profiles, chain_has_credentials
 from ._settings import S3Settings
@@ -36,6 +37,7 @@ __all__ = [
     "available_profiles",
     "chain_has_credentials",
     "join_path",
+    "list_buckets",
     "open_store",
     "split_object_url",
 ]

@@ -15,10 +15,10 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from .._exceptions import ObjectNotFoundError, UsageError
-from .._hashing import VerifiedWriter
+from .._hashing import StreamCheck, VerifiedWriter, plain_md5
 from .._types import (
     DiskUsage,
     Expected,
@@ -302,6 +302,42 @@ class Store(OptionalVerbs, abc.ABC):
         for chunk in chunks:
             # Backends may hand out zero-copy buffers; this verb promises bytes.
             yield chunk if type(chunk) is bytes else bytes(chunk)
+
+    def read_to(self, path: str, out: BinaryIO, expected: Expected | None = None) -> str:
+        """Write an object's bytes to ``out`` as they arrive (standard output, a pipe), then
+        check them; returns ``sha256:<hex>``.
+
+        Unlike :meth:`download`, nothing waits in a temporary file: the check (size, and
+        the digests ``expected`` gives, else the MD5 of a plain ETag) comes after the last
+        byte was written, and a mismatch cannot take those bytes back.
+
+        Raises
+        ------
+        IntegrityError
+            The bytes written do not match; its message says they cannot be taken back.
+
+        Examples
+        --------
+        >>> import io, tempfile
+        >>> from brainbucket import open_store
+        >>> store = open_store(tempfile.mkdtemp())
+        >>> _ = store.write_bytes("a.txt", b"hello")
+        >>> out = io.BytesIO()
+        >>> store.read_to("a.txt", out, Expected(size=5)).startswith("sha256:"), out.getvalue()
+        (True, b'hello')
+        """
+        expected = expected or Expected()
+        meta, chunks = self._open_stream(path, version_id=expected.version_id)
+        if expected.size is None:
+            expected = dataclasses.replace(expected, size=meta.size)
+        if not (expected.sha256 or expected.blake3 or expected.md5):
+            expected = dataclasses.replace(expected, md5=plain_md5(meta.etag))
+        check = StreamCheck(expected, self.describe(path))
+        for chunk in chunks:
+            out.write(chunk)
+            check.update(chunk)
+        out.flush()
+        return check.verify()
 
     def read_bytes(
         self,

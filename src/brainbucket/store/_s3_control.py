@@ -14,16 +14,57 @@ from .._exceptions import (
     BucketNotFoundError,
     BucketOwnedByOthersError,
     ManifestError,
+    NoCredentialsError,
     UsageError,
 )
-from .._types import AnonymousAccess, VersionInfo
+from .._types import AnonymousAccess, BucketInfo, VersionInfo
 from ._errors import translate
 from ._s3_core import S3Core, etag_of
 from ._s3_list import is_invalid_path
+from ._session import Session
+from ._settings import S3Settings
 
-__all__ = ["S3Control"]
+__all__ = ["S3Control", "list_buckets"]
 
 _EMPTY_POLICY = "2012-10-17"
+
+
+def list_buckets(settings: S3Settings) -> list[BucketInfo]:
+    """The buckets of the account the settings' credentials belong to, on their server.
+
+    What ``s3://`` (no bucket) lists, as ``aws s3 ls`` does.
+
+    Parameters
+    ----------
+    settings
+        Which server and which credentials.
+
+    Returns
+    -------
+    list of BucketInfo
+        In the server's order (by name), with their creation times.
+
+    Raises
+    ------
+    CredentialsError
+        No credentials, or unsigned (``anon``): listing buckets needs an account.
+    """
+    session = Session(settings)
+    try:
+        answer = session.client.list_buckets()
+    except Exception as exc:
+        err = translate(exc, "s3://", anon=session.anon)
+        if isinstance(err, NoCredentialsError):
+            # The usual hint offers --anon for public data: no use here, buckets have owners.
+            msg = "s3://: listing your buckets needs credentials, and none were found"
+            raise NoCredentialsError(
+                msg,
+                hint="pass --profile NAME or set AWS_PROFILE (or AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY); a public bucket is listed by its name: "
+                "`brainbucket ls s3://BUCKET --anon`",
+            ) from exc
+        raise err from exc
+    return [BucketInfo(b["Name"], b.get("CreationDate")) for b in answer.get("Buckets", [])]
 
 
 class S3Control(S3Core):
