@@ -109,7 +109,7 @@ def test_get_shows_no_progress_when_stderr_is_not_a_terminal(study: str, tmp_pat
 def test_verify_shows_progress_at_a_terminal(study: str, tmp_path: Path) -> None:
     code, out, shown = at_terminal("verify", study, "--deep")
     assert code == 0, shown
-    assert out.splitlines()[0] == "ok: 2 files checked, 0 missing, 0 extra, 0 mismatched"
+    assert out.splitlines()[0] == "ok: 2 files checked, 0 missing, 0 mismatched, 0 untracked"
     assert "verifying" in shown
     assert "32.0/32.0 MiB" in shown
 
@@ -117,11 +117,11 @@ def test_verify_shows_progress_at_a_terminal(study: str, tmp_path: Path) -> None
     assert sync(study, copy).ok
     code, out, shown = at_terminal("verify", str(copy))
     assert code == 0, shown
-    assert out.splitlines()[0] == "ok: 2 files checked, 0 missing, 0 extra, 0 mismatched"
+    assert out.splitlines()[0] == "ok: 2 files checked, 0 missing, 0 mismatched, 0 untracked"
     assert "verifying" in shown
     assert re.search(r"32\.0/32\.0 MiB 2/2 files [\d.]+ [MG]B/s \d+:\d\d:\d\d", shown), shown
 
     code, out, shown = at_terminal("verify", str(copy), "--quiet")
     assert code == 0
-    assert out.splitlines()[0] == "ok: 2 files checked, 0 missing, 0 extra, 0 mismatched"
+    assert out.splitlines()[0] == "ok: 2 files checked, 0 missing, 0 mismatched, 0 untracked"
     assert shown == ""
