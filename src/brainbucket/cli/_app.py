@@ -66,9 +66,26 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON out
 _state: dict[str, Any] = {"debug": bool(os.environ.get("BRAINBUCKET_DEBUG"))}
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from .._version import __version__
+
+        typer.echo(f"brainbucket {__version__}")
+        raise typer.Exit
+
+
 @app.callback()
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print brainbucket's version and exit.",
+        ),
+    ] = False,
 ) -> None:
     if debug:
         _state["debug"] = True

@@ -61,6 +61,8 @@ def _command_name(argv: Sequence[str]) -> str | None:
 def load(argv: Sequence[str] | None) -> None:
     """Register the command ``argv`` names, or every command when it names none we know."""
     name = _command_name(argv or ())
+    if name is None and "--version" in (argv or ()):
+        return  # answered by the root alone
     module = COMMANDS.get(name) if name is not None else None
     if module is not None:
         import_module(f"{__package__}.{module}")
