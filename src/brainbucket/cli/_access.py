@@ -10,10 +10,7 @@ from rich.markup import escape
 from .._exceptions import BrainbucketError
 from ..access import AccessStatus, doctor, is_public, publish, share, unpublish
 from ._app import (
-    AnonOpt,
-    EndpointOpt,
     JsonOpt,
-    ProfileOpt,
     app,
     console,
     emit_json,
@@ -39,34 +36,28 @@ def _show(status: AccessStatus, json_out: bool) -> None:
 @app.command("publish")
 def publish_cmd(
     url: UrlArg,
-    profile: ProfileOpt = None,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Make a prefix publicly readable and listable (bucket policy; other statements kept)."""
-    _show(publish(url, settings=settings_for_cli(profile, False, endpoint_url)), json_out)
+    _show(publish(url, settings=settings_for_cli(anon=False)), json_out)
 
 
 @app.command("unpublish")
 def unpublish_cmd(
     url: UrlArg,
-    profile: ProfileOpt = None,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Undo `publish` for a prefix."""
-    _show(unpublish(url, settings=settings_for_cli(profile, False, endpoint_url)), json_out)
+    _show(unpublish(url, settings=settings_for_cli(anon=False)), json_out)
 
 
 @app.command("access")
 def access_cmd(
     url: UrlArg,
-    profile: ProfileOpt = None,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Say whether a prefix is public (asks the server as an anonymous client)."""
-    _show(is_public(url, settings=settings_for_cli(profile, False, endpoint_url)), json_out)
+    _show(is_public(url, settings=settings_for_cli(anon=False)), json_out)
 
 
 @app.command("share")
@@ -75,12 +66,10 @@ def share_cmd(
     expires: Annotated[
         str, typer.Option("--expires", help="How long the link works: 30s, 15m, 1h, 7d (max).")
     ] = "1h",
-    profile: ProfileOpt = None,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Print a presigned URL anyone can download the object from until it expires."""
-    link = share(url, expires, settings=settings_for_cli(profile, False, endpoint_url))
+    link = share(url, expires, settings=settings_for_cli(anon=False))
     if json_out:
         emit_json({"url": url, "expires": expires, "link": link})
     else:
@@ -90,16 +79,13 @@ def share_cmd(
 @app.command("doctor")
 def doctor_cmd(
     url: UrlArg,
-    profile: ProfileOpt = None,
-    anon: AnonOpt = False,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Which endpoint and credentials are used, and which request fails and why.
 
     Exits 0 when every request succeeded, 1 otherwise.
     """
-    report = doctor(url, settings=settings_for_cli(profile, True if anon else None, endpoint_url))
+    report = doctor(url, settings=settings_for_cli(anon="auto"))
     if json_out:
         emit_json(report.to_dict())
     else:

@@ -24,10 +24,7 @@ from ..assemblies import (
 from ..assemblies._upload import resolve_store_url
 from ..store import Store
 from ._app import (
-    AnonOpt,
-    EndpointOpt,
     JsonOpt,
-    ProfileOpt,
     app,
     console,
     emit_json,
@@ -52,9 +49,9 @@ StoreOpt = Annotated[
 ]
 
 
-def _open(store: str | None, profile: str | None, anon: bool, endpoint_url: str | None):  # type: ignore[no-untyped-def]
+def _open(store: str | None) -> Store:
     # --anon forces unsigned; otherwise unsigned exactly when no credentials are found.
-    settings = settings_for_cli(profile, True if anon else None, endpoint_url)
+    settings = settings_for_cli(anon="auto")
     return open_auto(_store_url(store), settings=settings)
 
 
@@ -95,8 +92,6 @@ def upload_cmd(
     stimulus_set: Annotated[
         str | None, typer.Option("--stimulus-set", help="BrainIO stimulus_set_identifier.")
     ] = None,
-    profile: ProfileOpt = None,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Upload a file under IDENTIFIER; prints its sha1 and version id."""
@@ -106,7 +101,7 @@ def upload_cmd(
         _store_url(store),
         class_name=class_name,
         stimulus_set_identifier=stimulus_set,
-        settings=settings_for_cli(profile, False, endpoint_url),
+        settings=settings_for_cli(anon=False),
     )
     if json_out:
         emit_json(record.to_dict())
@@ -127,13 +122,10 @@ def load_cmd(
     verify: Annotated[
         bool, typer.Option("--verify", help="Re-hash a cached copy before trusting it.")
     ] = False,
-    profile: ProfileOpt = None,
-    anon: AnonOpt = False,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Fetch one verified version into the cache and print its local path."""
-    st = _open(store, profile, anon, endpoint_url)
+    st = _open(store)
     got = fetch_assembly(identifier, version_id, sha1, st, verify=verify)
     if json_out:
         emit_json(got.to_dict())
@@ -150,13 +142,10 @@ def load_cmd(
 @assembly_app.command("list")
 def list_cmd(
     store: StoreOpt = None,
-    profile: ProfileOpt = None,
-    anon: AnonOpt = False,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Every identifier in the catalog, with its newest version."""
-    catalog = read_catalog(_open(store, profile, anon, endpoint_url))
+    catalog = read_catalog(_open(store))
     rows = [(i, catalog.entries[i]) for i in catalog.identifiers()]
     if json_out:
         emit_json(
@@ -189,15 +178,10 @@ def show_cmd(
         str | None, typer.Option("--version-id", help="A version (default: the newest).")
     ] = None,
     store: StoreOpt = None,
-    profile: ProfileOpt = None,
-    anon: AnonOpt = False,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """The record of one version (the newest by default)."""
-    record = read_catalog(_open(store, profile, anon, endpoint_url)).find(
-        identifier, version_id=version_id
-    )
+    record = read_catalog(_open(store)).find(identifier, version_id=version_id)
     if json_out:
         emit_json(record.to_dict())
         return
@@ -208,13 +192,10 @@ def show_cmd(
 def versions_cmd(
     identifier: Annotated[str, typer.Argument(help="Assembly identifier.")],
     store: StoreOpt = None,
-    profile: ProfileOpt = None,
-    anon: AnonOpt = False,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Every version of IDENTIFIER, newest first."""
-    records = read_catalog(_open(store, profile, anon, endpoint_url)).versions(identifier)[::-1]
+    records = read_catalog(_open(store)).versions(identifier)[::-1]
     if json_out:
         emit_json([r.to_dict() for r in records])
         return
@@ -239,12 +220,9 @@ def export_cmd(
     all_versions: Annotated[
         bool, typer.Option("--all-versions", help="One row per version, with a version_id column.")
     ] = False,
-    profile: ProfileOpt = None,
-    anon: AnonOpt = False,
-    endpoint_url: EndpointOpt = None,
 ) -> None:
     """Write the catalog as a BrainIO lookup CSV."""
-    st = _open(store, profile, anon, endpoint_url)
+    st = _open(store)
     if str(dest) == "-":
         typer.echo(export_brainio_csv(st, all_versions=all_versions), nl=False)
         return
@@ -256,12 +234,10 @@ def export_cmd(
 def import_cmd(
     src: Annotated[Path, typer.Argument(help="BrainIO lookup CSV.")],
     store: StoreOpt = None,
-    profile: ProfileOpt = None,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Add the rows of a BrainIO lookup CSV to the catalog."""
-    settings = settings_for_cli(profile, False, endpoint_url)
+    settings = settings_for_cli(anon=False)
     st = open_auto(_store_url(store), settings=settings)
     added = import_brainio_csv(st, src)
     if json_out:

@@ -15,10 +15,7 @@ from .._exceptions import UsageError, ValidationError
 from ..bids import Selection, Study, selector, validate
 from ..store import S3Settings
 from ._app import (
-    AnonOpt,
-    EndpointOpt,
     JsonOpt,
-    ProfileOpt,
     app,
     console,
     emit_json,
@@ -204,16 +201,13 @@ def print_selection(sel: Selection, *, verb: str = "selected") -> None:
 @app.command("validate")
 def validate_cmd(
     url: Annotated[str, typer.Argument(help="A study folder or s3://bucket/prefix.")],
-    profile: ProfileOpt = None,
-    anon: AnonOpt = False,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Check file names against the BIDS schema: one line per problem, with the rule broken.
 
     Exits 14 when the study is not valid BIDS.
     """
-    study = Study(store=open_for_cli(url, profile, anon, endpoint_url))
+    study = Study(store=open_for_cli(url))
     problems = validate(study)
     if json_out:
         emit_json(
@@ -250,9 +244,6 @@ def study_cmd(
     seed: SeedOpt = 0,
     where: WhereOpt = None,
     list_files: Annotated[bool, typer.Option("--files", help="List the selected files.")] = False,
-    profile: ProfileOpt = None,
-    anon: AnonOpt = False,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Summarise a BIDS study, or a selection of it, with sizes, before downloading.
@@ -260,7 +251,7 @@ def study_cmd(
     Subjects, sessions, datatypes, pipelines, files kept although not plain BIDS, and what the
     filter options select (add --files to list them).
     """
-    study = Study(store=open_for_cli(url, profile, anon, endpoint_url))
+    study = Study(store=open_for_cli(url))
     sel = selection_from_options(
         study,
         subject=subject,

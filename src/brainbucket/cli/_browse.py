@@ -16,10 +16,7 @@ from .._paths import printable  # keys are untrusted: no control characters to a
 from .._types import FolderInfo, ObjectInfo
 from .._url import parse_url
 from ._app import (
-    AnonOpt,
-    EndpointOpt,
     JsonOpt,
-    ProfileOpt,
     app,
     console,
     emit_json,
@@ -39,16 +36,13 @@ def ls_cmd(
     recursive: Annotated[
         bool, typer.Option("-r", "--recursive", help="Every object below, streamed.")
     ] = False,
-    profile: ProfileOpt = None,
-    anon: AnonOpt = False,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """List one level (folders and objects), or every object with -r.
 
     With --json, prints one JSON object per line.
     """
-    store = open_for_cli(url, profile, anon, endpoint_url)
+    store = open_for_cli(url)
     out = sys.stdout
     for entry in store.ls("", recursive=recursive):
         if json_out:
@@ -63,13 +57,10 @@ def ls_cmd(
 def tree_cmd(
     url: Annotated[str, typer.Argument(help="s3://bucket/prefix or a local folder.")],
     depth: Annotated[int, typer.Option("--depth", "-d", min=1, help="Folder levels to show.")] = 2,
-    profile: ProfileOpt = None,
-    anon: AnonOpt = False,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Show a bucket or folder as a tree, down to --depth levels."""
-    store = open_for_cli(url, profile, anon, endpoint_url)
+    store = open_for_cli(url)
     if json_out:
         emit_json([{"level": lvl, **e.to_dict()} for lvl, e in store.tree("", depth=depth)])
         return
@@ -86,13 +77,10 @@ def tree_cmd(
 @app.command("du")
 def du_cmd(
     url: Annotated[str, typer.Argument(help="s3://bucket/prefix or a local folder.")],
-    profile: ProfileOpt = None,
-    anon: AnonOpt = False,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Bytes and object count per child folder, and the total."""
-    store = open_for_cli(url, profile, anon, endpoint_url)
+    store = open_for_cli(url)
     rows, total = store.du("")
     if json_out:
         emit_json({"children": [r.to_dict() for r in rows], "total": total.to_dict()})
@@ -114,8 +102,6 @@ def mb_cmd(
     no_versioning: Annotated[
         bool, typer.Option("--no-versioning", help="Do not turn object versioning on.")
     ] = False,
-    profile: ProfileOpt = None,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Create a bucket, with object versioning on. An existing bucket of yours is fine."""
@@ -126,7 +112,7 @@ def mb_cmd(
             msg,
             hint=f"create the bucket with `brainbucket mb s3://{parsed.bucket}`; prefixes need no creating",
         )
-    store = open_for_cli(url, profile, False, endpoint_url)
+    store = open_for_cli(url, anon=False)
     created = store.create_bucket(versioning=not no_versioning)
     versioning = store.versioning() or "Disabled"
     if json_out:
@@ -150,20 +136,17 @@ def cp_cmd(
         str,
         typer.Argument(help="Destination: s3://bucket/key, a local path, or a folder ending in /."),
     ],
-    profile: ProfileOpt = None,
-    anon: AnonOpt = False,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Copy one object, in either direction, verified end to end."""
-    src_store, src_path = open_object_for_cli(src, profile, anon, endpoint_url)
+    src_store, src_path = open_object_for_cli(src)
     name = src_path.rsplit("/", 1)[-1]
     if not name:
         msg = f"cp copies one object; {src!r} names a folder (use `brainbucket sync`)"
         raise UsageError(msg)
     if _is_dir_target(dst):
         dst = dst.rstrip("/") + "/" + name
-    dst_store, dst_path = open_object_for_cli(dst, profile, False, endpoint_url)
+    dst_store, dst_path = open_object_for_cli(dst, anon=False)
     local = src_store.local_path(src_path)
     target = dst_store.local_path(dst_path)
     if local is not None:
@@ -195,12 +178,9 @@ def cat_cmd(
     version_id: Annotated[
         str | None, typer.Option("--version-id", help="A specific object version.")
     ] = None,
-    profile: ProfileOpt = None,
-    anon: AnonOpt = False,
-    endpoint_url: EndpointOpt = None,
 ) -> None:
     """Write an object's bytes to standard output."""
-    store, path = open_object_for_cli(url, profile, anon, endpoint_url)
+    store, path = open_object_for_cli(url)
     out = sys.stdout.buffer
     for chunk in store.iter_bytes(path, version_id=version_id):
         out.write(chunk)
@@ -214,13 +194,11 @@ def rm_cmd(
         bool, typer.Option("-r", "--recursive", help="Delete every object under the prefix.")
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    profile: ProfileOpt = None,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Delete one object, or everything under a prefix with -r (asks first)."""
     if not recursive:
-        store, path = open_object_for_cli(url, profile, False, endpoint_url)
+        store, path = open_object_for_cli(url, anon=False)
         info = store.info(path)  # a clear error if it is not there
         store.delete(path)
         if json_out:
@@ -228,7 +206,7 @@ def rm_cmd(
         else:
             console.print(f"deleted {escape(url)}")
         return
-    store = open_for_cli(url, profile, False, endpoint_url)
+    store = open_for_cli(url, anon=False)
     paths = [o.path for o in store.walk("")]
     if not paths:
         if json_out:

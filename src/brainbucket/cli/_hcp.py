@@ -25,7 +25,6 @@ from ..hcp import (
 from ..hcp._layout import check_kinds, normalize_subject
 from ..hcp._record import check_pipeline
 from ._app import (
-    EndpointOpt,
     JsonOpt,
     app,
     console,
@@ -85,9 +84,9 @@ def _check_args(subjects: list[str], kinds: str, pipeline: str = "hcp") -> None:
     check_pipeline(pipeline)
 
 
-def _client(release: str, bucket: str, profile: str | None, endpoint_url: str | None) -> HCP:
+def _client(release: str, bucket: str, profile: str | None) -> HCP:
     # HCP picks the profile by its own rule (`hcp` by default) from this value.
-    return HCP(release, bucket=bucket, settings=settings_for_cli(profile, False, endpoint_url))
+    return HCP(release, bucket=bucket, settings=settings_for_cli(profile, anon=False))
 
 
 def _split_ids(ids: list[str]) -> list[str]:
@@ -125,13 +124,12 @@ def ls_cmd(
     kinds: KindsOpt = "dwi,anat",
     bucket: BucketOpt = DEFAULT_BUCKET,
     profile: HcpProfileOpt = None,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """List the release's subjects; with subject ids, their files, sizes and BIDS names."""
     if subjects:
         _check_args(subjects, kinds)
-    client = _client(release, bucket, profile, endpoint_url)
+    client = _client(release, bucket, profile)
     if not subjects:
         ids = client.subjects()
         if json_out:
@@ -171,7 +169,6 @@ def fetch_cmd(
         int | None, typer.Option("--jobs", "-j", min=1, help="Transfers in flight.")
     ] = None,
     profile: HcpProfileOpt = None,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Fetch subjects into TO/derivatives/PIPELINE as BIDS: verified (size + MD5), resumable.
@@ -181,7 +178,7 @@ def fetch_cmd(
     """
     threshold = parse_size(confirm_above)
     _check_args(subjects, kinds, pipeline)
-    client = _client(release, bucket, profile, endpoint_url)
+    client = _client(release, bucket, profile)
     plan = plan_fetch(client, _split_ids(subjects), to, kinds=kinds, pipeline=pipeline)
     need = plan.download_size
     if not json_out:

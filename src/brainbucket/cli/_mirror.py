@@ -14,10 +14,7 @@ from rich.table import Table
 from .._exceptions import UsageError
 from ..mirror import Mirror, gc_all, mirror_all
 from ._app import (
-    AnonOpt,
-    EndpointOpt,
     JsonOpt,
-    ProfileOpt,
     app,
     console,
     emit_json,
@@ -86,9 +83,6 @@ def get_cmd(
     entity: EntityOpt = None,
     cache_dir: CacheOpt = None,
     offline: OfflineOpt = False,
-    profile: ProfileOpt = None,
-    anon: AnonOpt = False,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Print local paths of study files, one per line, fetching what the cache lacks.
@@ -111,7 +105,7 @@ def get_cmd(
         url,
         cache_dir=cache_dir,
         offline=offline or None,
-        settings=settings_for_cli(profile, anon, endpoint_url),
+        settings=settings_for_cli(),
     )
     paths: list[Path] = [m.path(k) for k in keys or []]
     if filters:
@@ -130,17 +124,11 @@ def status_cmd(
         str | None, typer.Argument(help="One study's mirror (default: all).", show_default=False)
     ] = None,
     cache_dir: CacheOpt = None,
-    profile: ProfileOpt = None,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Mirrors in the cache: their URL, files and bytes."""
     rows = (
-        [
-            Mirror(
-                url, cache_dir=cache_dir, settings=settings_for_cli(profile, False, endpoint_url)
-            ).status()
-        ]
+        [Mirror(url, cache_dir=cache_dir, settings=settings_for_cli(anon=False)).status()]
         if url
         else mirror_all(cache_dir)
     )
@@ -161,8 +149,6 @@ def status_cmd(
 def verify_cmd(
     url: Annotated[str, typer.Argument(help="The study whose mirror to check.")],
     cache_dir: CacheOpt = None,
-    profile: ProfileOpt = None,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Re-hash every cached file; damaged ones are removed (fetched again on next use).
@@ -171,7 +157,7 @@ def verify_cmd(
     """
     from .._exceptions import IntegrityError
 
-    settings = settings_for_cli(profile, False, endpoint_url)
+    settings = settings_for_cli(anon=False)
     report = Mirror(url, cache_dir=cache_dir, settings=settings).verify()
     if json_out:
         emit_json({"url": url, **report.to_dict()})
@@ -191,13 +177,11 @@ def gc_cmd(
         str | None, typer.Argument(help="One study's mirror (default: all).", show_default=False)
     ] = None,
     cache_dir: CacheOpt = None,
-    profile: ProfileOpt = None,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Evict least recently used files until the cache holds at most --max-size."""
     limit = parse_size(max_size)
-    settings = settings_for_cli(profile, False, endpoint_url)
+    settings = settings_for_cli(anon=False)
     report = (
         Mirror(url, cache_dir=cache_dir, settings=settings).gc(limit)
         if url

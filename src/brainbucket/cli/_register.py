@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from importlib import import_module
 
-from ._app import app
+from ._app import ROOT_VALUE_OPTIONS, app
 
 __all__ = ["COMMANDS", "GROUPS", "load"]
 
@@ -49,11 +49,21 @@ COMMANDS = {
 
 
 def _command_name(argv: Sequence[str]) -> str | None:
-    """The command word: the first argument that is not an option (the root has only flags)."""
-    for arg in argv:
+    """The command word: the first argument that is neither an option of the root nor the
+    value of one (``brainbucket --profile lab ls``).
+
+    Examples
+    --------
+    >>> _command_name(["--debug", "--profile", "lab", "ls", "s3://b"])
+    'ls'
+    """
+    values = iter(argv)
+    for arg in values:
         if arg == "--":
             return None
-        if not arg.startswith("-"):
+        if arg in ROOT_VALUE_OPTIONS:
+            next(values, None)
+        elif not arg.startswith("-"):
             return arg
     return None
 

@@ -18,7 +18,7 @@ from rich.markup import escape
 from .._exceptions import BrainbucketError
 from ..server import LocalServer
 from ..store import S3Settings
-from ._app import app, console, emit_json, human_size, settings_for_cli
+from ._app import app, console, emit_json, human_size
 
 
 def _default_data_dir() -> Path:
@@ -136,7 +136,8 @@ def quickstart_cmd(
     with _endpoint_for_quickstart(base / "server") as server:
         where = server.endpoint_url if server else os.environ["BRAINBUCKET_ENDPOINT_URL"]
         # Built once the server's address is in the environment; every step below uses it.
-        settings = settings_for_cli()
+        # Not from the command line's global options: the quickstart brings its own server.
+        settings = S3Settings.from_options()
         console.print(
             f"[bold]1.[/] S3 server: {where}"
             + (" (embedded, started for this run)" if server else "")

@@ -14,10 +14,7 @@ from .._exceptions import IntegrityError
 from .._paths import printable  # keys are untrusted: no control characters to a terminal
 from ..sync import Plan, SyncResult, plan, sync, verify
 from ._app import (
-    AnonOpt,
-    EndpointOpt,
     JsonOpt,
-    ProfileOpt,
     app,
     console,
     emit_json,
@@ -176,9 +173,6 @@ def sync_cmd(
     seed: SeedOpt = 0,
     where: WhereOpt = None,
     validate_src: ValidateOpt = False,
-    profile: ProfileOpt = None,
-    anon: AnonOpt = False,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Make DST hold what SRC holds: only new or changed files move, every one verified.
@@ -192,7 +186,7 @@ def sync_cmd(
     config = Config()
     if fsync:
         config = dataclasses.replace(config, fsync=True)
-    settings = settings_for_cli(profile, anon, endpoint_url)
+    settings = settings_for_cli()
     kw: dict[str, Any] = {
         "delete": delete,
         "force": force,
@@ -259,9 +253,6 @@ def status_cmd(
     include: IncludeOpt = None,
     exclude: ExcludeOpt = None,
     no_follow_symlinks: NoFollowOpt = False,
-    profile: ProfileOpt = None,
-    anon: AnonOpt = False,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """What `sync SRC DST` would do: each file to move or delete, with the reason and size."""
@@ -272,7 +263,7 @@ def status_cmd(
         delete=delete,
         filters=rules,
         follow_symlinks=not no_follow_symlinks,
-        settings=settings_for_cli(profile, anon, endpoint_url),
+        settings=settings_for_cli(),
     )
     if json_out:
         emit_json(p.to_dict())
@@ -286,13 +277,10 @@ def verify_cmd(
     deep: Annotated[
         bool, typer.Option("--deep", help="Also download and hash every object (buckets).")
     ] = False,
-    profile: ProfileOpt = None,
-    anon: AnonOpt = False,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Re-check a dataset against its manifest: missing, extra and mismatched files."""
-    report = verify(url, deep=deep, settings=settings_for_cli(profile, anon, endpoint_url))
+    report = verify(url, deep=deep, settings=settings_for_cli())
     if json_out:
         emit_json(report.to_dict())
     else:
