@@ -39,7 +39,7 @@ def publish_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Make a prefix publicly readable and listable (bucket policy; other statements kept)."""
-    _show(publish(url, settings=settings_for_cli(anon=False)), json_out)
+    _show(publish(url, settings=settings_for_cli(anon=False, urls=[url])), json_out)
 
 
 @app.command("unpublish")
@@ -48,7 +48,7 @@ def unpublish_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Undo `publish` for a prefix."""
-    _show(unpublish(url, settings=settings_for_cli(anon=False)), json_out)
+    _show(unpublish(url, settings=settings_for_cli(anon=False, urls=[url])), json_out)
 
 
 @app.command("access")
@@ -57,7 +57,7 @@ def access_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Say whether a prefix is public (asks the server as an anonymous client)."""
-    _show(is_public(url, settings=settings_for_cli(anon=False)), json_out)
+    _show(is_public(url, settings=settings_for_cli(anon=False, urls=[url])), json_out)
 
 
 @app.command("share")
@@ -69,7 +69,7 @@ def share_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Print a presigned URL anyone can download the object from until it expires."""
-    link = share(url, expires, settings=settings_for_cli(anon=False))
+    link = share(url, expires, settings=settings_for_cli(anon=False, urls=[url]))
     if json_out:
         emit_json({"url": url, "expires": expires, "link": link})
     else:
@@ -85,7 +85,7 @@ def doctor_cmd(
 
     Exits 0 when every request succeeded, 1 otherwise.
     """
-    report = doctor(url, settings=settings_for_cli(anon="auto"))
+    report = doctor(url, settings=settings_for_cli(anon="auto", urls=[url]))
     if json_out:
         emit_json(report.to_dict())
     else:

@@ -11,7 +11,7 @@ import copy
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from typing import Annotated, Any, Literal
 
@@ -28,6 +28,7 @@ __all__ = [
     "EndpointOpt",
     "JsonOpt",
     "ProfileOpt",
+    "announce_endpoint",
     "app",
     "cli_options",
     "console",
@@ -137,6 +138,7 @@ class CliOptions:
 
 
 _options = CliOptions(debug=bool(os.environ.get("BRAINBUCKET_DEBUG")))
+_announced = False  # this command line named its endpoint already
 _GLOBAL_NAMES = frozenset(f.name for f in fields(CliOptions))
 
 
@@ -148,8 +150,9 @@ def cli_options() -> CliOptions:
 def reset_options() -> None:
     """Start a command line afresh: a ``--debug`` or ``--profile`` of an earlier run in the
     same process must not leak into the next."""
-    global _options
+    global _options, _announced
     _options = CliOptions(debug=bool(os.environ.get("BRAINBUCKET_DEBUG")))
+    _announced = False
 
 
 def _print_version(value: bool) -> None:
@@ -270,9 +273,16 @@ AnonMode = bool | None | Literal["option", "auto"]
 
 
 def settings_for_cli(
-    profile: str | None = None, anon: AnonMode = "option", endpoint_url: str | None = None
+    profile: str | None = None,
+    anon: AnonMode = "option",
+    endpoint_url: str | None = None,
+    *,
+    urls: Iterable[object] = (),
 ) -> S3Settings:
     """The one settings value of this command line.
+
+    When one of ``urls`` is in a bucket and the server is not AWS, says which server it is
+    and why, once per command (see :func:`announce_endpoint`).
 
     Parameters
     ----------
@@ -283,18 +293,68 @@ def settings_for_cli(
         ``"option"``: unsigned with ``--anon``, else signed. ``"auto"``: unsigned with
         ``--anon``, else exactly when no credentials are found. ``True``/``False``/``None``:
         as given (a command that always signs passes ``False``).
+    urls
+        The locations the command is about to talk to.
     """
     opts = _options
     if anon == "option":
         anon = opts.anon
     elif anon == "auto":
         anon = True if opts.anon else None
-    return S3Settings.from_options(
+    settings = S3Settings.from_options(
         profile=profile or opts.profile,
         anon=anon,
         endpoint_url=endpoint_url or opts.endpoint_url,
         region=opts.region,
     )
+    if any(_in_a_bucket(u) for u in urls):
+        announce_endpoint(settings)
+    return settings
+
+
+def _in_a_bucket(url: object) -> bool:
+    from .._exceptions import BrainbucketError
+    from .._url import StoreURL, parse_url
+
+    if isinstance(url, Store):
+        return isinstance(url.url, StoreURL) and url.url.is_s3
+    try:
+        return (url if isinstance(url, StoreURL) else parse_url(url)).is_s3  # type: ignore[arg-type]
+    except (BrainbucketError, TypeError, ValueError):
+        return False  # the command itself says what is wrong with it
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def announce_endpoint(settings: S3Settings) -> None:
+    """Say on stderr which server a command talks to, when it is not AWS, and which setting
+    named it — without a secret — once per command.
+
+    For the person at the terminal: a forgotten ``BRAINBUCKET_ENDPOINT_URL`` or a profile's
+    ``endpoint_url`` must not send a command silently elsewhere. Not printed with ``--quiet``,
+    nor when stderr is not a terminal (scripts and logs get results and errors only) unless
+    ``--debug`` asks for everything.
+    """
+    global _announced
+    if _announced or _options.quiet or not (_options.debug or _stderr_is_terminal()):
+        return
+    from .._exceptions import BrainbucketError
+    from ..store import endpoint_origin
+
+    try:
+        origin = endpoint_origin(settings)
+    except BrainbucketError:
+        return  # a missing profile: the command reports it
+    if origin is None or origin.is_aws:
+        return
+    where = "--endpoint-url" if origin.source == "settings" else origin.source
+    err_console.print(f"brainbucket: using endpoint {origin.display} (from {where})", markup=False)
+    _announced = True
 
 
 def open_for_cli(
@@ -304,7 +364,7 @@ def open_for_cli(
     endpoint_url: str | None = None,
 ) -> Store:
     """``open_store`` with this command line's settings (see :func:`settings_for_cli`)."""
-    return open_store(url, settings=settings_for_cli(profile, anon, endpoint_url))
+    return open_store(url, settings=settings_for_cli(profile, anon, endpoint_url, urls=[url]))
 
 
 def open_object_for_cli(
@@ -314,7 +374,8 @@ def open_object_for_cli(
     endpoint_url: str | None = None,
 ) -> tuple[Store, str]:
     """``split_object_url`` with this command line's settings (see :func:`settings_for_cli`)."""
-    return split_object_url(url, settings=settings_for_cli(profile, anon, endpoint_url))
+    settings = settings_for_cli(profile, anon, endpoint_url, urls=[url])
+    return split_object_url(url, settings=settings)
 
 
 def emit_json(obj: Any) -> None:

@@ -51,8 +51,8 @@ StoreOpt = Annotated[
 
 def _open(store: str | None) -> Store:
     # --anon forces unsigned; otherwise unsigned exactly when no credentials are found.
-    settings = settings_for_cli(anon="auto")
-    return open_auto(_store_url(store), settings=settings)
+    url = _store_url(store)
+    return open_auto(url, settings=settings_for_cli(anon="auto", urls=[url]))
 
 
 def _store_url(store: str | None) -> str | os.PathLike[str] | StoreURL | Store:
@@ -95,13 +95,14 @@ def upload_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Upload a file under IDENTIFIER; prints its sha1 and version id."""
+    url = _store_url(store)
     record = upload_data_assembly(
         src,
         identifier,
-        _store_url(store),
+        url,
         class_name=class_name,
         stimulus_set_identifier=stimulus_set,
-        settings=settings_for_cli(anon=False),
+        settings=settings_for_cli(anon=False, urls=[url]),
     )
     if json_out:
         emit_json(record.to_dict())
@@ -237,8 +238,8 @@ def import_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Add the rows of a BrainIO lookup CSV to the catalog."""
-    settings = settings_for_cli(anon=False)
-    st = open_auto(_store_url(store), settings=settings)
+    url = _store_url(store)
+    st = open_auto(url, settings=settings_for_cli(anon=False, urls=[url]))
     added = import_brainio_csv(st, src)
     if json_out:
         emit_json([r.to_dict() for r in added])

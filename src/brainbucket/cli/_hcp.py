@@ -86,7 +86,8 @@ def _check_args(subjects: list[str], kinds: str, pipeline: str = "hcp") -> None:
 
 def _client(release: str, bucket: str, profile: str | None) -> HCP:
     # HCP picks the profile by its own rule (`hcp` by default) from this value.
-    return HCP(release, bucket=bucket, settings=settings_for_cli(profile, anon=False))
+    settings = settings_for_cli(profile, anon=False, urls=[f"s3://{bucket}"])
+    return HCP(release, bucket=bucket, settings=settings)
 
 
 def _split_ids(ids: list[str]) -> list[str]:

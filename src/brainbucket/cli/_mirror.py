@@ -105,7 +105,7 @@ def get_cmd(
         url,
         cache_dir=cache_dir,
         offline=offline or None,
-        settings=settings_for_cli(),
+        settings=settings_for_cli(urls=[] if offline else [url]),
     )
     paths: list[Path] = [m.path(k) for k in keys or []]
     if filters:

@@ -186,7 +186,7 @@ def sync_cmd(
     config = Config()
     if fsync:
         config = dataclasses.replace(config, fsync=True)
-    settings = settings_for_cli()
+    settings = settings_for_cli(urls=[src, dst])
     kw: dict[str, Any] = {
         "delete": delete,
         "force": force,
@@ -263,7 +263,7 @@ def status_cmd(
         delete=delete,
         filters=rules,
         follow_symlinks=not no_follow_symlinks,
-        settings=settings_for_cli(),
+        settings=settings_for_cli(urls=[src, dst]),
     )
     if json_out:
         emit_json(p.to_dict())
@@ -280,7 +280,7 @@ def verify_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Re-check a dataset against its manifest: missing, extra and mismatched files."""
-    report = verify(url, deep=deep, settings=settings_for_cli())
+    report = verify(url, deep=deep, settings=settings_for_cli(urls=[url]))
     if json_out:
         emit_json(report.to_dict())
     else:

@@ -18,7 +18,7 @@ from ._local import LocalStore
 from ._route import RESUME_THRESHOLD, Route
 from ._s3 import S3Store
 from ._s3_write import PART_SIZE, Part
-from ._session import available_profiles, chain_has_credentials
+from ._session import EndpointOrigin, available_profiles, chain_has_credentials, endpoint_origin
 from ._settings import S3Settings
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "Abort",
     "Cancelled",
     "Capabilities",
+    "EndpointOrigin",
     "LocalStore",
     "Part",
     "Route",
@@ -35,6 +36,7 @@ __all__ = [
     "Store",
     "available_profiles",
     "chain_has_credentials",
+    "endpoint_origin",
     "join_path",
     "open_store",
     "split_object_url",
