@@ -227,3 +227,56 @@ def test_region_before_or_after_the_command(
         assert run(argv) == 0
         assert cli_options().region == "eu-west-1"
         assert settings_for_cli().region == "eu-west-1"
+
+
+# -- help that says what each option does ----------------------------------------------------
+
+
+def _flat(text: str) -> str:
+    """Help text without its boxes and line breaks, as one line of words."""
+    return " ".join(text.translate({ord(c): " " for c in "│╭╮╰╯─"}).split())
+
+
+def test_each_option_says_what_it_does() -> None:
+    from typer.main import get_command
+
+    from brainbucket.cli._app import app
+    from brainbucket.cli._register import load
+
+    load(["--help"])
+
+    def check(command: object, path: str) -> None:
+        helps: dict[str, str] = {}
+        for p in command.params:  # type: ignore[attr-defined]
+            if p.param_type_name != "option" or p.name == "help":
+                continue
+            text = (p.help or "").strip()
+            assert text, f"{path} {p.opts[0]} has no help"
+            assert "Several values" not in text
+            assert text not in helps.values(), f"{path}: {p.opts[0]} and another say {text!r}"
+            helps[p.opts[0]] = text
+        for name, sub in (getattr(command, "commands", None) or {}).items():
+            check(sub, f"{path} {name}")
+
+    check(get_command(app), "brainbucket")
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (
+            ["get", "--help"],
+            "--subject LABEL Only these subjects, with or without sub-: --subject 01 02.",
+        ),
+        (
+            ["sync", "--help"],
+            "--datatype NAME Only files in these datatype folders: --datatype anat dwi",
+        ),
+        (["ls", "--help"], "--profile NAME AWS profile to sign requests with"),
+        (["--help"], "--endpoint-url URL S3 server to talk to, for anything but AWS"),
+    ],
+)
+def test_help_as_printed(argv: list[str], line: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cli(capsys, *argv)
+    assert code == 0
+    assert line in _flat(out)

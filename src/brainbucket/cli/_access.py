@@ -17,7 +17,7 @@ from ._app import (
     settings_for_cli,
 )
 
-UrlArg = Annotated[str, typer.Argument(help="s3://bucket/prefix")]
+UrlArg = Annotated[str, typer.Argument(help="A bucket or prefix: s3://bucket/prefix.")]
 
 
 def _show(status: AccessStatus, json_out: bool) -> None:
@@ -62,7 +62,7 @@ def access_cmd(
 
 @app.command("share")
 def share_cmd(
-    url: Annotated[str, typer.Argument(help="s3://bucket/key of one object")],
+    url: Annotated[str, typer.Argument(help="The object to share: s3://bucket/key.")],
     expires: Annotated[
         str, typer.Option("--expires", help="How long the link works: 30s, 15m, 1h, 7d (max).")
     ] = "1h",

@@ -51,6 +51,7 @@ ProfileOpt = Annotated[
     str | None,
     typer.Option(
         "--profile",
+        metavar="NAME",
         help="AWS profile to sign requests with, as written by `aws configure --profile NAME` "
         "(else AWS_PROFILE, else the default credential chain).",
         show_default=False,
@@ -69,6 +70,7 @@ EndpointOpt = Annotated[
     str | None,
     typer.Option(
         "--endpoint-url",
+        metavar="URL",
         help="S3 server to talk to, for anything but AWS (else BRAINBUCKET_ENDPOINT_URL, else "
         "the AWS config's endpoint).",
         show_default=False,
@@ -79,6 +81,7 @@ RegionOpt = Annotated[
     str | None,
     typer.Option(
         "--region",
+        metavar="REGION",
         help="AWS region of the bucket (else the profile's, else us-east-1).",
         show_default=False,
         rich_help_panel=GLOBAL_PANEL,

@@ -87,10 +87,13 @@ def upload_cmd(
     ],
     store: StoreOpt = None,
     class_name: Annotated[
-        str | None, typer.Option("--class", help="Recorded class name (BrainIO's 'class').")
+        str | None, typer.Option("--class", help="Class name to record (BrainIO's 'class').")
     ] = None,
     stimulus_set: Annotated[
-        str | None, typer.Option("--stimulus-set", help="BrainIO stimulus_set_identifier.")
+        str | None,
+        typer.Option(
+            "--stimulus-set", help="Stimulus set to record (BrainIO's stimulus_set_identifier)."
+        ),
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:

@@ -39,45 +39,84 @@ __all__ = [
     "selection_from_options",
 ]
 
-_MANY = "Several values: --subject 01 02, --subject 01,02 or the option repeated."
+BIDS_PANEL = "BIDS selection"
+SELECTION_EPILOG = (
+    "Each BIDS selection option takes several values: --subject 01 02, --subject 01,02 "
+    "or the option repeated."
+)
+
+# Every selection option takes several values after one flag (``--subject 01 02``), separated
+# by commas (``--subject 01,02``) or with the option repeated; the commands' help says so once.
 SubjectOpt = Annotated[
     list[str] | None,
     typer.Option(
-        "--subject", help=f"Subject label(s), with or without sub-. {_MANY}", show_default=False
+        "--subject",
+        metavar="LABEL",
+        help="Only these subjects, with or without sub-: --subject 01 02.",
+        show_default=False,
+        rich_help_panel=BIDS_PANEL,
     ),
 ]
 SessionOpt = Annotated[
     list[str] | None,
-    typer.Option("--session", help=f"Session label(s). {_MANY}", show_default=False),
+    typer.Option(
+        "--session",
+        metavar="LABEL",
+        help="Only these sessions, with or without ses-: --session pre post.",
+        show_default=False,
+        rich_help_panel=BIDS_PANEL,
+    ),
 ]
 DatatypeOpt = Annotated[
     list[str] | None,
     typer.Option(
-        "--datatype", help=f"Datatype folder(s): anat, dwi, func ... {_MANY}", show_default=False
+        "--datatype",
+        metavar="NAME",
+        help="Only files in these datatype folders: --datatype anat dwi (or func, fmap ...).",
+        show_default=False,
+        rich_help_panel=BIDS_PANEL,
     ),
 ]
 SuffixOpt = Annotated[
     list[str] | None,
-    typer.Option("--suffix", help=f"Suffix(es): T1w, dwi, bold ... {_MANY}", show_default=False),
+    typer.Option(
+        "--suffix",
+        metavar="NAME",
+        help="Only files whose name ends in these suffixes: --suffix T1w bold (sub-01_T1w.nii.gz).",
+        show_default=False,
+        rich_help_panel=BIDS_PANEL,
+    ),
 ]
 ExtensionOpt = Annotated[
     list[str] | None,
     typer.Option(
-        "--extension", help=f"Extension(s): .nii.gz, .json ... {_MANY}", show_default=False
+        "--extension",
+        metavar="EXT",
+        help="Only files with these extensions: --extension .nii.gz .json.",
+        show_default=False,
+        rich_help_panel=BIDS_PANEL,
     ),
 ]
 PipelineOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--pipeline",
-        help=f"derivatives/<pipeline> folder(s); 'raw' for raw data only. {_MANY}",
+        metavar="NAME",
+        help="Only these derivatives/NAME folders, or raw for the raw data alone: "
+        "--pipeline fmriprep.",
         show_default=False,
+        rich_help_panel=BIDS_PANEL,
     ),
 ]
 EntityOpt = Annotated[
     list[str] | None,
     typer.Option(
-        "--entity", help="Any other entity as key=value (task=rest, acq=multi).", show_default=False
+        "--entity",
+        metavar="KEY=VALUE",
+        help="Only files with this value of any other entity: --entity task=rest (repeat the "
+        "option for more entities; task=rest,nback for more values).",
+        show_default=False,
+        rich_help_panel=BIDS_PANEL,
     ),
 ]
 SampleOpt = Annotated[
@@ -85,17 +124,28 @@ SampleOpt = Annotated[
     typer.Option(
         "--sample",
         min=0,
-        help="Pick N subjects at random (reproducible with --seed).",
+        metavar="N",
+        help="Only N subjects picked at random (the same N and --seed pick the same ones).",
         show_default=False,
+        rich_help_panel=BIDS_PANEL,
     ),
 ]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of --sample.")]
+SeedOpt = Annotated[
+    int,
+    typer.Option(
+        "--seed",
+        help="Random seed of --sample: another seed picks other subjects.",
+        rich_help_panel=BIDS_PANEL,
+    ),
+]
 WhereOpt = Annotated[
     str | None,
     typer.Option(
         "--where",
-        help="Subjects whose participants.tsv row matches, e.g. \"age > 30 and sex == 'F'\".",
+        metavar="EXPR",
+        help="Only subjects whose participants.tsv row matches, e.g. \"age > 30 and sex == 'F'\".",
         show_default=False,
+        rich_help_panel=BIDS_PANEL,
     ),
 ]
 
@@ -230,7 +280,7 @@ def validate_cmd(
         )
 
 
-@app.command("study", cls=MultiValueCommand)
+@app.command("study", cls=MultiValueCommand, epilog=SELECTION_EPILOG)
 def study_cmd(
     url: Annotated[str, typer.Argument(help="A study folder or s3://bucket/prefix.")],
     subject: SubjectOpt = None,

@@ -45,7 +45,9 @@ app.add_typer(hcp_app, name="hcp")
 _KIND_HELP = "Comma-separated kinds: " + ", ".join(KINDS) + " (see `brainbucket hcp kinds`)."
 
 ReleaseOpt = Annotated[str, typer.Option("--release", help=f"Release: {', '.join(RELEASES)}.")]
-BucketOpt = Annotated[str, typer.Option("--bucket", help="Bucket holding the HCP data.")]
+BucketOpt = Annotated[
+    str, typer.Option("--bucket", help="Bucket holding the HCP data (a mirror of it, say).")
+]
 HcpProfileOpt = Annotated[
     str | None,
     typer.Option(
@@ -153,7 +155,9 @@ def fetch_cmd(
     subjects: Annotated[list[str], typer.Argument(help="Subject ids, e.g. 100206 100307.")],
     to: Annotated[str, typer.Option("--to", help="BIDS dataset root to create or update.")],
     kinds: KindsOpt = "dwi,anat",
-    pipeline: Annotated[str, typer.Option("--pipeline", help="Derivative folder name.")] = "hcp",
+    pipeline: Annotated[
+        str, typer.Option("--pipeline", help="Write into TO/derivatives/PIPELINE.")
+    ] = "hcp",
     release: ReleaseOpt = DEFAULT_RELEASE,
     bucket: BucketOpt = DEFAULT_BUCKET,
     dry_run: Annotated[
@@ -167,7 +171,7 @@ def fetch_cmd(
         typer.Option("--confirm-above", help="Ask before downloading more than this (e.g. 10G)."),
     ] = "10G",
     jobs: Annotated[
-        int | None, typer.Option("--jobs", "-j", min=1, help="Transfers in flight.")
+        int | None, typer.Option("--jobs", "-j", min=1, help="Downloads in flight at once.")
     ] = None,
     profile: HcpProfileOpt = None,
     json_out: JsonOpt = False,
@@ -222,7 +226,9 @@ def fetch_cmd(
 @hcp_app.command("verify")
 def verify_cmd(
     dest: Annotated[str, typer.Argument(help="The dataset root given to `hcp fetch --to`.")],
-    pipeline: Annotated[str, typer.Option("--pipeline", help="Derivative folder name.")] = "hcp",
+    pipeline: Annotated[
+        str, typer.Option("--pipeline", help="The derivatives/PIPELINE folder `hcp fetch` wrote.")
+    ] = "hcp",
     json_out: JsonOpt = False,
 ) -> None:
     """Re-hash every fetched file against the fetch record (exit 8 on any difference)."""

@@ -22,6 +22,7 @@ from ._app import (
     settings_for_cli,
 )
 from ._bids import (
+    SELECTION_EPILOG,
     DatatypeOpt,
     EntityOpt,
     ExtensionOpt,
@@ -40,7 +41,7 @@ CacheOpt = Annotated[
     Path | None,
     typer.Option(
         "--cache-dir",
-        help="Cache root (else BRAINBUCKET_CACHE, else the user cache).",
+        help="Folder of the local cache (else BRAINBUCKET_CACHE, else the user cache folder).",
         show_default=False,
     ),
 ]
@@ -67,7 +68,7 @@ def parse_size(text: str) -> int:
     return int(float(m.group(1)) * 1024**power)
 
 
-@app.command("get", cls=MultiValueCommand)
+@app.command("get", cls=MultiValueCommand, epilog=SELECTION_EPILOG)
 def get_cmd(
     url: Annotated[str, typer.Argument(help="The study: s3://bucket/prefix or a folder.")],
     keys: Annotated[
@@ -172,7 +173,12 @@ def verify_cmd(
 
 @mirror_app.command("gc")
 def gc_cmd(
-    max_size: Annotated[str, typer.Option("--max-size", help="Keep at most this much, e.g. 50G.")],
+    max_size: Annotated[
+        str,
+        typer.Option(
+            "--max-size", help="Keep at most this much, e.g. 50G (least recently used go first)."
+        ),
+    ],
     url: Annotated[
         str | None, typer.Argument(help="One study's mirror (default: all).", show_default=False)
     ] = None,

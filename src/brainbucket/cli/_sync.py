@@ -23,6 +23,7 @@ from ._app import (
     settings_for_cli,
 )
 from ._bids import (
+    SELECTION_EPILOG,
     DatatypeOpt,
     PipelineOpt,
     SampleOpt,
@@ -132,7 +133,7 @@ def _summary(r: SyncResult) -> None:
         err_console.print(f"... and {len(r.failed) - 20} more (see --json)")
 
 
-@app.command("sync", cls=_OrderedFilters)
+@app.command("sync", cls=_OrderedFilters, epilog=SELECTION_EPILOG)
 def sync_cmd(
     ctx: typer.Context,
     src: Annotated[str, typer.Argument(help="Source: a folder or s3://bucket/prefix.")],
@@ -275,7 +276,8 @@ def status_cmd(
 def verify_cmd(
     url: Annotated[str, typer.Argument(help="s3://bucket/prefix or a folder with a manifest.")],
     deep: Annotated[
-        bool, typer.Option("--deep", help="Also download and hash every object (buckets).")
+        bool,
+        typer.Option("--deep", help="Also download and hash every object (of a bucket)."),
     ] = False,
     json_out: JsonOpt = False,
 ) -> None:
