@@ -21,18 +21,7 @@ from ._app import (
     human_size,
     settings_for_cli,
 )
-from ._bids import (
-    SELECTION_EPILOG,
-    DatatypeOpt,
-    EntityOpt,
-    ExtensionOpt,
-    MultiValueCommand,
-    PipelineOpt,
-    SessionOpt,
-    SubjectOpt,
-    SuffixOpt,
-    filter_keywords,
-)
+from ._select import SelectionCommand, bids_options
 
 mirror_app = typer.Typer(help="Inspect and maintain the local mirror cache.", no_args_is_help=True)
 app.add_typer(mirror_app, name="mirror")
@@ -68,37 +57,24 @@ def parse_size(text: str) -> int:
     return int(float(m.group(1)) * 1024**power)
 
 
-@app.command("get", cls=MultiValueCommand, epilog=SELECTION_EPILOG)
+@app.command("get", cls=SelectionCommand)
 def get_cmd(
+    ctx: typer.Context,
     url: Annotated[str, typer.Argument(help="The study: s3://bucket/prefix or a folder.")],
     keys: Annotated[
         list[str] | None,
         typer.Argument(help="Files by path in the study (optional).", show_default=False),
     ] = None,
-    subject: SubjectOpt = None,
-    session: SessionOpt = None,
-    datatype: DatatypeOpt = None,
-    suffix: SuffixOpt = None,
-    extension: ExtensionOpt = None,
-    pipeline: PipelineOpt = None,
-    entity: EntityOpt = None,
     cache_dir: CacheOpt = None,
     offline: OfflineOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Print local paths of study files, one per line, fetching what the cache lacks.
 
-    Files come verified from the mirror cache; pick them by path or with the filters.
+    Files come verified from the mirror cache; pick them by path or with the BIDS selection
+    options.
     """
-    filters = filter_keywords(
-        subject=subject,
-        session=session,
-        datatype=datatype,
-        suffix=suffix,
-        extension=extension,
-        pipeline=pipeline,
-        entity=entity,
-    )
+    filters = bids_options(ctx).filters
     if not keys and not filters:
         msg = "get needs file paths or at least one filter (refusing to fetch a whole study)"
         raise UsageError(msg, hint="e.g. `brainbucket get URL --subject 01 --datatype dwi`")
@@ -119,19 +95,22 @@ def get_cmd(
         out.write(f"{p}\n")
 
 
-@mirror_app.command("status")
+@mirror_app.command("status", cls=SelectionCommand)
 def status_cmd(
+    ctx: typer.Context,
     url: Annotated[
         str | None, typer.Argument(help="One study's mirror (default: all).", show_default=False)
     ] = None,
     cache_dir: CacheOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Mirrors in the cache: their URL, files and bytes."""
+    """Mirrors in the cache: their URL, files and bytes (of a selection, with the BIDS
+    selection options). Never contacts the server."""
+    filters = bids_options(ctx).filters
     rows = (
-        [Mirror(url, cache_dir=cache_dir, settings=settings_for_cli(anon=False)).status()]
+        [Mirror(url, cache_dir=cache_dir, settings=settings_for_cli(anon=False)).status(**filters)]
         if url
-        else mirror_all(cache_dir)
+        else mirror_all(cache_dir, **filters)
     )
     if json_out:
         emit_json({"mirrors": [r.to_dict() for r in rows]})
@@ -146,20 +125,22 @@ def status_cmd(
     console.print(f"{len(rows)} mirror(s), {sum(r.files for r in rows)} files, {human_size(total)}")
 
 
-@mirror_app.command("verify")
+@mirror_app.command("verify", cls=SelectionCommand)
 def verify_cmd(
+    ctx: typer.Context,
     url: Annotated[str, typer.Argument(help="The study whose mirror to check.")],
     cache_dir: CacheOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Re-hash every cached file; damaged ones are removed (fetched again on next use).
+    """Re-hash every cached file (of a selection, with the BIDS selection options); damaged
+    ones are removed (fetched again on next use). Never contacts the server.
 
     Exits 8 if any file was damaged.
     """
     from .._exceptions import IntegrityError
 
     settings = settings_for_cli(anon=False)
-    report = Mirror(url, cache_dir=cache_dir, settings=settings).verify()
+    report = Mirror(url, cache_dir=cache_dir, settings=settings).verify(**bids_options(ctx).filters)
     if json_out:
         emit_json({"url": url, **report.to_dict()})
     else:

@@ -16,26 +16,15 @@ from ..sync import Plan, SyncResult, plan, sync, verify
 from ._app import (
     JsonOpt,
     app,
+    cli_options,
     console,
     emit_json,
     err_console,
     human_size,
     settings_for_cli,
 )
-from ._bids import (
-    SELECTION_EPILOG,
-    DatatypeOpt,
-    PipelineOpt,
-    SampleOpt,
-    SeedOpt,
-    SessionOpt,
-    SubjectOpt,
-    ValidateOpt,
-    WhereOpt,
-    expand_multi,
-    selection_for_sync,
-)
 from ._progress import ProgressBar
+from ._select import SubjectPickingCommand, bids_options, selection_for_sync
 
 
 def _tune_allocator() -> None:
@@ -54,11 +43,11 @@ def _tune_allocator() -> None:
         pass
 
 
-class _OrderedFilters(typer.core.TyperCommand):
-    """Remembers the command-line order of --include/--exclude: later rules win."""
+class _OrderedFilters(SubjectPickingCommand):
+    """The BIDS selection options, and the command-line order of --include/--exclude: later
+    rules win."""
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
-        args = expand_multi(args)  # --subject 01 02
         order: list[tuple[str, str]] = []
         it = iter(args)
         for arg in it:
@@ -92,6 +81,12 @@ ExcludeOpt = Annotated[
 ]
 NoFollowOpt = Annotated[
     bool, typer.Option("--no-follow-symlinks", help="Skip symlinks instead of following them.")
+]
+ValidateOpt = Annotated[
+    bool,
+    typer.Option(
+        "--validate", help="Refuse to upload a study that is not valid BIDS (unless --force)."
+    ),
 ]
 DeleteOpt = Annotated[
     bool, typer.Option("--delete", help="Delete files at the destination that the source lacks.")
@@ -133,7 +128,7 @@ def _summary(r: SyncResult) -> None:
         err_console.print(f"... and {len(r.failed) - 20} more (see --json)")
 
 
-@app.command("sync", cls=_OrderedFilters, epilog=SELECTION_EPILOG)
+@app.command("sync", cls=_OrderedFilters)
 def sync_cmd(
     ctx: typer.Context,
     src: Annotated[str, typer.Argument(help="Source: a folder or s3://bucket/prefix.")],
@@ -166,21 +161,14 @@ def sync_cmd(
             "survives a power cut (default BRAINBUCKET_FSYNC, off).",
         ),
     ] = False,
-    subject: SubjectOpt = None,
-    session: SessionOpt = None,
-    datatype: DatatypeOpt = None,
-    pipeline: PipelineOpt = None,
-    sample: SampleOpt = None,
-    seed: SeedOpt = 0,
-    where: WhereOpt = None,
     validate_src: ValidateOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Make DST hold what SRC holds: only new or changed files move, every one verified.
 
     Uploads leave a manifest in the bucket; downloads check every file against it. Re-run
-    after an interruption to resume. The BIDS options (--subject ... --where) move only the
-    chosen part of a study, plus its dataset-level files; --validate refuses an invalid study.
+    after an interruption to resume. The BIDS selection options move only the chosen part of a
+    study, plus its dataset-level files; --validate refuses an invalid study.
     """
     rules = ctx.meta.get("filter_order") or []
     _tune_allocator()
@@ -201,13 +189,7 @@ def sync_cmd(
     selection = selection_for_sync(
         src,
         dst,
-        subject=subject,
-        session=session,
-        datatype=datatype,
-        pipeline=pipeline,
-        sample=sample,
-        seed=seed,
-        where=where,
+        bids_options(ctx),
         check_valid=validate_src,
         force=force,
         show=not (quiet or json_out),
@@ -256,15 +238,29 @@ def status_cmd(
     no_follow_symlinks: NoFollowOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """What `sync SRC DST` would do: each file to move or delete, with the reason and size."""
+    """What `sync SRC DST` would do: each file to move or delete, with the reason and size.
+
+    Takes the same BIDS selection options as sync.
+    """
     rules = ctx.meta.get("filter_order") or []
+    settings = settings_for_cli(urls=[src, dst])
+    selection = selection_for_sync(
+        src,
+        dst,
+        bids_options(ctx),
+        check_valid=False,
+        force=False,
+        show=not (cli_options().quiet or json_out),
+        settings=settings,
+    )
     p = plan(
         src,
         dst,
         delete=delete,
         filters=rules,
         follow_symlinks=not no_follow_symlinks,
-        settings=settings_for_cli(urls=[src, dst]),
+        settings=settings,
+        select=selection,
     )
     if json_out:
         emit_json(p.to_dict())
