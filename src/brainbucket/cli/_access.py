@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 
 from .._exceptions import BrainbucketError
-from ..access import AccessStatus, doctor, is_public, publish, share, unpublish
 from ._app import (
     JsonOpt,
     app,
     console,
     emit_json,
+    escape,
     settings_for_cli,
 )
+
+if TYPE_CHECKING:
+    from ..access import AccessStatus
+
+# Features are imported by the commands that use them: `brainbucket --help` imports every
+# command module, and must not pay for what none of them runs.
 
 UrlArg = Annotated[str, typer.Argument(help="A bucket or prefix: s3://bucket/prefix.")]
 
@@ -39,6 +44,8 @@ def publish_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Make a prefix publicly readable and listable (bucket policy; other statements kept)."""
+    from ..access import publish
+
     _show(publish(url, settings=settings_for_cli(anon=False, urls=[url])), json_out)
 
 
@@ -48,6 +55,8 @@ def unpublish_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Undo `publish` for a prefix."""
+    from ..access import unpublish
+
     _show(unpublish(url, settings=settings_for_cli(anon=False, urls=[url])), json_out)
 
 
@@ -57,6 +66,8 @@ def access_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Say whether a prefix is public (asks the server as an anonymous client)."""
+    from ..access import is_public
+
     _show(is_public(url, settings=settings_for_cli(anon=False, urls=[url])), json_out)
 
 
@@ -69,6 +80,8 @@ def share_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Print a presigned URL anyone can download the object from until it expires."""
+    from ..access import share
+
     link = share(url, expires, settings=settings_for_cli(anon=False, urls=[url]))
     if json_out:
         emit_json({"url": url, "expires": expires, "link": link})
@@ -85,6 +98,8 @@ def doctor_cmd(
 
     Exits 0 when every request succeeded, 1 otherwise.
     """
+    from ..access import doctor
+
     report = doctor(url, settings=settings_for_cli(anon="auto", urls=[url]))
     if json_out:
         emit_json(report.to_dict())

@@ -13,12 +13,14 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 import typer
-from rich.console import Console
 
-from ..store import S3Settings, Store, open_store, split_object_url
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ..store import S3Settings, Store
 
 __all__ = [
     "GLOBAL_PANEL",
@@ -34,14 +36,52 @@ __all__ = [
     "console",
     "emit_json",
     "err_console",
+    "escape",
     "open_for_cli",
     "open_object_for_cli",
+    "real_console",
     "reset_options",
     "settings_for_cli",
 ]
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class _LazyConsole:
+    """A rich ``Console``, made on first use: loading rich's console costs a command that
+    prints nothing through it (a quiet sync, ``cat``) a noticeable part of its start-up."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    @property
+    def real(self) -> Console:
+        """The console itself (for rich objects that take one, such as a progress bar)."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+console = cast("Console", _LazyConsole(highlight=False, soft_wrap=True))
+err_console = cast("Console", _LazyConsole(stderr=True, highlight=False, soft_wrap=True))
+
+
+def real_console(lazy: Console) -> Console:
+    """The console behind :data:`console` or :data:`err_console`, for rich objects that take
+    one (a progress bar)."""
+    return lazy.real if isinstance(lazy, _LazyConsole) else lazy
+
+
+def escape(text: str) -> str:
+    """``rich.markup.escape``, loaded on first use (see :class:`_LazyConsole`)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
 
 GLOBAL_PANEL = "Global options"
 
@@ -304,6 +344,8 @@ def settings_for_cli(
         anon = opts.anon
     elif anon == "auto":
         anon = True if opts.anon else None
+    from ..store import S3Settings
+
     settings = S3Settings.from_options(
         profile=profile or opts.profile,
         anon=anon,
@@ -318,6 +360,7 @@ def settings_for_cli(
 def _in_a_bucket(url: object) -> bool:
     from .._exceptions import BrainbucketError
     from .._url import StoreURL, parse_url
+    from ..store import Store
 
     if isinstance(url, Store):
         return isinstance(url.url, StoreURL) and url.url.is_s3
@@ -367,6 +410,8 @@ def open_for_cli(
     endpoint_url: str | None = None,
 ) -> Store:
     """``open_store`` with this command line's settings (see :func:`settings_for_cli`)."""
+    from ..store import open_store
+
     return open_store(url, settings=settings_for_cli(profile, anon, endpoint_url, urls=[url]))
 
 
@@ -377,6 +422,8 @@ def open_object_for_cli(
     endpoint_url: str | None = None,
 ) -> tuple[Store, str]:
     """``split_object_url`` with this command line's settings (see :func:`settings_for_cli`)."""
+    from ..store import split_object_url
+
     settings = settings_for_cli(profile, anon, endpoint_url, urls=[url])
     return split_object_url(url, settings=settings)
 

@@ -4,34 +4,28 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from .._config import Config
-from .._url import StoreURL
-from ..access import open_auto
-from ..assemblies import (
-    AssemblyRecord,
-    export_brainio_csv,
-    fetch_assembly,
-    import_brainio_csv,
-    read_catalog,
-    upload_data_assembly,
-)
-from ..assemblies._upload import resolve_store_url
-from ..store import Store
 from ._app import (
     JsonOpt,
     app,
     console,
     emit_json,
     err_console,
+    escape,
     human_size,
     settings_for_cli,
 )
+
+if TYPE_CHECKING:
+    from .._url import StoreURL
+    from ..assemblies import AssemblyRecord
+    from ..store import Store
+
+# Features are imported by the commands that use them: `brainbucket --help` imports every
+# command module, and must not pay for what none of them runs.
 
 assembly_app = typer.Typer(
     help="Versioned data assemblies under an identifier, with a catalog in the bucket.",
@@ -50,6 +44,8 @@ StoreOpt = Annotated[
 
 
 def _open(store: str | None) -> Store:
+    from ..access import open_auto
+
     # --anon forces unsigned; otherwise unsigned exactly when no credentials are found.
     url = _store_url(store)
     return open_auto(url, settings=settings_for_cli(anon="auto", urls=[url]))
@@ -57,6 +53,9 @@ def _open(store: str | None) -> Store:
 
 def _store_url(store: str | None) -> str | os.PathLike[str] | StoreURL | Store:
     """``--store``, else ``BRAINBUCKET_STORE`` (the command's configuration, read here)."""
+    from .._config import Config
+    from ..assemblies._upload import resolve_store_url
+
     return resolve_store_url(store, Config().store if store is None else None)
 
 
@@ -98,6 +97,8 @@ def upload_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Upload a file under IDENTIFIER; prints its sha1 and version id."""
+    from ..assemblies import upload_data_assembly
+
     url = _store_url(store)
     record = upload_data_assembly(
         src,
@@ -129,6 +130,8 @@ def load_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Fetch one verified version into the cache and print its local path."""
+    from ..assemblies import fetch_assembly
+
     st = _open(store)
     got = fetch_assembly(identifier, version_id, sha1, st, verify=verify)
     if json_out:
@@ -149,6 +152,10 @@ def list_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Every identifier in the catalog, with its newest version."""
+    from rich.table import Table
+
+    from ..assemblies import read_catalog
+
     catalog = read_catalog(_open(store))
     rows = [(i, catalog.entries[i]) for i in catalog.identifiers()]
     if json_out:
@@ -185,6 +192,8 @@ def show_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """The record of one version (the newest by default)."""
+    from ..assemblies import read_catalog
+
     record = read_catalog(_open(store)).find(identifier, version_id=version_id)
     if json_out:
         emit_json(record.to_dict())
@@ -199,6 +208,10 @@ def versions_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Every version of IDENTIFIER, newest first."""
+    from rich.table import Table
+
+    from ..assemblies import read_catalog
+
     records = read_catalog(_open(store)).versions(identifier)[::-1]
     if json_out:
         emit_json([r.to_dict() for r in records])
@@ -226,6 +239,8 @@ def export_cmd(
     ] = False,
 ) -> None:
     """Write the catalog as a BrainIO lookup CSV."""
+    from ..assemblies import export_brainio_csv
+
     st = _open(store)
     if str(dest) == "-":
         typer.echo(export_brainio_csv(st, all_versions=all_versions), nl=False)
@@ -241,6 +256,9 @@ def import_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Add the rows of a BrainIO lookup CSV to the catalog."""
+    from ..access import open_auto
+    from ..assemblies import import_brainio_csv
+
     url = _store_url(store)
     st = open_auto(url, settings=settings_for_cli(anon=False, urls=[url]))
     added = import_brainio_csv(st, src)

@@ -9,15 +9,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from .._exceptions import ValidationError
-from ..bids import Study, validate
 from ._app import (
     JsonOpt,
     app,
     console,
     emit_json,
+    escape,
     human_size,
     open_for_cli,
 )
@@ -33,6 +32,8 @@ def validate_cmd(
 
     Exits 14 when the study is not valid BIDS.
     """
+    from ..bids import Study, validate  # here: --help must not load the BIDS schema
+
     study = Study(store=open_for_cli(url))
     problems = validate(study)
     if json_out:
@@ -68,6 +69,8 @@ def study_cmd(
     Subjects, sessions, datatypes, pipelines, files kept although not plain BIDS, and what the
     selection options select (add --files to list them).
     """
+    from ..bids import Study
+
     study = Study(store=open_for_cli(url))
     sel = bids_options(ctx).selection(study)
     summary: dict[str, Any] = {

@@ -4,36 +4,30 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from .._exceptions import IntegrityError, UsageError
-from ..hcp import (
-    DEFAULT_BUCKET,
-    DEFAULT_RELEASE,
-    HCP,
-    KINDS,
-    RELEASES,
-    Selection,
-    execute_fetch,
-    plan_fetch,
-    verify,
-)
+
+# The layout alone (releases, kinds): the store and the fetcher load when a command runs, so
+# `brainbucket --help` does not pay for them.
+from ..hcp import DEFAULT_BUCKET, DEFAULT_RELEASE, KINDS, RELEASES
 from ..hcp._layout import check_kinds, normalize_subject
-from ..hcp._record import check_pipeline
 from ._app import (
     JsonOpt,
     app,
     console,
     emit_json,
     err_console,
+    escape,
     human_size,
     settings_for_cli,
 )
 from ._progress import ProgressBar
+
+if TYPE_CHECKING:
+    from ..hcp import HCP, Selection
 
 hcp_app = typer.Typer(
     name="hcp",
@@ -80,6 +74,8 @@ def parse_size(text: str) -> int:
 
 def _check_args(subjects: list[str], kinds: str, pipeline: str = "hcp") -> None:
     """Refuse malformed arguments before any credential or network work."""
+    from ..hcp._record import check_pipeline
+
     for s in _split_ids(subjects):
         normalize_subject(s)
     check_kinds(kinds)
@@ -87,6 +83,8 @@ def _check_args(subjects: list[str], kinds: str, pipeline: str = "hcp") -> None:
 
 
 def _client(release: str, bucket: str, profile: str | None) -> HCP:
+    from ..hcp import HCP
+
     # HCP picks the profile by its own rule (`hcp` by default) from this value.
     settings = settings_for_cli(profile, anon=False, urls=[f"s3://{bucket}"])
     return HCP(release, bucket=bucket, settings=settings)
@@ -97,6 +95,8 @@ def _split_ids(ids: list[str]) -> list[str]:
 
 
 def _print_selection(sel: Selection) -> None:
+    from rich.table import Table
+
     sizes = sel.size_by_subject()
     table = Table(show_edge=False, box=None)
     table.add_column("subject")
@@ -181,6 +181,8 @@ def fetch_cmd(
     The size is shown first; above --confirm-above it asks unless --yes. Subjects without
     the diffusion data asked for are reported and skipped.
     """
+    from ..hcp import execute_fetch, plan_fetch
+
     threshold = parse_size(confirm_above)
     _check_args(subjects, kinds, pipeline)
     client = _client(release, bucket, profile)
@@ -232,6 +234,8 @@ def verify_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Re-hash every fetched file against the fetch record (exit 8 on any difference)."""
+    from ..hcp import verify
+
     problems = verify(dest, pipeline)
     if json_out:
         emit_json(

@@ -11,12 +11,11 @@ import os
 import sys
 
 import typer
-from rich.markup import escape
 
 from .._exceptions import BrainbucketError
 from .._paths import printable
 from . import _register
-from ._app import app, cli_options, err_console, reset_options
+from ._app import app, cli_options, err_console, escape, reset_options
 
 __all__ = ["EXIT_INTERNAL", "EXIT_INTERRUPTED", "main", "run"]
 

@@ -8,16 +8,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from .._exceptions import UsageError
-from ..mirror import Mirror, gc_all, mirror_all
 from ._app import (
     JsonOpt,
     app,
     console,
     emit_json,
+    escape,
     human_size,
     settings_for_cli,
 )
@@ -74,6 +72,8 @@ def get_cmd(
     Files come verified from the mirror cache; pick them by path or with the BIDS selection
     options.
     """
+    from ..mirror import Mirror  # here: --help must not load the mirror
+
     filters = bids_options(ctx).filters
     if not keys and not filters:
         msg = "get needs file paths or at least one filter (refusing to fetch a whole study)"
@@ -106,6 +106,10 @@ def status_cmd(
 ) -> None:
     """Mirrors in the cache: their URL, files and bytes (of a selection, with the BIDS
     selection options). Never contacts the server."""
+    from rich.table import Table
+
+    from ..mirror import Mirror, mirror_all
+
     filters = bids_options(ctx).filters
     rows = (
         [Mirror(url, cache_dir=cache_dir, settings=settings_for_cli(anon=False)).status(**filters)]
@@ -138,6 +142,7 @@ def verify_cmd(
     Exits 8 if any file was damaged.
     """
     from .._exceptions import IntegrityError
+    from ..mirror import Mirror
 
     settings = settings_for_cli(anon=False)
     report = Mirror(url, cache_dir=cache_dir, settings=settings).verify(**bids_options(ctx).filters)
@@ -167,6 +172,8 @@ def gc_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Evict least recently used files until the cache holds at most --max-size."""
+    from ..mirror import Mirror, gc_all
+
     limit = parse_size(max_size)
     settings = settings_for_cli(anon=False)
     report = (

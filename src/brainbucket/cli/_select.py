@@ -20,10 +20,9 @@ from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from .._exceptions import UsageError
-from ._app import console, human_size
+from ._app import console, escape, human_size
 
 if TYPE_CHECKING:
     from ..bids import Selection, Study

@@ -9,19 +9,22 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import platformdirs
 import typer
 from rich.markup import escape
 
 from .._exceptions import BrainbucketError
-from ..server import LocalServer
-from ..store import S3Settings
 from ._app import app, console, emit_json, human_size
+
+if TYPE_CHECKING:
+    from ..server import LocalServer
+    from ..store import S3Settings
 
 
 def _default_data_dir() -> Path:
+    import platformdirs
+
     return Path(platformdirs.user_data_dir("brainbucket")) / "server"
 
 
@@ -51,6 +54,8 @@ def serve_cmd(
 ) -> None:
     """Run an S3-compatible server on 127.0.0.1 (authentication enforced) until Ctrl-C."""
     data_dir = (data or _default_data_dir()).absolute()
+    from ..server import LocalServer  # here: --help must not load the server
+
     server = LocalServer(data_dir, port=port)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -102,6 +107,8 @@ def _endpoint_for_quickstart(data_dir: Path):  # type: ignore[no-untyped-def]
     if os.environ.get("BRAINBUCKET_ENDPOINT_URL") and os.environ.get("AWS_ACCESS_KEY_ID"):
         yield None
         return
+    from ..server import LocalServer
+
     server = LocalServer(data_dir)
     server.start()
     saved = {k: os.environ.get(k) for k in server.env()}
@@ -137,6 +144,8 @@ def quickstart_cmd(
         where = server.endpoint_url if server else os.environ["BRAINBUCKET_ENDPOINT_URL"]
         # Built once the server's address is in the environment; every step below uses it.
         # Not from the command line's global options: the quickstart brings its own server.
+        from ..store import S3Settings
+
         settings = S3Settings.from_options()
         console.print(
             f"[bold]1.[/] S3 server: {where}"

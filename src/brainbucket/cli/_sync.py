@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 
-from .._config import Config
 from .._exceptions import IntegrityError
 from .._paths import printable  # keys are untrusted: no control characters to a terminal
-from ..sync import Plan, SyncResult, plan, sync, verify
 from ._app import (
     JsonOpt,
     app,
@@ -20,11 +17,18 @@ from ._app import (
     console,
     emit_json,
     err_console,
+    escape,
     human_size,
     settings_for_cli,
 )
 from ._progress import ProgressBar
 from ._select import SubjectPickingCommand, bids_options, selection_for_sync
+
+if TYPE_CHECKING:
+    from ..sync import Plan, SyncResult
+
+# The sync engine is imported by the commands: `brainbucket --help` imports every command
+# module, and must not pay for what none of them runs.
 
 
 def _tune_allocator() -> None:
@@ -170,6 +174,9 @@ def sync_cmd(
     after an interruption to resume. The BIDS selection options move only the chosen part of a
     study, plus its dataset-level files; --validate refuses an invalid study.
     """
+    from .._config import Config
+    from ..sync import sync
+
     rules = ctx.meta.get("filter_order") or []
     _tune_allocator()
     config = Config()
@@ -242,6 +249,8 @@ def status_cmd(
 
     Takes the same BIDS selection options as sync.
     """
+    from ..sync import plan
+
     rules = ctx.meta.get("filter_order") or []
     settings = settings_for_cli(urls=[src, dst])
     selection = selection_for_sync(
@@ -278,6 +287,8 @@ def verify_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Re-check a dataset against its manifest: missing, extra and mismatched files."""
+    from ..sync import verify
+
     report = verify(url, deep=deep, settings=settings_for_cli(urls=[url]))
     if json_out:
         emit_json(report.to_dict())
