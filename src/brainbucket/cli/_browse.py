@@ -8,22 +8,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from .._exceptions import IntegrityError, UsageError
-from .._hashing import CHUNK, ContentHasher
 from .._paths import printable  # keys are untrusted: no control characters to a terminal
 from .._types import Expected, FolderInfo, ObjectInfo
 from .._url import StoreURL, parse_url
-from ..store import list_buckets
 from ._app import (
-    AnonOpt,
-    EndpointOpt,
     JsonOpt,
-    ProfileOpt,
     app,
     console,
     emit_json,
+    escape,
     human_size,
     open_for_cli,
     open_object_for_cli,
@@ -56,9 +51,6 @@ def ls_cmd(
     recursive: Annotated[
         bool, typer.Option("-r", "--recursive", help="Every object below, streamed.")
     ] = False,
-    profile: ProfileOpt = None,
-    anon: AnonOpt = False,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """List one level (folders and objects), or every object with -r; without a bucket,
@@ -67,20 +59,22 @@ def ls_cmd(
     With --json, prints one JSON object per line.
     """
     if url is None or _names_no_bucket(url):
-        for bucket in list_buckets(settings_for_cli(profile, anon, endpoint_url)):
+        from ..store import list_buckets
+
+        for bucket in list_buckets(settings_for_cli(urls=["s3://"])):
             if json_out:
                 emit_json(bucket.to_dict())
             else:
                 when = bucket.created.strftime("%Y-%m-%d %H:%M:%S") if bucket.created else "-"
                 sys.stdout.write(f"{when:19} {printable(bucket.name)}\n")
         return
-    store = open_for_cli(url, profile, anon, endpoint_url)
+    store = open_for_cli(url)
     # Scripts get what the dataset's manifest knows of each object (version id, sha256).
     known = None
     if json_out and store.url.is_s3:  # a local file has no ETag to tell it is the one recorded
         from ..manifest import find_manifest  # only --json pays for it
 
-        known = find_manifest(store.url, settings=settings_for_cli(profile, anon, endpoint_url))
+        known = find_manifest(store.url, settings=settings_for_cli())
     out = sys.stdout
     for entry in store.ls("", recursive=recursive):
         if json_out:
@@ -106,13 +100,10 @@ def _as_recorded(info: ObjectInfo, manifest: Manifest, below: str) -> ObjectInfo
 def tree_cmd(
     url: Annotated[str, typer.Argument(help="s3://bucket/prefix or a local folder.")],
     depth: Annotated[int, typer.Option("--depth", "-d", min=1, help="Folder levels to show.")] = 2,
-    profile: ProfileOpt = None,
-    anon: AnonOpt = False,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Show a bucket or folder as a tree, down to --depth levels."""
-    store = open_for_cli(url, profile, anon, endpoint_url)
+    store = open_for_cli(url)
     if json_out:
         emit_json([{"level": lvl, **e.to_dict()} for lvl, e in store.tree("", depth=depth)])
         return
@@ -128,13 +119,10 @@ def tree_cmd(
 @app.command("du")
 def du_cmd(
     url: Annotated[str, typer.Argument(help="s3://bucket/prefix or a local folder.")],
-    profile: ProfileOpt = None,
-    anon: AnonOpt = False,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Bytes and object count per child folder, and the total."""
-    store = open_for_cli(url, profile, anon, endpoint_url)
+    store = open_for_cli(url)
     rows, total = store.du("")
     if json_out:
         emit_json({"children": [r.to_dict() for r in rows], "total": total.to_dict()})
@@ -157,8 +145,6 @@ def mb_cmd(
     no_versioning: Annotated[
         bool, typer.Option("--no-versioning", help="Do not turn object versioning on.")
     ] = False,
-    profile: ProfileOpt = None,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Create a bucket, with object versioning on. An existing bucket of yours is fine."""
@@ -169,7 +155,7 @@ def mb_cmd(
             msg,
             hint=f"create the bucket with `brainbucket mb s3://{parsed.bucket}`; prefixes need no creating",
         )
-    store = open_for_cli(url, profile, False, endpoint_url)
+    store = open_for_cli(url, anon=False)
     created = store.create_bucket(versioning=not no_versioning)
     versioning = store.versioning() or "Disabled"
     if json_out:
@@ -203,9 +189,6 @@ def cp_cmd(
             "written cannot be taken back)."
         ),
     ],
-    profile: ProfileOpt = None,
-    anon: AnonOpt = False,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Copy one object, in either direction, verified end to end.
@@ -218,30 +201,28 @@ def cp_cmd(
         msg = "cp - - copies nothing: name an object on one side"
         raise UsageError(msg, hint="e.g. `brainbucket cp - s3://BUCKET/KEY`")
     if dst == _STDIO:
-        _cp_to_stdout(src, profile, anon, endpoint_url, json_out)
+        _cp_to_stdout(src, json_out)
         return
     if src == _STDIO:
-        out = _cp_from_stdin(dst, profile, endpoint_url)
+        out = _cp_from_stdin(dst)
     else:
-        dst, out = _cp_object(src, dst, profile, anon, endpoint_url)
+        dst, out = _cp_object(src, dst)
     if json_out:
         emit_json({"source": src, "destination": dst, **out})
     else:
         console.print(f"{escape(src)} → {escape(dst)} ({human_size(out['size'])}, verified)")
 
 
-def _cp_object(
-    src: str, dst: str, profile: str | None, anon: bool, endpoint_url: str | None
-) -> tuple[str, dict[str, Any]]:
+def _cp_object(src: str, dst: str) -> tuple[str, dict[str, Any]]:
     """Copy a named object; the destination as resolved (a folder gets the source's name)."""
-    src_store, src_path = open_object_for_cli(src, profile, anon, endpoint_url)
+    src_store, src_path = open_object_for_cli(src)
     name = src_path.rsplit("/", 1)[-1]
     if not name:
         msg = f"cp copies one object; {src!r} names a folder (use `brainbucket sync`)"
         raise UsageError(msg)
     if _is_dir_target(dst):
         dst = dst.rstrip("/") + "/" + name
-    dst_store, dst_path = open_object_for_cli(dst, profile, False, endpoint_url)
+    dst_store, dst_path = open_object_for_cli(dst, anon=False)
     local = src_store.local_path(src_path)
     target = dst_store.local_path(dst_path)
     if local is not None:
@@ -249,7 +230,7 @@ def _cp_object(
             msg = f"{src} is a folder; cp copies one file (use `brainbucket sync`)"
             raise UsageError(msg)
         return dst, dst_store.upload(local, dst_path).to_dict()
-    expected = _expected_of(src, profile, anon, endpoint_url)
+    expected = _expected_of(src)
     if target is not None:
         digest = src_store.download(src_path, target, expected)
         return dst, {"path": str(target), "size": target.stat().st_size, "sha256": digest}
@@ -262,9 +243,7 @@ def _cp_object(
         return dst, dst_store.upload(tmpfile, dst_path, sha256=digest).to_dict()
 
 
-def _expected_of(
-    url: str, profile: str | None, anon: bool, endpoint_url: str | None
-) -> Expected | None:
+def _expected_of(url: str) -> Expected | None:
     """What a copy of one object must match, when its dataset's manifest lists it: the
     version it records, with that version's size and digests (as every read of a dataset
     file is). ``None`` otherwise: the object is then checked by its own size and ETag."""
@@ -274,7 +253,7 @@ def _expected_of(
     from ..manifest import find_manifest
 
     folder, _, name = parsed.prefix.rpartition("/")
-    settings = settings_for_cli(profile, anon, endpoint_url)
+    settings = settings_for_cli()
     found = find_manifest(StoreURL("s3", parsed.bucket, folder), settings=settings)
     entry = found[0].get(found[1] + name) if found is not None else None
     if entry is None:
@@ -284,32 +263,32 @@ def _expected_of(
     )
 
 
-def _cp_to_stdout(
-    src: str, profile: str | None, anon: bool, endpoint_url: str | None, json_out: bool
-) -> None:
+def _cp_to_stdout(src: str, json_out: bool) -> None:
     if json_out:
         msg = "--json cannot share standard output with the object's bytes"
         raise UsageError(msg, hint="drop --json, or copy to a file")
-    store, path = open_object_for_cli(src, profile, anon, endpoint_url)
+    store, path = open_object_for_cli(src)
     if not path or path.endswith("/"):
         msg = f"cp copies one object; {src!r} names a folder (use `brainbucket sync`)"
         raise UsageError(msg)
-    expected = _expected_of(src, profile, anon, endpoint_url)
+    expected = _expected_of(src)
     # Bytes go out as they arrive; the check at the end can only report, not undo (exit 8).
     store.read_to(path, sys.stdout.buffer, expected)
 
 
-def _cp_from_stdin(dst: str, profile: str | None, endpoint_url: str | None) -> dict[str, Any]:
+def _cp_from_stdin(dst: str) -> dict[str, Any]:
     """Spool standard input to a temporary file, hashing it, then upload the file: the
     upload needs its size up front (and resends parts on retry), which a pipe cannot give."""
     if _is_dir_target(dst):
         msg = f"standard input has no name to give the object in {dst!r}"
         raise UsageError(msg, hint=f"name it: `brainbucket cp - {dst.rstrip('/')}/NAME`")
-    store, path = open_object_for_cli(dst, profile, False, endpoint_url)
+    store, path = open_object_for_cli(dst, anon=False)
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="brainbucket-stdin-") as tmp:
         spooled = Path(tmp) / "stdin"
+        from .._hashing import CHUNK, ContentHasher
+
         hasher = ContentHasher()
         stdin = sys.stdin.buffer
         with open(spooled, "wb") as f:
@@ -329,12 +308,9 @@ def cat_cmd(
     version_id: Annotated[
         str | None, typer.Option("--version-id", help="A specific object version.")
     ] = None,
-    profile: ProfileOpt = None,
-    anon: AnonOpt = False,
-    endpoint_url: EndpointOpt = None,
 ) -> None:
     """Write an object's bytes to standard output."""
-    store, path = open_object_for_cli(url, profile, anon, endpoint_url)
+    store, path = open_object_for_cli(url)
     out = sys.stdout.buffer
     for chunk in store.iter_bytes(path, version_id=version_id):
         out.write(chunk)
@@ -348,13 +324,11 @@ def rm_cmd(
         bool, typer.Option("-r", "--recursive", help="Delete every object under the prefix.")
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    profile: ProfileOpt = None,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Delete one object, or everything under a prefix with -r (asks first)."""
     if not recursive:
-        store, path = open_object_for_cli(url, profile, False, endpoint_url)
+        store, path = open_object_for_cli(url, anon=False)
         info = store.info(path)  # a clear error if it is not there
         store.delete(path)
         if json_out:
@@ -362,7 +336,7 @@ def rm_cmd(
         else:
             console.print(f"deleted {escape(url)}")
         return
-    store = open_for_cli(url, profile, False, endpoint_url)
+    store = open_for_cli(url, anon=False)
     paths = [o.path for o in store.walk("")]
     if not paths:
         if json_out:

@@ -11,12 +11,11 @@ import os
 import sys
 
 import typer
-from rich.markup import escape
 
 from .._exceptions import BrainbucketError
 from .._paths import printable
 from . import _register
-from ._app import _state, app, err_console
+from ._app import app, cli_options, err_console, escape, reset_options
 
 __all__ = ["EXIT_INTERNAL", "EXIT_INTERRUPTED", "main", "run"]
 
@@ -54,7 +53,7 @@ def run(argv: list[str] | None = None) -> int:
 
     # Each run starts from the environment: a --debug of an earlier run in the same process
     # must not turn every later error into a traceback.
-    _state["debug"] = bool(os.environ.get("BRAINBUCKET_DEBUG"))
+    reset_options()
 
     try:
         rv = app(args=argv, standalone_mode=False, prog_name="brainbucket")
@@ -64,7 +63,7 @@ def run(argv: list[str] | None = None) -> int:
                 err_console.print(_INTERRUPTED)
             return rv
     except BrainbucketError as exc:
-        if _state["debug"]:
+        if cli_options().debug:
             err_console.print_exception()
         return _report(exc)
     except typer.Exit as exc:
@@ -81,7 +80,7 @@ def run(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:
-        if _state["debug"]:
+        if cli_options().debug:
             err_console.print_exception()
         else:
             err_console.print(

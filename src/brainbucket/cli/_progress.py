@@ -11,7 +11,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from .._progress import Callbacks
-from ._app import err_console
+from ._app import err_console, real_console
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -71,7 +71,7 @@ class ProgressBar(Callbacks[Any]):
             TextColumn("{task.fields[files]}/{task.fields[total_files]} files"),
             TransferSpeedColumn(),
             TimeRemainingColumn(),
-            console=err_console,
+            console=real_console(err_console),
             transient=True,
             disable=not err_console.is_terminal,
         )

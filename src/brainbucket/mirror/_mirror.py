@@ -27,9 +27,19 @@ from .._types import Expected
 from .._url import parse_url
 from ..bids._index import FileRow
 from ..bids._listing import remote_file_of, remote_files
+from ..bids._query import Query
 from ..bids._study import Study
 from ..store import S3Settings, Store, open_store
-from ._cache import CacheLayout, GcReport, MirrorStatus, Record, gc, mirror_slug, status_of
+from ._cache import (
+    CacheLayout,
+    GcReport,
+    MirrorStatus,
+    Record,
+    gc,
+    mirror_slug,
+    selected_keys,
+    status_of,
+)
 
 __all__ = ["FileKey", "Mirror", "VerifyReport"]
 
@@ -440,17 +450,31 @@ class Mirror:
 
     # -- maintenance -----------------------------------------------------------------------
 
-    def status(self) -> MirrorStatus:
-        """How many files and bytes this mirror holds."""
-        return status_of(self.layout)
+    def _selected(self, args: tuple[Any, ...], filters: dict[str, Any]) -> frozenset[str] | None:
+        """The keys the filters select (``None``: no filter, every key), without the network."""
+        if not args and all(v is None for v in filters.values()):
+            return None
+        return selected_keys(self.layout, Query.of(*args, **filters))
 
-    def verify(self) -> VerifyReport:
-        """Re-hash every cached file against its record; remove those that do not match."""
+    def status(self, *args: Any, **filters: Any) -> MirrorStatus:
+        """How many files and bytes this mirror holds; with filters (as :meth:`files` takes
+        them), of the files they select. Never contacts the server."""
+        return status_of(self.layout, self._selected(args, filters))
+
+    def verify(self, *args: Any, **filters: Any) -> VerifyReport:
+        """Re-hash every cached file against its record; remove those that do not match.
+
+        With filters (as :meth:`files` takes them), only the cached files they select. Never
+        contacts the server.
+        """
         from .._hashing import sha256_file
 
+        keep = self._selected(args, filters)
         checked = 0
         damaged: list[str] = []
         for key, path, st in self.layout.cached_files():
+            if keep is not None and key not in keep:
+                continue
             checked += 1
             record = self.layout.read_record(key)
             if record is None or record.size != st.st_size or sha256_file(path) != record.sha256:
@@ -489,11 +513,15 @@ class _OfflineStore(Store):
     _list = info = _open_stream = write_bytes = upload = delete = presign = versions = _refuse  # type: ignore[assignment]
 
 
-def mirror_all(cache_dir: Path | None = None) -> list[MirrorStatus]:
-    """Status of every mirror in the cache."""
+def mirror_all(cache_dir: Path | None = None, *args: Any, **filters: Any) -> list[MirrorStatus]:
+    """Status of every mirror in the cache; with filters (as :meth:`Mirror.files` takes
+    them), of the files they select in each."""
     from ._cache import mirrors
 
-    return mirrors(cache_dir if cache_dir is not None else Config().cache_dir)
+    query = (
+        Query.of(*args, **filters) if args or any(v is not None for v in filters.values()) else None
+    )
+    return mirrors(cache_dir if cache_dir is not None else Config().cache_dir, query)
 
 
 def gc_all(max_size: int, cache_dir: Path | None = None) -> GcReport:

@@ -7,7 +7,6 @@ Backends translate every backend error into brainbucket's exceptions before it l
 from __future__ import annotations
 
 import abc
-import asyncio
 import dataclasses
 import os
 import threading
@@ -448,6 +447,8 @@ class Store(OptionalVerbs, abc.ABC):
         resumable_reads``) continue a large one (at least ``resume_threshold``) where an
         earlier run stopped.
         """
+        import asyncio  # here: a command that moves nothing never loads asyncio
+
         return await asyncio.to_thread(
             self.download,
             path,
@@ -493,11 +494,15 @@ class Store(OptionalVerbs, abc.ABC):
         progress: ProgressCallback | None = None,
     ) -> PutResult:
         """:meth:`upload`, awaitable; backends with an async data path override it."""
+        import asyncio
+
         return await asyncio.to_thread(
             self.upload, src, path, sha256=sha256, metadata=metadata, progress=progress
         )
 
     async def adelete(self, path: str) -> None:
+        import asyncio
+
         await asyncio.to_thread(self.delete, path)
 
     def close(self) -> None:

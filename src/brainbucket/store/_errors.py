@@ -119,7 +119,10 @@ def translate(exc: BaseException, what: str, *, anon: bool = False) -> Brainbuck
         return exc
     what = printable(what)
     botocore_exceptions = sys.modules.get("botocore.exceptions")
-    if botocore_exceptions is not None:
+    # Another thread may be importing it right now (a control-plane call beside transfers):
+    # a module still initializing has not raised anything yet, and lacks its classes.
+    spec = getattr(botocore_exceptions, "__spec__", None)
+    if botocore_exceptions is not None and not getattr(spec, "_initializing", False):
         err = _translate_botocore(exc, botocore_exceptions, what, anon)
         if err is not None:
             return err

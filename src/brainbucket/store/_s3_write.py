@@ -7,7 +7,6 @@ complete, abort, list) are what resumable uploads (``brainbucket.sync``) are bui
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
 import stat
@@ -214,6 +213,8 @@ class S3Writes(S3Core):
         metadata: dict[str, str] | None = None,
         progress: ProgressCallback | None = None,
     ) -> PutResult:
+        import asyncio  # here: a command that moves nothing never loads asyncio
+
         size = _local_size(src)
         if size > MULTIPART_THRESHOLD:
             return await asyncio.to_thread(

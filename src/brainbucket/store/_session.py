@@ -34,9 +34,82 @@ from ._settings import S3Settings
 if TYPE_CHECKING:
     import boto3
 
-__all__ = ["Session", "available_profiles", "chain_has_credentials"]
+__all__ = [
+    "EndpointOrigin",
+    "Session",
+    "available_profiles",
+    "chain_has_credentials",
+    "endpoint_origin",
+    "redact_url",
+]
 
 _DEFAULT_REGION = "us-east-1"
+
+
+def redact_url(url: str) -> str:
+    """``url`` without what may hold a secret: ``user:password@``, the query and fragment.
+
+    Examples
+    --------
+    >>> redact_url("http://AKID:s3cret@127.0.0.1:8333/base?X-Amz-Signature=abc#x")
+    'http://127.0.0.1:8333/base'
+    >>> redact_url("https://s3.example.org")
+    'https://s3.example.org'
+    """
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.netloc.rpartition("@")[2]
+    except ValueError:
+        return "(an endpoint URL that could not be read)"
+    if not parts.scheme or not host:
+        return "(an endpoint URL that could not be read)"
+    return f"{parts.scheme}://{host}{parts.path}"
+
+
+@dataclass(frozen=True)
+class EndpointOrigin:
+    """Which server requests go to, and the setting that named it.
+
+    Attributes
+    ----------
+    url
+        The endpoint as configured (it may hold a secret: show :attr:`display`).
+    source
+        ``"settings"`` when the settings' ``endpoint_url`` was given directly (``--endpoint-url``,
+        ``endpoint_url=``); else the setting: ``BRAINBUCKET_ENDPOINT_URL``,
+        ``AWS_ENDPOINT_URL_S3``, ``AWS_ENDPOINT_URL``, ``profile lab's endpoint_url``,
+        ``profile lab's services section local``, or ``AWS`` (its own endpoint for the region).
+
+    Examples
+    --------
+    >>> o = EndpointOrigin("http://k:secret@127.0.0.1:8333", "BRAINBUCKET_ENDPOINT_URL")
+    >>> o.display, o.is_aws, "secret" in repr(o)
+    ('http://127.0.0.1:8333', False, False)
+    """
+
+    url: str = field(repr=False)
+    source: str
+
+    @property
+    def display(self) -> str:
+        """The URL without anything that may be a secret."""
+        return redact_url(self.url)
+
+    @property
+    def is_aws(self) -> bool:
+        """Whether this is Amazon's own S3."""
+        from urllib.parse import urlsplit
+
+        try:
+            host = (urlsplit(self.url).hostname or "").lower()
+        except ValueError:
+            return False
+        return host == "amazonaws.com" or host.endswith((".amazonaws.com", ".amazonaws.com.cn"))
+
+    def __repr__(self) -> str:
+        return f"EndpointOrigin({self.display!r}, {self.source!r})"
 
 
 @dataclass
@@ -116,6 +189,22 @@ class Session:
                     endpoint = str(self.client.meta.endpoint_url)
             self._endpoint = endpoint
         return self._endpoint
+
+    def endpoint_origin(self) -> EndpointOrigin | None:
+        """:attr:`endpoint` and the setting that named it, or ``None`` when only boto3 could
+        tell (roles, FIPS or other special AWS endpoints...): never imports boto3."""
+        if self.settings.endpoint_url:
+            return EndpointOrigin(
+                self.settings.endpoint_url, self.settings.endpoint_source or "settings"
+            )
+        aws = self._aws_config()
+        if aws is None:
+            return None
+        try:
+            url, source = aws.endpoint_source(self.region)
+        except NeedsBoto:
+            return None
+        return EndpointOrigin(url, source)
 
     @property
     def path_style(self) -> bool:
@@ -308,6 +397,23 @@ def chain_has_credentials(profile: str | None = None) -> bool:
     """Whether the AWS credential chain finds credentials for ``profile`` (``None``: the
     default chain). A profile no AWS file defines raises :class:`CredentialsError`."""
     return Session(S3Settings(profile=profile)).chain_has_credentials()
+
+
+def endpoint_origin(settings: S3Settings) -> EndpointOrigin | None:
+    """Which server ``settings`` lead to, and the setting that says so (see
+    :meth:`Session.endpoint_origin`); ``None`` when only boto3 could tell.
+
+    Raises
+    ------
+    CredentialsError
+        The settings name a profile no AWS file defines.
+
+    Examples
+    --------
+    >>> endpoint_origin(S3Settings(endpoint_url="http://127.0.0.1:8333"))
+    EndpointOrigin('http://127.0.0.1:8333', 'settings')
+    """
+    return Session(settings).endpoint_origin()
 
 
 def available_profiles() -> list[str]:
