@@ -166,9 +166,9 @@ def mb_cmd(
 
 
 def _is_dir_target(dst: str) -> bool:
+    parsed = parse_url(dst)  # a mistyped URL is refused as the user wrote it
     if dst.endswith("/"):
         return True
-    parsed = parse_url(dst)
     return not parsed.is_s3 and os.path.isdir(parsed.prefix)
 
 

@@ -20,12 +20,14 @@ from .._exceptions import (
     EndpointError,
     IntegrityError,
     InvalidCredentialsError,
+    InvalidURLError,
     NoCredentialsError,
     ObjectNotFoundError,
     ServerError,
     UnsafeKeyError,
 )
 from .._paths import printable
+from .._url import BUCKET_RULE
 
 __all__ = [
     "broke_off",
@@ -72,6 +74,9 @@ def error_code(document: str) -> str:
 def from_code(code: str, status: int, what: str, anon: bool) -> BrainbucketError:
     if code == "NoSuchBucket":
         return BucketNotFoundError(f"{what}: no such bucket")
+    if code == "InvalidBucketName":
+        # Names are checked before any request (``parse_url``); a server may be stricter.
+        return InvalidURLError(f"{what}: the server refuses this bucket name", hint=BUCKET_RULE)
     if code in ("NoSuchKey", "NotFound", "NoSuchVersion", "404") or (status == 404 and not code):
         return ObjectNotFoundError(f"{what}: no such key")
     if status == 404:
