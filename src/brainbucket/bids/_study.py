@@ -150,6 +150,12 @@ class Study:
         ``subject="01"`` and ``subject="sub-01"`` are the same; ``pipeline="raw"`` selects raw
         data only, ``pipeline="fmriprep"`` that derivatives folder only.
 
+        Raises
+        ------
+        UsageError
+            A datatype, suffix, extension or entity that neither the BIDS schema nor the
+            study knows (``datatype="fnuc"``), naming the closest one (``func``).
+
         Examples
         --------
         >>> import tempfile, pathlib
