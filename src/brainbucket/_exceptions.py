@@ -112,7 +112,25 @@ class NotFoundError(BrainbucketError, FileNotFoundError):
 class BucketNotFoundError(NotFoundError):
     """The bucket does not exist."""
 
-    default_hint = "create it with `brainbucket mb s3://BUCKET`, or check the name"
+    default_hint = "check the bucket name; `brainbucket ls s3://` lists yours"
+
+    @classmethod
+    def named(cls, url: str, *, writing: bool = False) -> BucketNotFoundError:
+        """The error for a missing bucket, named as the bucket (not the key that was asked
+        for), with the next step that fits: a read names a bucket that is probably mistyped,
+        a write one that may just need creating.
+
+        Examples
+        --------
+        >>> err = BucketNotFoundError.named("s3://study/.brainbucket/HEAD")
+        >>> str(err), err.hint
+        ('s3://study: no such bucket', 'check the bucket name; `brainbucket ls s3://` lists yours')
+        >>> BucketNotFoundError.named("s3://study/sub-01/x.nii", writing=True).hint
+        'create it with `brainbucket mb s3://study`'
+        """
+        bucket = "s3://" + url[5:].split("/", 1)[0] if url.startswith("s3://") else url
+        hint = f"create it with `brainbucket mb {bucket}`" if writing else None
+        return cls(f"{bucket}: no such bucket", hint=hint)
 
 
 class ObjectNotFoundError(NotFoundError):

@@ -73,7 +73,7 @@ def error_code(document: str) -> str:
 
 def from_code(code: str, status: int, what: str, anon: bool) -> BrainbucketError:
     if code == "NoSuchBucket":
-        return BucketNotFoundError(f"{what}: no such bucket")
+        return BucketNotFoundError.named(what)
     if code == "InvalidBucketName":
         # Names are checked before any request (``parse_url``); a server may be stricter.
         return InvalidURLError(f"{what}: the server refuses this bucket name", hint=BUCKET_RULE)

@@ -107,8 +107,7 @@ class S3Control(S3Core):
             err = translate(exc, f"s3://{self.bucket}", anon=self.anon)
             if isinstance(err, FileNotFoundError):
                 # HEAD answers carry no error code: a 404 on a bucket means no such bucket.
-                msg = f"s3://{self.bucket}: no such bucket"
-                raise BucketNotFoundError(msg) from exc
+                raise BucketNotFoundError.named(self.describe()) from exc
             raise err from exc
 
     def create_bucket(self, *, versioning: bool = True) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 
 from obstore.store import S3Store as _ObStore
 
-from .._exceptions import BrainbucketError
+from .._exceptions import BrainbucketError, BucketNotFoundError
 from .._types import CredentialInfo, ObjectInfo
 from .._url import StoreURL
 from ._base import Store
@@ -96,6 +96,13 @@ class S3Core(Store):
 
     def _err(self, exc: BaseException, path: str = "") -> BrainbucketError:
         return translate(exc, self.describe(path), anon=self.anon)
+
+    def _write_err(self, exc: BaseException, path: str = "") -> BrainbucketError:
+        """:meth:`_err` for a write: a missing bucket is one to create, not a mistyped name."""
+        err = self._err(exc, path)
+        if isinstance(err, BucketNotFoundError):
+            return BucketNotFoundError.named(self.describe(path), writing=True)
+        return err
 
     def _root_is_container(self) -> bool:
         return not self.root
