@@ -172,8 +172,8 @@ class EndpointError(BrainbucketError, ConnectionError):
 
     exit_code = 6
     default_hint = (
-        "check --endpoint-url / BRAINBUCKET_ENDPOINT_URL, or start a local server "
-        "with `brainbucket serve`"
+        "check the network connection and the endpoint (--endpoint-url, "
+        "BRAINBUCKET_ENDPOINT_URL, or the AWS configuration's endpoint_url)"
     )
 
 

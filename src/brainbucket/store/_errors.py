@@ -35,6 +35,7 @@ __all__ = [
     "from_code",
     "no_answer",
     "printable",
+    "redact_url",
     "stalled",
     "translate",
     "unreachable",
@@ -212,9 +213,36 @@ def broke_off(what: str) -> ServerError:
     )
 
 
-def unreachable(what: str) -> EndpointError:
-    """No connection at all, on every try (refused, no such host, connecting timed out)."""
-    return EndpointError(f"{what}: cannot reach the endpoint")
+def unreachable(what: str, endpoint: str | None = None, reason: str = "") -> EndpointError:
+    """No connection at all, on every try (refused, no such host, connecting timed out).
+
+    ``endpoint`` is named as :func:`redact_url` shows it (no secret in it).
+    """
+    where = f" {redact_url(endpoint).rstrip('/')}" if endpoint else ""
+    because = f" ({reason})" if reason else ""
+    return EndpointError(f"{what}: cannot reach the endpoint{where}{because}")
+
+
+def redact_url(url: str) -> str:
+    """``url`` without what may hold a secret: ``user:password@``, the query and fragment.
+
+    Examples
+    --------
+    >>> redact_url("http://AKID:s3cret@127.0.0.1:8333/base?X-Amz-Signature=abc#x")
+    'http://127.0.0.1:8333/base'
+    >>> redact_url("https://s3.example.org")
+    'https://s3.example.org'
+    """
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.netloc.rpartition("@")[2]
+    except ValueError:
+        return "(an endpoint URL that could not be read)"
+    if not parts.scheme or not host:
+        return "(an endpoint URL that could not be read)"
+    return f"{parts.scheme}://{host}{parts.path}"
 
 
 def no_answer(what: str) -> ServerError:

@@ -13,6 +13,7 @@ import obstore
 from .._exceptions import (
     BucketNotFoundError,
     BucketOwnedByOthersError,
+    EndpointError,
     ManifestError,
     NoCredentialsError,
     UsageError,
@@ -50,10 +51,14 @@ def list_buckets(settings: S3Settings) -> list[BucketInfo]:
         No credentials, or unsigned (``anon``): listing buckets needs an account.
     """
     session = Session(settings)
+    what = "s3://"
+    session.check_reachable(what)
     try:
         answer = session.client.list_buckets()
     except Exception as exc:
-        err = translate(exc, "s3://", anon=session.anon)
+        err = translate(exc, what, anon=session.anon)
+        if type(err) is EndpointError:
+            raise session.unreachable(what) from exc
         if isinstance(err, NoCredentialsError):
             # The usual hint offers --anon for public data: no use here, buckets have owners.
             msg = "s3://: listing your buckets needs credentials, and none were found"
@@ -238,7 +243,7 @@ class S3Control(S3Core):
         """Ask the server as a client without credentials: may it list ``prefix``, and read
         an object there? A real unsigned request decides, not the policy: server settings
         can shadow a policy either way."""
-        client = self.session.anonymous_client()
+        client = self._reached().anonymous_client()
         full = self.key(prefix)
         list_prefix = f"{full}/" if full else ""
         key: str | None = None
@@ -268,6 +273,6 @@ class S3Control(S3Core):
     def whoami(self) -> str:
         """Who the server says these credentials are (STS ``GetCallerIdentity``'s ARN)."""
         try:
-            return str(self.session.sts_client().get_caller_identity().get("Arn"))
+            return str(self._reached().sts_client().get_caller_identity().get("Arn"))
         except Exception as exc:
             raise self._err(exc) from exc

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from .._exceptions import InvalidURLError, NoCredentialsError
+from .._exceptions import EndpointError, InvalidURLError, NoCredentialsError
 from ._awsconfig import (
     AwsConfig,
     NeedsBoto,
@@ -29,6 +29,10 @@ from ._awsconfig import (
     profile_not_found,
     raw_parse,
 )
+from ._errors import redact_url, unreachable
+from ._http import proxied
+from ._http._wire import CONNECT_TIMEOUT  # one connect timeout for every client
+from ._reach import endpoint_hint, probe
 from ._settings import S3Settings
 
 if TYPE_CHECKING:
@@ -44,28 +48,6 @@ __all__ = [
 ]
 
 _DEFAULT_REGION = "us-east-1"
-
-
-def redact_url(url: str) -> str:
-    """``url`` without what may hold a secret: ``user:password@``, the query and fragment.
-
-    Examples
-    --------
-    >>> redact_url("http://AKID:s3cret@127.0.0.1:8333/base?X-Amz-Signature=abc#x")
-    'http://127.0.0.1:8333/base'
-    >>> redact_url("https://s3.example.org")
-    'https://s3.example.org'
-    """
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(url)
-        host = parts.netloc.rpartition("@")[2]
-    except ValueError:
-        return "(an endpoint URL that could not be read)"
-    if not parts.scheme or not host:
-        return "(an endpoint URL that could not be read)"
-    return f"{parts.scheme}://{host}{parts.path}"
 
 
 @dataclass(frozen=True)
@@ -206,6 +188,33 @@ class Session:
             return None
         return EndpointOrigin(url, source)
 
+    def endpoint_hint(self) -> str:
+        """What to try when the endpoint cannot be reached (a local server, AWS, elsewhere)."""
+        origin = self.endpoint_origin()
+        return endpoint_hint(self.endpoint, origin.source if origin is not None else None)
+
+    def unreachable(self, what: str) -> EndpointError:
+        """The error for no connection to the endpoint: named, with the hint that fits."""
+        err = unreachable(what, self.endpoint)
+        err.hint = self.endpoint_hint()
+        return err
+
+    def check_reachable(self, what: str) -> None:
+        """Before the first request: fail fast, naming the endpoint, if nobody answers there.
+
+        Skipped behind an HTTP proxy, which the clients connect to instead.
+        """
+        endpoint = self.endpoint
+        if not endpoint.lower().startswith(("http://", "https://")) or proxied(endpoint):
+            return
+        probe(
+            endpoint,
+            what=what,
+            hint=self.endpoint_hint(),
+            retry_refused=self.settings.tries > 0,
+            timeout=CONNECT_TIMEOUT,
+        )
+
     @property
     def path_style(self) -> bool:
         """Whether buckets go in the path (any server but AWS) rather than the host name."""
@@ -236,7 +245,7 @@ class Session:
                 "payload_signing_enabled": False,
             },
             retries={"mode": "standard", "total_max_attempts": attempts or self.settings.tries + 1},
-            connect_timeout=10,
+            connect_timeout=CONNECT_TIMEOUT,
             read_timeout=60,
             max_pool_connections=64,
             request_checksum_calculation="when_required",
@@ -365,7 +374,7 @@ class Session:
             "virtual_hosted_style_request": not self.path_style,
             "client_options": {
                 "allow_http": endpoint.startswith("http://"),
-                "connect_timeout": timedelta(seconds=10),
+                "connect_timeout": timedelta(seconds=CONNECT_TIMEOUT),
                 "timeout": timedelta(seconds=300),
                 "pool_max_idle_per_host": "256",
             },
