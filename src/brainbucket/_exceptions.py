@@ -214,7 +214,9 @@ class OfflineError(BrainbucketError, ConnectionError):
     """Offline mode is on and the answer needs the network."""
 
     exit_code = 11
-    default_hint = "unset BRAINBUCKET_OFFLINE (or pass offline=False) to fetch it"
+    default_hint = (
+        "turn offline mode off to fetch what is missing: drop --offline, unset BRAINBUCKET_OFFLINE"
+    )
 
 
 class PartialFailureError(BrainbucketError):

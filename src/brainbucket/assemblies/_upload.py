@@ -45,7 +45,7 @@ def resolve_store_url(
         if not store:
             msg = "no assembly store given"
             raise UsageError(
-                msg, hint="pass store='s3://bucket/prefix' (--store) or set BRAINBUCKET_STORE"
+                msg, hint="name it with --store s3://bucket/prefix, or set BRAINBUCKET_STORE"
             )
     return store
 

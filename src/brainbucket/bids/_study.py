@@ -204,7 +204,8 @@ class Study:
             msg = f"{self.store.describe()} has no participants.tsv"
             raise ObjectNotFoundError(
                 msg,
-                hint="selection by phenotype needs participants.tsv; use subjects or sample() instead",
+                hint="selection by phenotype needs participants.tsv; choose subjects with "
+                "--subject or --sample instead",
             )
         data = self.store.read_bytes(path)
         try:

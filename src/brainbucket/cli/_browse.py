@@ -24,6 +24,7 @@ from ._app import (
     open_object_for_cli,
     settings_for_cli,
 )
+from ._confirm import confirm
 from ._render import Column, print_table, tree_lines
 
 if TYPE_CHECKING:
@@ -348,7 +349,7 @@ def rm_cmd(
         if not sys.stdin.isatty():
             msg = f"refusing to delete {len(paths)} objects under {url} without confirmation"
             raise UsageError(msg, hint="pass --yes to delete without asking")
-        typer.confirm(f"Delete {len(paths)} objects under {url}?", abort=True)
+        confirm(f"Delete {len(paths)} objects under {url}?", nothing="nothing removed")
     failed = store.delete_many(paths)
     if failed:
         from .._exceptions import PartialFailureError

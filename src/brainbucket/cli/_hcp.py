@@ -24,6 +24,7 @@ from ._app import (
     human_size,
     settings_for_cli,
 )
+from ._confirm import confirm
 from ._progress import ProgressBar
 from ._render import Column, print_table
 
@@ -207,7 +208,7 @@ def fetch_cmd(
         if not sys.stdin.isatty():
             msg = f"refusing to download {human_size(need)} (more than {human_size(threshold)}) without confirmation"
             raise UsageError(msg, hint="pass --yes, or raise --confirm-above")
-        typer.confirm(f"Download {human_size(need)}?", abort=True)
+        confirm(f"Download {human_size(need)}?", nothing="nothing downloaded")
     if json_out or not plan.downloads:
         result = execute_fetch(plan, jobs=jobs)
     else:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._exceptions import NotFoundError
 from .._hashing import TMP_SUFFIX
 from .._paths import local_path_for
 from ..bids._index import FileRow, StudyIndex, find_root
@@ -136,6 +137,12 @@ class CacheLayout:
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
 
+    def existing(self, url: str, cache_dir: Path) -> CacheLayout:
+        """This mirror, if the cache holds it; else :func:`missing_mirror`'s error."""
+        if not self.root.is_dir():
+            raise missing_mirror(url, cache_dir)
+        return self
+
     def write_source(self, url: str, endpoint: str | None) -> None:
         if not self.source.exists():
             _atomic_write(self.source, json.dumps({"url": url, "endpoint": endpoint}).encode())
@@ -241,6 +248,25 @@ def mirrors(cache_dir: Path, query: Query | None = None) -> list[MirrorStatus]:
         layout = CacheLayout(root)
         out.append(status_of(layout, None if query is None else selected_keys(layout, query)))
     return out
+
+
+def missing_mirror(url: str, cache_dir: Path) -> NotFoundError:
+    """The error for a study the cache holds no mirror of (at the endpoint asked for).
+
+    A mirror of the same study from another endpoint is named: the endpoint is part of a
+    mirror's name, so a forgotten ``--endpoint-url`` finds nothing.
+    """
+    msg = f"no mirror of {url} in {cache_dir}"
+    for other in mirrors(cache_dir):
+        if other.url == url:
+            hint = (
+                f"the cache holds one from {other.endpoint}: add --endpoint-url {other.endpoint}"
+                if other.endpoint
+                else "the cache holds one from AWS: leave out --endpoint-url"
+            )
+            return NotFoundError(msg, hint=hint)
+    hint = "`brainbucket mirror status` lists the mirrors in the cache; `brainbucket get` fills one"
+    return NotFoundError(msg, hint=hint)
 
 
 @dataclass(frozen=True)

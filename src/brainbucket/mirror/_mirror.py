@@ -190,7 +190,7 @@ class Mirror:
                 if saved is None:
                     msg = f"offline, and {self.url} was never listed into {self.layout.root}"
                     raise OfflineError(
-                        msg, hint="run once online (unset BRAINBUCKET_OFFLINE) to record the study"
+                        msg, hint="run once without --offline or BRAINBUCKET_OFFLINE to record it"
                     )
                 remote, source = saved
                 self._study = Study.from_files(_OfflineStore(self.url), remote, source)
@@ -458,21 +458,24 @@ class Mirror:
 
     def status(self, *args: Any, **filters: Any) -> MirrorStatus:
         """How many files and bytes this mirror holds; with filters (as :meth:`files` takes
-        them), of the files they select. Never contacts the server."""
-        return status_of(self.layout, self._selected(args, filters))
+        them), of the files they select. Never contacts the server; a ``NotFoundError`` if the
+        cache holds no mirror of this study."""
+        layout = self.layout.existing(self.url, self.cache_dir)
+        return status_of(layout, self._selected(args, filters))
 
     def verify(self, *args: Any, **filters: Any) -> VerifyReport:
         """Re-hash every cached file against its record; remove those that do not match.
 
         With filters (as :meth:`files` takes them), only the cached files they select. Never
-        contacts the server.
+        contacts the server; a ``NotFoundError`` if the cache holds no mirror of this study.
         """
         from .._hashing import sha256_file
 
+        layout = self.layout.existing(self.url, self.cache_dir)
         keep = self._selected(args, filters)
         checked = 0
         damaged: list[str] = []
-        for key, path, st in self.layout.cached_files():
+        for key, path, st in layout.cached_files():
             if keep is not None and key not in keep:
                 continue
             checked += 1
@@ -487,7 +490,9 @@ class Mirror:
         if max_size < 0:
             msg = "max_size must be zero or more bytes"
             raise UsageError(msg)
-        return gc(self.cache_dir, max_size, roots=[self.layout.root])
+        return gc(
+            self.cache_dir, max_size, roots=[self.layout.existing(self.url, self.cache_dir).root]
+        )
 
 
 def _remote_of(f: Any) -> FileRow:
