@@ -40,41 +40,12 @@ from ._cache import (
     selected_keys,
     status_of,
 )
+from ._parts import FileKey, OfflineStore, VerifyReport
 
-__all__ = ["FileKey", "Mirror", "VerifyReport"]
+__all__ = ["Mirror"]
 
 _TOUCH_EVERY_NS = 60 * 1_000_000_000
 _ATTEMPTS = 3
-
-
-class VerifyReport:
-    """What :meth:`Mirror.verify` found: files checked, and those removed as damaged."""
-
-    def __init__(self, checked: int, damaged: list[str]) -> None:
-        self.checked = checked
-        self.damaged = damaged
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"checked": self.checked, "damaged": self.damaged}
-
-
-class FileKey(str):
-    """A file's key in a study, as :class:`Mirror` names it to its callbacks: a plain ``str``
-    (relative to the study root) that also carries the file's ``size`` in bytes.
-
-    Examples
-    --------
-    >>> key = FileKey("sub-01/anat/sub-01_T1w.nii.gz", 2048)
-    >>> key == "sub-01/anat/sub-01_T1w.nii.gz", key.size
-    (True, 2048)
-    """
-
-    size: int
-
-    def __new__(cls, key: str, size: int) -> FileKey:
-        self = super().__new__(cls, key)
-        self.size = size
-        return self
 
 
 class Mirror:
@@ -193,7 +164,7 @@ class Mirror:
                         msg, hint="run once without --offline or BRAINBUCKET_OFFLINE to record it"
                     )
                 remote, source = saved
-                self._study = Study.from_files(_OfflineStore(self.url), remote, source)
+                self._study = Study.from_files(OfflineStore(self.url), remote, source)
             else:
                 store = self.store
                 remote, source = remote_files(store, manifest_cache=self._manifest_cache)
@@ -503,35 +474,3 @@ def _now_ns() -> int:
     import time
 
     return time.time_ns()
-
-
-class _OfflineStore(Store):
-    """Stands in for the remote store offline: every request is refused, none is made."""
-
-    def __init__(self, url: str) -> None:
-        self.url = parse_url(url)
-
-    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
-        msg = f"offline: not contacting {self.url}"
-        raise OfflineError(msg)
-
-    _list = info = _open_stream = write_bytes = upload = delete = presign = versions = _refuse  # type: ignore[assignment]
-
-
-def mirror_all(cache_dir: Path | None = None, *args: Any, **filters: Any) -> list[MirrorStatus]:
-    """Status of every mirror in the cache; with filters (as :meth:`Mirror.files` takes
-    them), of the files they select in each."""
-    from ._cache import mirrors
-
-    query = (
-        Query.of(*args, **filters) if args or any(v is not None for v in filters.values()) else None
-    )
-    return mirrors(cache_dir if cache_dir is not None else Config().cache_dir, query)
-
-
-def gc_all(max_size: int, cache_dir: Path | None = None) -> GcReport:
-    """Evict least recently used files across every mirror in the cache."""
-    if max_size < 0:
-        msg = "max_size must be zero or more bytes"
-        raise UsageError(msg)
-    return gc(cache_dir if cache_dir is not None else Config().cache_dir, max_size)
