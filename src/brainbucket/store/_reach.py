@@ -6,8 +6,9 @@ first answer, a refused connection almost always means a wrong endpoint or a ser
 running, and a user waits for every retry of every request the command would have sent (an
 ``ls`` took ~7 s). So before a store's first request, one TCP connection is tried: a refusal is
 retried for at most :data:`REFUSED_WINDOW` (a server just starting), then reported; an unknown
-host or a connection that times out is reported at once. After one success the endpoint is
-remembered for the process and never probed again.
+host or a connection that times out is reported at once. After one success the session that
+asked remembers it and never probes again (each store has its own session: a long-running
+program that meets a new server at an old address probes it afresh).
 
 Messages name the endpoint without what may be secret in it (``user:password@``, a query).
 """
@@ -17,7 +18,6 @@ from __future__ import annotations
 import errno
 import ipaddress
 import socket
-import threading
 import time
 import urllib.parse
 
@@ -28,9 +28,6 @@ __all__ = ["REFUSED_WINDOW", "endpoint_hint", "is_local", "probe"]
 
 # How long a refused connection is tried again before the first answer (seconds).
 REFUSED_WINDOW = 1.0
-
-_reached: set[tuple[str, int]] = set()
-_lock = threading.Lock()
 
 
 def is_local(host: str) -> bool:
@@ -92,7 +89,7 @@ def probe(
     retry_refused: bool = True,
     timeout: float = 10.0,
 ) -> None:
-    """Connect once to ``endpoint`` (unless it answered before in this process).
+    """Connect once to ``endpoint``.
 
     Raises
     ------
@@ -108,8 +105,6 @@ def probe(
     if not host:
         return
     key = (host, port)
-    if key in _reached:
-        return
     deadline = time.monotonic() + (REFUSED_WINDOW if retry_refused else 0.0)
     delay = 0.05
     while True:
@@ -130,8 +125,6 @@ def probe(
                 continue
             reason = "connection refused" if _refusal(exc) else (exc.strerror or str(exc))
             raise _fail(what, endpoint, reason, hint) from exc
-        with _lock:
-            _reached.add(key)
         return
 
 

@@ -110,6 +110,8 @@ class Session:
     _aws: AwsConfig | None = field(default=None, repr=False)
     _aws_read: bool = field(default=False, repr=False)
     _anon: bool | None = field(default=None, repr=False)
+    # The endpoint answered a connection: no need to check again (see check_reachable).
+    _reached: bool = field(default=False, repr=False)
     _endpoint: str | None = field(default=None, repr=False)
 
     @property
@@ -204,16 +206,18 @@ class Session:
 
         Skipped behind an HTTP proxy, which the clients connect to instead.
         """
-        endpoint = self.endpoint
-        if not endpoint.lower().startswith(("http://", "https://")) or proxied(endpoint):
+        if self._reached:
             return
-        probe(
-            endpoint,
-            what=what,
-            hint=self.endpoint_hint(),
-            retry_refused=self.settings.tries > 0,
-            timeout=CONNECT_TIMEOUT,
-        )
+        endpoint = self.endpoint
+        if endpoint.lower().startswith(("http://", "https://")) and not proxied(endpoint):
+            probe(
+                endpoint,
+                what=what,
+                hint=self.endpoint_hint(),
+                retry_refused=self.settings.tries > 0,
+                timeout=CONNECT_TIMEOUT,
+            )
+        self._reached = True
 
     @property
     def path_style(self) -> bool:
