@@ -127,10 +127,14 @@ def lab(
     ids=["before", "after", "before with =", "both"],
 )
 def test_profile_before_or_after_the_command(
-    argv: list[str], lab: str, capsys: pytest.CaptureFixture[str]
+    argv: list[str], lab: str, s3_server: LocalServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, err = cli(capsys, *[a.replace("URL", lab) for a in argv])
-    assert (code, err) == (0, "")
+    # The closing notice names the profile that chose the server.
+    assert (code, err) == (
+        0,
+        f"brainbucket: used endpoint {s3_server.endpoint_url} (from profile lab's endpoint_url)\n",
+    )
     assert out.split()[-1] == "sub-01/anat/sub-01_T1w.nii.gz"
 
 
@@ -172,7 +176,10 @@ def test_the_commands_endpoint_url_wins(
         "ls", f"s3://{bucket}",
         "--endpoint-url", s3_server.endpoint_url,
     )  # fmt: skip
-    assert (code, err) == (0, "")
+    assert (code, err) == (
+        0,
+        f"brainbucket: used endpoint {s3_server.endpoint_url} (from --endpoint-url)\n",
+    )
 
 
 @pytest.mark.parametrize("where", ["before", "after"])

@@ -3,7 +3,8 @@
 After sourcing a server's environment file, or with a profile that names its own
 ``endpoint_url``, every command goes there: the person at the terminal is told, once, before
 anything is sent. The line never holds a secret, ``--quiet`` drops it, and ``--json`` output
-stays clean on stdout. Scripts whose stderr is not a terminal get results and errors only.
+stays clean on stdout. When stderr is not a terminal (a script, a log) the line comes last, so
+that the first line there is still the command's own message or error.
 """
 
 from __future__ import annotations
@@ -223,9 +224,38 @@ def test_not_for_local_folders_aws_or_scripts(
     assert capsys.readouterr().err == ""
 
 
-def test_not_when_stderr_is_not_a_terminal(study: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_last_when_stderr_is_not_a_terminal(
+    study: str, s3_server: LocalServer, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _, err = cli(capsys, "ls", study)
+    assert (code, err.splitlines()) == (
+        0,
+        [f"brainbucket: used endpoint {s3_server.endpoint_url} (from BRAINBUCKET_ENDPOINT_URL)"],
+    )
+    code, _, err = cli(capsys, "ls", study, "-q")
     assert (code, err) == (0, "")
-    code, _, err = cli(capsys, "--debug", "ls", study)  # unless --debug asks for everything
+    code, _, err = cli(capsys, "--debug", "ls", study)  # --debug: at once, as at a terminal
     assert code == 0
     assert err.startswith("brainbucket: using endpoint ")
+
+
+def test_a_scripts_first_line_is_still_the_error(
+    s3_server: LocalServer, s3_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A real process with stderr on a pipe: the error first, then which server said it."""
+    missing = f"no-such-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, **s3_env, "PYTHONPATH": SRC}
+    proc = subprocess.run(
+        [sys.executable, "-m", "brainbucket", "ls", f"s3://{missing}"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    lines = proc.stderr.splitlines()
+    assert proc.returncode != 0
+    assert lines[0].startswith(f"error: s3://{missing}")
+    assert lines[-1] == (
+        f"brainbucket: used endpoint {s3_server.endpoint_url} (from BRAINBUCKET_ENDPOINT_URL)"
+    )

@@ -15,6 +15,7 @@ import brainbucket
 from brainbucket import open_store
 from brainbucket._demo import build_demo_study
 from brainbucket.cli import run
+from cli_text import messages
 
 SRC = Path(brainbucket.__file__).parent
 
@@ -180,7 +181,7 @@ def test_declining_rm_exits_1_and_removes_nothing(
     code, out, err = cli(capsys, "rm", "-r", prefix)
     assert code == 1
     assert out.startswith(f"Delete 2 objects under {prefix}? [y/N]")
-    assert err.splitlines() == ["nothing removed"]
+    assert messages(err) == ["nothing removed"]
     assert [o.path for o in open_store(prefix).walk()] == ["a.txt", "b.txt"]
 
 

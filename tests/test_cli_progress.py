@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from brainbucket import sync
+from cli_text import messages
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 MiB = 1024 * 1024
@@ -105,7 +106,7 @@ def test_get_shows_no_progress_when_stderr_is_not_a_terminal(study: str, tmp_pat
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[0].endswith(f"/files/{BIG}")
-    assert proc.stderr == ""
+    assert messages(proc.stderr) == []
 
 
 def test_verify_shows_progress_at_a_terminal(study: str, tmp_path: Path) -> None:

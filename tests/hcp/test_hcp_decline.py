@@ -11,6 +11,7 @@ import pytest
 from hcp_replica import DWI_SUBJECT
 
 from brainbucket.cli import run
+from cli_text import messages
 
 
 class _Terminal(io.StringIO):
@@ -32,5 +33,5 @@ def test_declining_a_large_download_exits_1_and_fetches_nothing(
     assert code == 1
     assert captured.out.rstrip().endswith("? [y/N]:")
     assert "Download " in captured.out.splitlines()[-1]
-    assert captured.err.splitlines() == ["nothing downloaded"]
+    assert messages(captured.err) == ["nothing downloaded"]
     assert not root.exists()

@@ -41,6 +41,7 @@ __all__ = [
     "open_object_for_cli",
     "real_console",
     "reset_options",
+    "say_deferred_notice",
     "settings_for_cli",
 ]
 
@@ -182,6 +183,7 @@ class CliOptions:
 
 _options = CliOptions(debug=bool(os.environ.get("BRAINBUCKET_DEBUG")))
 _announced = False  # this command line named its endpoint already
+_deferred: str | None = None  # the endpoint line, said when the command ends (not a terminal)
 _GLOBAL_NAMES = frozenset(f.name for f in fields(CliOptions))
 
 
@@ -193,9 +195,10 @@ def cli_options() -> CliOptions:
 def reset_options() -> None:
     """Start a command line afresh: a ``--debug`` or ``--profile`` of an earlier run in the
     same process must not leak into the next."""
-    global _options, _announced
+    global _options, _announced, _deferred
     _options = CliOptions(debug=bool(os.environ.get("BRAINBUCKET_DEBUG")))
     _announced = False
+    _deferred = None
 
 
 def _print_version(value: bool) -> None:
@@ -379,15 +382,16 @@ def _stderr_is_terminal() -> bool:
 
 def announce_endpoint(settings: S3Settings) -> None:
     """Say on stderr which server a command talks to, when it is not AWS, and which setting
-    named it — without a secret — once per command.
+    named it — without a secret — once per command, unless ``--quiet``.
 
-    For the person at the terminal: a forgotten ``BRAINBUCKET_ENDPOINT_URL`` or a profile's
-    ``endpoint_url`` must not send a command silently elsewhere. Not printed with ``--quiet``,
-    nor when stderr is not a terminal (scripts and logs get results and errors only) unless
-    ``--debug`` asks for everything.
+    A forgotten ``BRAINBUCKET_ENDPOINT_URL`` or a profile's ``endpoint_url`` must not send a
+    command silently elsewhere. At a terminal (or with ``--debug``) the line comes first,
+    before anything is sent. When stderr is not a terminal it comes last (see
+    :func:`say_deferred_notice`), so that the first line a script or log reads is still the
+    command's own message or error.
     """
-    global _announced
-    if _announced or _options.quiet or not (_options.debug or _stderr_is_terminal()):
+    global _announced, _deferred
+    if _announced or _options.quiet:
         return
     from .._exceptions import BrainbucketError
     from ..store import endpoint_origin
@@ -396,11 +400,28 @@ def announce_endpoint(settings: S3Settings) -> None:
         origin = endpoint_origin(settings)
     except BrainbucketError:
         return  # a missing profile: the command reports it
+    _announced = True
     if origin is None or origin.is_aws:
         return
     where = "--endpoint-url" if origin.source == "settings" else origin.source
-    err_console.print(f"brainbucket: using endpoint {origin.display} (from {where})", markup=False)
-    _announced = True
+    if _options.debug or _stderr_is_terminal():
+        err_console.print(
+            f"brainbucket: using endpoint {origin.display} (from {where})", markup=False
+        )
+    else:
+        _deferred = f"brainbucket: used endpoint {origin.display} (from {where})"
+
+
+def say_deferred_notice() -> None:
+    """Print the endpoint line held back until the command ended (see
+    :func:`announce_endpoint`)."""
+    global _deferred
+    if _deferred is not None:
+        line, _deferred = _deferred, None
+        try:
+            err_console.print(line, markup=False)
+        except (BrokenPipeError, OSError):
+            pass  # nobody is reading stderr any more
 
 
 def open_for_cli(

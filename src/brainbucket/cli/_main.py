@@ -15,7 +15,7 @@ import typer
 from .._exceptions import BrainbucketError
 from .._paths import printable
 from . import _register
-from ._app import app, cli_options, err_console, escape, reset_options
+from ._app import app, cli_options, err_console, escape, reset_options, say_deferred_notice
 
 __all__ = ["EXIT_INTERNAL", "EXIT_INTERRUPTED", "main", "run"]
 
@@ -49,6 +49,13 @@ def _usage_errors() -> type[Exception]:
 
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (never raises)."""
+    try:
+        return _run(argv)
+    finally:
+        say_deferred_notice()
+
+
+def _run(argv: list[str] | None) -> int:
     _register.load(sys.argv[1:] if argv is None else argv)
 
     # Each run starts from the environment: a --debug of an earlier run in the same process
