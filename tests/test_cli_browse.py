@@ -218,24 +218,28 @@ def test_debug_shows_traceback(capsys: pytest.CaptureFixture[str], s3_env: dict[
 @pytest.fixture(scope="module")
 def big_bucket(s3_server) -> tuple[str, int]:  # type: ignore[no-untyped-def]
     """A bucket with more keys than three listing pages (S3 pages hold 1,000 keys)."""
-    os.environ.update(s3_server.env())
     name = "paginated-listing"
-    store = open_store(f"s3://{name}")
-    assert isinstance(store, S3Store)
-    store.create_bucket(versioning=False)
     n = 10_050
-    if len(list(store.walk())) == n:
-        return name, n
-    sem = asyncio.Semaphore(128)
+    # The server's environment only while filling it: later tests set up their own.
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in s3_server.env().items():
+            mp.setenv(k, v)
+        store = open_store(f"s3://{name}")
+        assert isinstance(store, S3Store)
+        store.create_bucket(versioning=False)
+        if len(list(store.walk())) == n:
+            return name, n
+        sem = asyncio.Semaphore(128)
 
-    async def put(i: int) -> None:
-        async with sem:
-            await obstore.put_async(store.obs, f"sub-{i % 50:02d}/f{i:05d}.txt", b"x" * (i % 7))
+        async def put(i: int) -> None:
+            async with sem:
+                key = f"sub-{i % 50:02d}/f{i:05d}.txt"
+                await obstore.put_async(store.obs, key, b"x" * (i % 7))
 
-    async def fill() -> None:
-        await asyncio.gather(*(put(i) for i in range(n)))
+        async def fill() -> None:
+            await asyncio.gather(*(put(i) for i in range(n)))
 
-    asyncio.run(fill())
+        asyncio.run(fill())
     return name, n
 
 

@@ -18,6 +18,7 @@ import pytest
 
 from brainbucket.cli import run
 from brainbucket.server import LocalServer
+from cli_text import messages
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 DEMO = "s3://demo-study"
@@ -104,7 +105,7 @@ def test_a_sample_larger_than_the_demo_says_what_there_is(
 ) -> None:
     """The error a reader meets when asking for more subjects than the demo has."""
     assert run(["sync", DEMO, "./five", "--sample", "5", "--seed", "0"]) == 2
-    err = capsys.readouterr().err.splitlines()
+    err = messages(capsys.readouterr().err)
     assert err == [
         "error: cannot sample 5 subjects from 3 (01, 02, 03)",
         "hint: choose a number between 0 and 3",

@@ -24,7 +24,7 @@ def test_no_such_bucket(s3_env: dict[str, str]) -> None:
     store = open_store("s3://no-such-bucket-here")
     with pytest.raises(BucketNotFoundError, match="no such bucket") as err:
         list(store.ls())
-    assert "brainbucket mb" in (err.value.hint or "")
+    assert "`brainbucket ls s3://` lists yours" in (err.value.hint or "")  # a read: check the name
 
 
 def test_no_such_key(s3_store) -> None:  # type: ignore[no-untyped-def]
@@ -213,3 +213,23 @@ def test_an_endpoint_that_is_not_http_is_a_usage_error(
     with pytest.raises(InvalidURLError, match="not a valid http:// or https:// URL") as err:
         list(store.ls())
     assert err.value.exit_code == 2
+
+
+def test_botocore_being_imported_by_another_thread_is_left_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A control-plane call may import botocore while transfers translate their errors: the
+    # half-initialized module has no ClientError yet, and must not turn a failed transfer
+    # into an internal error (seen as "partially initialized module 'botocore.exceptions'").
+    import importlib.machinery
+    import sys
+    import types
+
+    from brainbucket.store._errors import translate
+
+    half = types.ModuleType("botocore.exceptions")
+    half.__spec__ = importlib.machinery.ModuleSpec("botocore.exceptions", None)
+    half.__spec__._initializing = True  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "botocore.exceptions", half)
+    err = translate(ConnectionRefusedError("connection refused"), "s3://b")
+    assert isinstance(err, EndpointError)

@@ -20,6 +20,7 @@ import pytest
 from brainbucket import ServeError, open_store
 from brainbucket.cli import run
 from brainbucket.server import LocalServer, free_port
+from cli_text import messages
 
 
 def _env_for(server: LocalServer, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -208,7 +209,7 @@ def test_verify_passes_right_after_the_quickstart(
     assert captured.out.splitlines() == [
         f"ok: {len(files)} files checked, 0 missing, 0 mismatched, 0 untracked"
     ]
-    assert captured.err == ""
+    assert messages(captured.err) == []
     keys = [o.path for o in open_store(f"s3://{bucket}").walk()]
     assert not [k for k in keys if k.startswith("assemblies/")]
 

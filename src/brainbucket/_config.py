@@ -6,9 +6,16 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import platformdirs
-
 __all__ = ["Config"]
+
+
+def _user_cache() -> Path:
+    configured = os.environ.get("BRAINBUCKET_CACHE")
+    if configured:
+        return Path(configured)
+    import platformdirs  # only when asked: most of a command's start-up is imports
+
+    return Path(platformdirs.user_cache_dir("brainbucket"))
 
 
 def _env_bool(name: str) -> bool:
@@ -53,11 +60,7 @@ class Config:
     ('/tmp/cache/state', True)
     """
 
-    cache_dir: Path = field(
-        default_factory=lambda: Path(
-            os.environ.get("BRAINBUCKET_CACHE") or platformdirs.user_cache_dir("brainbucket")
-        )
-    )
+    cache_dir: Path = field(default_factory=_user_cache)
     offline: bool = field(default_factory=lambda: _env_bool("BRAINBUCKET_OFFLINE"))
     jobs: int = field(default_factory=lambda: _env_int("BRAINBUCKET_JOBS", 64))
     fsync: bool = field(default_factory=lambda: _env_bool("BRAINBUCKET_FSYNC"))

@@ -112,7 +112,25 @@ class NotFoundError(BrainbucketError, FileNotFoundError):
 class BucketNotFoundError(NotFoundError):
     """The bucket does not exist."""
 
-    default_hint = "create it with `brainbucket mb s3://BUCKET`, or check the name"
+    default_hint = "check the bucket name; `brainbucket ls s3://` lists yours"
+
+    @classmethod
+    def named(cls, url: str, *, writing: bool = False) -> BucketNotFoundError:
+        """The error for a missing bucket, named as the bucket (not the key that was asked
+        for), with the next step that fits: a read names a bucket that is probably mistyped,
+        a write one that may just need creating.
+
+        Examples
+        --------
+        >>> err = BucketNotFoundError.named("s3://study/.brainbucket/HEAD")
+        >>> str(err), err.hint
+        ('s3://study: no such bucket', 'check the bucket name; `brainbucket ls s3://` lists yours')
+        >>> BucketNotFoundError.named("s3://study/sub-01/x.nii", writing=True).hint
+        'create it with `brainbucket mb s3://study`'
+        """
+        bucket = "s3://" + url[5:].split("/", 1)[0] if url.startswith("s3://") else url
+        hint = f"create it with `brainbucket mb {bucket}`" if writing else None
+        return cls(f"{bucket}: no such bucket", hint=hint)
 
 
 class ObjectNotFoundError(NotFoundError):
@@ -154,8 +172,8 @@ class EndpointError(BrainbucketError, ConnectionError):
 
     exit_code = 6
     default_hint = (
-        "check --endpoint-url / BRAINBUCKET_ENDPOINT_URL, or start a local server "
-        "with `brainbucket serve`"
+        "check the network connection and the endpoint (--endpoint-url, "
+        "BRAINBUCKET_ENDPOINT_URL, or the AWS configuration's endpoint_url)"
     )
 
 
@@ -196,7 +214,9 @@ class OfflineError(BrainbucketError, ConnectionError):
     """Offline mode is on and the answer needs the network."""
 
     exit_code = 11
-    default_hint = "unset BRAINBUCKET_OFFLINE (or pass offline=False) to fetch it"
+    default_hint = (
+        "turn offline mode off to fetch what is missing: drop --offline, unset BRAINBUCKET_OFFLINE"
+    )
 
 
 class PartialFailureError(BrainbucketError):

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CHUNK",
     "ContentHasher",
+    "StreamCheck",
     "VerifiedWriter",
     "b64_to_digest",
     "blake3_bytes",
@@ -392,6 +393,70 @@ class VerifiedWriter:
     ) -> None:
         if not self._done:
             self.abort()
+
+
+class StreamCheck:
+    """Size and digests of bytes sent where they cannot be taken back (standard output),
+    checked against an :class:`~brainbucket.Expected` once the last one has gone.
+
+    A file is verified before anyone sees it (:class:`VerifiedWriter`); a stream can only
+    be verified after the fact, so :meth:`verify` says in its error that the bytes already
+    written are not to be trusted.
+
+    Examples
+    --------
+    >>> from brainbucket import Expected
+    >>> check = StreamCheck(Expected(size=2, md5="49f68a5c8493ec2c0bf489821c21fc3b"), "s3://b/k")
+    >>> check.update(b"hi")
+    >>> check.verify() == sha256_bytes(b"hi")
+    True
+    """
+
+    def __init__(self, expected: Expected, what: str) -> None:
+        self.what = what
+        self.expected_size = expected.size
+        self.expected_sha256 = hex_of(expected.sha256) if expected.sha256 else None
+        self.expected_blake3 = hex_of(expected.blake3, "blake3") if expected.blake3 else None
+        self.expected_md5 = expected.md5.lower() if expected.md5 else None
+        self._sha = hashlib.sha256()
+        self._b3 = _blake3.blake3() if self.expected_blake3 else None
+        self._md5 = hashlib.md5(usedforsecurity=False) if self.expected_md5 else None
+        self.size = 0
+
+    def update(self, chunk: bytes | memoryview) -> None:
+        self._sha.update(chunk)
+        if self._b3 is not None:
+            self._b3.update(chunk)
+        if self._md5 is not None:
+            self._md5.update(chunk)
+        self.size += len(chunk)
+
+    def verify(self) -> str:
+        """The ``sha256:`` of what went through, once it matches what was expected.
+
+        Raises
+        ------
+        IntegrityError
+            On a size or digest mismatch, saying the bytes already written are not the
+            object's.
+        """
+        digest = self._sha.hexdigest()
+        try:
+            if self.expected_size is not None and self.size != self.expected_size:
+                msg = f"{self.what}: size {self.size} does not match the expected {self.expected_size}"
+                raise IntegrityError(msg)
+            check_digest(self.what, "sha256", digest, self.expected_sha256)
+            if self._b3 is not None:
+                check_digest(self.what, "blake3", self._b3.hexdigest(), self.expected_blake3)
+            if self._md5 is not None and self._md5.hexdigest() != self.expected_md5:
+                msg = f"{self.what}: MD5 does not match the server's ETag {self.expected_md5}"
+                raise IntegrityError(msg)
+        except IntegrityError as exc:
+            raise IntegrityError(
+                exc.message + "; the bytes already written cannot be taken back",
+                hint="discard what was written and copy it again",
+            ) from None
+        return format_sha256(digest)
 
 
 def write_verified(

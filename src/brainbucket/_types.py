@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 __all__ = [
     "AnonymousAccess",
+    "BucketInfo",
     "CredentialInfo",
     "DiskUsage",
     "Expected",
@@ -149,6 +150,21 @@ class VersionInfo:
             "is_latest": self.is_latest,
             "etag": self.etag,
             "is_delete_marker": self.is_delete_marker,
+        }
+
+
+@dataclass(frozen=True)
+class BucketInfo:
+    """One bucket of an account, as the server lists it."""
+
+    name: str
+    created: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "bucket",
+            "name": self.name,
+            "created": self.created.isoformat() if self.created else None,
         }
 
 

@@ -10,11 +10,21 @@ from urllib.parse import unquote
 
 from ._exceptions import InvalidURLError
 
-__all__ = ["StoreURL", "parse_url"]
+__all__ = ["BUCKET_RULE", "StoreURL", "bucket_name_problem", "parse_url"]
 
-# S3's own rules (3-63 chars, lowercase letters, digits, dots, hyphens) plus underscores and
-# uppercase, which several S3-compatible servers and legacy AWS buckets accept.
-_BUCKET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,62}$")
+# The bucket naming rules of AWS S3, which SeaweedFS, MinIO and other servers enforce too.
+# Checked here, before any request: the server's own answer ("InvalidBucketName", or just
+# "no such bucket" for a read) does not say which rule a name breaks. (Buckets with uppercase
+# letters or underscores, created in us-east-1 before 2018, cannot be named.)
+BUCKET_RULE = (
+    "bucket names are 3-63 characters: lowercase letters, digits, dots and hyphens, "
+    "beginning and ending with a letter or digit"
+)
+_IP_RE = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+# A store URL with its "://" mistyped: s3:/bucket, s3:bucket, s3//bucket.
+_MISTYPED_RE = re.compile(r"^(s3a?|file)(?::/?(?!/)|//)(.*)$", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -89,6 +99,7 @@ def parse_url(url: str | os.PathLike[str]) -> StoreURL:
         raise InvalidURLError(msg)
     scheme, sep, rest = url.partition("://")
     if not sep:
+        _refuse_mistyped(url)
         # A plain path. Windows-style "C:\..." never reaches here on POSIX; treat as path.
         try:
             local = Path(url).expanduser()
@@ -108,13 +119,83 @@ def parse_url(url: str | os.PathLike[str]) -> StoreURL:
         if not bucket:
             msg = f"no bucket name in {url!r}"
             raise InvalidURLError(msg, hint="use s3://BUCKET/prefix")
-        if not _BUCKET_RE.match(bucket) or ".." in bucket:
-            msg = f"invalid bucket name {bucket!r} in {url!r}"
-            raise InvalidURLError(
-                msg, hint="bucket names are 3-63 letters, digits, dots, hyphens or underscores"
-            )
+        problem = bucket_name_problem(bucket)
+        if problem:
+            msg = f"{url}: invalid bucket name {bucket!r}: {problem}"
+            hint = BUCKET_RULE
+            fixed = _fixed_name(bucket)
+            if fixed:
+                hint = f"{hint}; did you mean s3://{fixed}{'/' if prefix else ''}{prefix}?"
+            raise InvalidURLError(msg, hint=hint)
         while "//" in prefix:
             prefix = prefix.replace("//", "/")
         return StoreURL("s3", bucket, prefix.lstrip("/"))
     msg = f"unsupported URL scheme {scheme!r} in {url!r}"
     raise InvalidURLError(msg)
+
+
+def bucket_name_problem(name: str) -> str:
+    """Which S3 bucket naming rule ``name`` breaks, or ``""`` if it keeps them all.
+
+    Examples
+    --------
+    >>> bucket_name_problem("demo-study")
+    ''
+    >>> bucket_name_problem("ab")
+    'shorter than 3 characters'
+    >>> bucket_name_problem("My_Study")
+    'uppercase letters and underscores are not allowed'
+    """
+    if len(name) < 3:
+        return "shorter than 3 characters"
+    if len(name) > 63:
+        return "longer than 63 characters"
+    upper = any(c.isupper() for c in name)
+    under = "_" in name
+    if upper or under:
+        which = " and ".join(
+            w for w, bad in (("uppercase letters", upper), ("underscores", under)) if bad
+        )
+        return f"{which} are not allowed"
+    bad = sorted({c for c in name if not (c.isascii() and (c.isalnum() or c in ".-"))})
+    if bad:
+        shown = " ".join(repr(c) for c in bad[:5])
+        return f"holds {shown}: only lowercase letters, digits, dots and hyphens are allowed"
+    if not (name[0].isalnum() and name[-1].isalnum()):
+        return "must begin and end with a letter or digit"
+    if ".." in name:
+        return "two dots in a row are not allowed"
+    if _IP_RE.match(name):
+        return "must not look like an IP address"
+    for reserved in _RESERVED_PREFIXES:
+        if name.startswith(reserved):
+            return f"the prefix {reserved!r} is reserved"
+    for reserved in _RESERVED_SUFFIXES:
+        if name.endswith(reserved):
+            return f"the suffix {reserved!r} is reserved"
+    return ""
+
+
+def _fixed_name(name: str) -> str:
+    """The valid name a user most likely meant (lowercase, ``_`` → ``-``), or ``""``."""
+    fixed = name.lower().replace("_", "-")
+    return fixed if fixed != name and not bucket_name_problem(fixed) else ""
+
+
+def _refuse_mistyped(url: str) -> None:
+    """Refuse ``s3:/bucket``, ``s3:bucket`` and ``s3//bucket`` unless such a local path exists.
+
+    Read as a local path, a mistyped S3 URL would fail later with "no such file or folder"
+    (or, as a destination, create a folder named ``s3:``).
+    """
+    m = _MISTYPED_RE.match(url)
+    if m is None or os.path.lexists(os.path.expanduser(url)):
+        return
+    scheme, rest = m.group(1).lower(), m.group(2).lstrip("/")
+    if scheme == "file":
+        msg = f"{url!r} is not a file URL: did you mean file:///{rest}?"
+        hint = f"file URLs take an absolute path after file://, and no local path is named {url!r}"
+    else:
+        msg = f"{url!r} is not an S3 URL: did you mean {scheme}://{rest or 'BUCKET'}?"
+        hint = f"S3 URLs take two slashes (s3://bucket/prefix), and no local path is named {url!r}"
+    raise InvalidURLError(msg, hint=hint)

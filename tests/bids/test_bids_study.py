@@ -73,7 +73,7 @@ def test_missing_participants_tsv(tmp_path: Path) -> None:
     study = Study(root)
     with pytest.raises(ObjectNotFoundError, match=r"no participants\.tsv") as info:
         study.select(where="age > 1")
-    assert "sample()" in (info.value.hint or "")
+    assert "--sample" in (info.value.hint or "")
     assert study.subjects() == ["01", "02"]  # everything else still works
 
 

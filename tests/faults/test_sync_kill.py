@@ -276,3 +276,82 @@ def test_ctrl_c_during_a_download_sync(
     proxy.clear()
     assert sync(root_url, dest, **_kw(proxy)).ok
     assert tree_digests(dest) == tree_digests(uploaded)
+
+
+# -- Ctrl-C during an upload ------------------------------------------------------------------
+
+STALL = 20.0  # how long a part "on a slow uplink" takes: far longer than Ctrl-C may
+
+
+def test_ctrl_c_during_a_multipart_upload_exits_within_a_second_and_resumes(
+    proxy: FaultProxy, root_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real Ctrl-C (SIGINT to `brainbucket sync`) while parts are in flight on a slow link:
+    the command is gone within a second (exit 130), and its re-run sends only the parts that
+    had not finished."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from brainbucket.store import PART_SIZE, RESUME_THRESHOLD
+
+    monkeypatch.setenv("BRAINBUCKET_CACHE", str(tmp_path / "cache"))
+    src = make_study(tmp_path / "study", big=False)
+    big = src / "sub-01" / "ses-01" / "dwi" / "sub-01_ses-01_desc-large_dwi.nii.gz"
+    with open(big, "wb") as f:  # five parts through the command line's own thresholds
+        for _ in range((RESUME_THRESHOLD + PART_SIZE) // 2**20):
+            f.write(os.urandom(2**20))
+    # Parts 1 and 2 go through; later parts hang as on a slow uplink.
+    proxy.add(Fault("stall", method="PUT", path=r"partNumber=[3-9]", seconds=STALL))
+    args = [sys.executable, "-m", "brainbucket", "sync", str(src), root_url, "--quiet"]
+    child = subprocess.Popen(
+        [*args, "--endpoint-url", proxy.url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        # A shell may start test runs with SIGINT ignored, which children inherit.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    uploads = tmp_path / "cache" / "state" / "uploads"
+
+    def parts_recorded() -> int:
+        for state in uploads.glob("*.json") if uploads.is_dir() else ():
+            try:
+                return len(json.loads(state.read_text())["parts"])
+            except (OSError, ValueError):
+                pass
+        return 0
+
+    deadline = time.monotonic() + 90
+    while not (proxy.injected("stall") and parts_recorded() >= 2):
+        assert time.monotonic() < deadline, "the upload never reached its third part"
+        assert child.poll() is None, child.communicate()[1].decode()[-1500:]
+        time.sleep(0.02)
+    t0 = time.monotonic()
+    os.kill(child.pid, signal.SIGINT)
+    try:
+        _out, err = child.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        pytest.fail("the sync did not stop on Ctrl-C")
+    elapsed = time.monotonic() - t0
+    assert child.returncode == 130, err.decode()[-1500:]
+    assert err.decode().splitlines()[0] == (
+        "interrupted: no partial file was left under a real name; re-run to resume"
+    )
+    assert elapsed < 1.0, f"Ctrl-C took {elapsed:.2f} s"
+
+    # The re-run resumes: the two finished parts are not sent again.
+    proxy.clear()
+    seen = len(proxy.records)
+    rerun = subprocess.run(
+        [*args, "--endpoint-url", proxy.url], capture_output=True, check=False, timeout=120
+    )
+    assert rerun.returncode == 0, rerun.stderr.decode()[-1500:]
+    parts_sent = [
+        r for r in proxy.records[seen:] if r.method == "PUT" and "partNumber=" in r.target
+    ]
+    assert len(parts_sent) == 3
+    _check_bucket(root_url, src, tmp_path)

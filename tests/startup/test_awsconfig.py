@@ -322,3 +322,34 @@ def test_nested_blocks_parse_like_botocore(aws_files: AwsFiles) -> None:
     assert mine["profiles"] == theirs["profiles"]
     assert mine["services"] == theirs["services"]
     assert raw_parse(env["AWS_CONFIG_FILE"] + ".missing") is None
+
+
+ORIGIN_CASES: dict[str, str] = {
+    "profile endpoint_url": "profile default's endpoint_url",
+    "services section": "profile default's services section local",
+    "services section without s3": "profile default's endpoint_url",
+    "AWS_ENDPOINT_URL beats the file": "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3 beats AWS_ENDPOINT_URL": "AWS_ENDPOINT_URL_S3",
+    "AWS us-east-1": "AWS",
+    "AWS eu-west-1": "AWS",
+}
+
+
+@pytest.mark.parametrize("case", list(ENDPOINT_CASES))
+def test_endpoint_origin_names_the_setting_without_boto3(case: str, aws_files: AwsFiles) -> None:
+    from brainbucket.store import endpoint_origin
+
+    config, env, expected = ENDPOINT_CASES[case]
+    aws_files(config, **ENV_KEYS, **env)
+    origin = endpoint_origin(S3Settings())
+    if expected is None:
+        assert origin is None  # only boto3 could tell; nobody asks it just to say so
+        return
+    assert origin is not None
+    assert (origin.url, origin.source) == (expected, ORIGIN_CASES[case])
+    assert origin.is_aws == (origin.source == "AWS")
+    explicit = endpoint_origin(S3Settings.from_options(endpoint_url="http://h:1", environ={}))
+    assert explicit is not None
+    assert (explicit.url, explicit.source) == ("http://h:1", "settings")
+    from_env = S3Settings.from_options(environ={"BRAINBUCKET_ENDPOINT_URL": "http://h:2"})
+    assert endpoint_origin(from_env) == type(origin)("http://h:2", "BRAINBUCKET_ENDPOINT_URL")

@@ -10,6 +10,7 @@ import pytest
 
 from brainbucket import open_store, read_manifest
 from brainbucket.cli import run
+from cli_text import messages
 
 
 def _tree(root: Path, files: dict[str, bytes]) -> Path:
@@ -81,7 +82,7 @@ def test_verify_reports_untracked_objects_and_its_hints_work(
     assert run(["verify", url]) == 0
     captured = capsys.readouterr()
     assert _lines(captured.out) == ["ok: 4 files checked, 0 missing, 0 mismatched, 0 untracked"]
-    assert captured.err == ""
+    assert messages(captured.err) == []
 
     notes = _tree(tmp_path / "elsewhere", {"notes.txt": b"lab notes"}) / "notes.txt"
     assert run(["cp", str(notes), f"{url}/notes.txt"]) == 0
@@ -110,7 +111,7 @@ def test_verify_reports_untracked_objects_and_its_hints_work(
     assert run(["verify", url]) == 0
     captured = capsys.readouterr()
     assert _lines(captured.out) == ["ok: 5 files checked, 0 missing, 0 mismatched, 0 untracked"]
-    assert captured.err == ""
+    assert messages(captured.err) == []
 
 
 def test_verify_repair_hints_work(
@@ -127,7 +128,7 @@ def test_verify_repair_hints_work(
     assert run(["verify", url]) == 8
     captured = capsys.readouterr()
     assert _lines(captured.out)[0] == "missing     README"
-    assert _lines(captured.err) == [
+    assert messages(captured.err) == [
         f"error: {url}: 1 file(s) differ from the manifest",
         "hint: upload each file listed again from the study folder, "
         f"`brainbucket cp DIR/PATH {url}/PATH` (an upload sync trusts the manifest and does "
@@ -258,7 +259,7 @@ def test_delete_dry_run_shows_what_would_go_and_a_real_run_refuses(
         "delete       sub-02/anat/sub-02_T1w.json  2 B  not in source",
         "0 to upload (0 B), 3 to delete, 1 unchanged (5.9 KiB)",
     ]
-    assert captured.err.splitlines() == [
+    assert messages(captured.err) == [
         "warning: a real run would stop: refusing to delete 3 of 4 files at the destination "
         "(more than half)",
         "hint: check the source and filters; pass --force if this is meant",
@@ -268,7 +269,7 @@ def test_delete_dry_run_shows_what_would_go_and_a_real_run_refuses(
     assert [a["action"] for a in doc["actions"]] == ["delete"] * 3
     assert doc["refusal"].startswith("refusing to delete 3 of 4 files")
     assert run(["sync", str(src), url, "--delete", "--dry-run", "--force"]) == 0
-    assert capsys.readouterr().err == ""
+    assert messages(capsys.readouterr().err) == []
     assert _data_keys(url) == sorted(FILES)  # nothing was deleted
 
     assert run(["sync", str(src), url, "--delete"]) == 2

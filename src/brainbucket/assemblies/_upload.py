@@ -11,7 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from .._config import Config
-from .._exceptions import AccessDeniedError, BrainbucketError, ObjectNotFoundError, UsageError
+from .._exceptions import (
+    AccessDeniedError,
+    BrainbucketError,
+    BucketNotFoundError,
+    ObjectNotFoundError,
+    UsageError,
+)
 from .._hashing import CHUNK, format_sha256
 from .._types import ProgressCallback
 from .._url import StoreURL, parse_url
@@ -39,7 +45,7 @@ def resolve_store_url(
         if not store:
             msg = "no assembly store given"
             raise UsageError(
-                msg, hint="pass store='s3://bucket/prefix' (--store) or set BRAINBUCKET_STORE"
+                msg, hint="name it with --store s3://bucket/prefix, or set BRAINBUCKET_STORE"
             )
     return store
 
@@ -178,7 +184,12 @@ def upload_data_assembly(
             raise UsageError(msg)
         sha1, sha256, size = _digests(src)
 
-        existing = _latest_or_none(read_catalog(st), identifier)
+        try:
+            catalog = read_catalog(st)
+        except BucketNotFoundError as exc:
+            # The catalog is read first; for an upload, the bucket is one to create.
+            raise BucketNotFoundError.named(st.describe(), writing=True) from exc
+        existing = _latest_or_none(catalog, identifier)
         if existing is not None and existing.sha1 == sha1:
             return existing
 

@@ -9,6 +9,7 @@ from typing import Any
 from .._exceptions import UsageError
 from ._query import Query, Values
 from ._schema import BIDSFile, KeyParser, Vocabulary, vocabulary
+from ._terms import check_terms
 
 __all__ = ["FileRow", "StudyIndex", "find_root"]
 
@@ -116,7 +117,15 @@ class StudyIndex:
         return iter(self.files)
 
     def values(self, attr: str) -> list[str]:
+        """The values of one attribute across the files (``"entity"``: entity names)."""
+        if attr == "entity":
+            return sorted({k for f in self.files for k in f.entities})
         return sorted({v for f in self.files if (v := getattr(f, attr)) is not None})
+
+    def check(self, query: Query) -> None:
+        """Refuse a datatype, suffix, extension or entity that neither the BIDS schema nor
+        this study knows (a :class:`UsageError` naming the closest match)."""
+        check_terms(query, self.vocabulary, self.values)
 
     def query(self, **filters: Any) -> list[BIDSFile]:
         """Files matching every given filter (each filter: one value or a list of values).
@@ -133,8 +142,10 @@ class StudyIndex:
         Raises
         ------
         UsageError
-            A filter was given an empty list (leave it out to mean any).
+            A filter was given an empty list (leave it out to mean any), or a value that
+            neither the BIDS schema nor the study knows (see :meth:`check`).
         """
+        self.check(query)
         subjects = _wanted(query.subject, "subject")
         if subjects is None:
             pool: Iterable[BIDSFile] = self.files

@@ -51,7 +51,10 @@ def _values(value: Want, name: str = "") -> Values:
 class Query:
     """Which files to pick: a file matches when it has one of the values of every filter.
 
-    Build one with :meth:`Query.of`, which normalises what callers give.
+    Build one with :meth:`Query.of`, which normalises what callers give. A datatype, suffix,
+    extension or entity name that neither the BIDS schema nor the study knows is refused
+    when the query is matched against a study (a :class:`~brainbucket.UsageError` naming the
+    closest known value), so a typo never reads as an empty selection.
 
     Attributes
     ----------

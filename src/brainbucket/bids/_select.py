@@ -112,6 +112,8 @@ def selector(
         **filters,
     }
     criteria = {k: v for k, v in given.items() if v is not None}
+    # A typo is refused before participants.tsv is read or subjects are drawn.
+    study.index.check(query)
     subjects: list[str] | None = None
     if query.subject is not None:
         names = list(query.subject)

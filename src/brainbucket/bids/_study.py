@@ -150,6 +150,12 @@ class Study:
         ``subject="01"`` and ``subject="sub-01"`` are the same; ``pipeline="raw"`` selects raw
         data only, ``pipeline="fmriprep"`` that derivatives folder only.
 
+        Raises
+        ------
+        UsageError
+            A datatype, suffix, extension or entity that neither the BIDS schema nor the
+            study knows (``datatype="fnuc"``), naming the closest one (``func``).
+
         Examples
         --------
         >>> import tempfile, pathlib
@@ -198,7 +204,8 @@ class Study:
             msg = f"{self.store.describe()} has no participants.tsv"
             raise ObjectNotFoundError(
                 msg,
-                hint="selection by phenotype needs participants.tsv; use subjects or sample() instead",
+                hint="selection by phenotype needs participants.tsv; choose subjects with "
+                "--subject or --sample instead",
             )
         data = self.store.read_bytes(path)
         try:

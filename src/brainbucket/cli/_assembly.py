@@ -4,37 +4,29 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from .._config import Config
-from .._url import StoreURL
-from ..access import open_auto
-from ..assemblies import (
-    AssemblyRecord,
-    export_brainio_csv,
-    fetch_assembly,
-    import_brainio_csv,
-    read_catalog,
-    upload_data_assembly,
-)
-from ..assemblies._upload import resolve_store_url
-from ..store import Store
 from ._app import (
-    AnonOpt,
-    EndpointOpt,
     JsonOpt,
-    ProfileOpt,
     app,
     console,
     emit_json,
     err_console,
+    escape,
     human_size,
     settings_for_cli,
 )
+from ._render import Column, print_table, to_terminal
+
+if TYPE_CHECKING:
+    from .._url import StoreURL
+    from ..assemblies import AssemblyRecord
+    from ..store import Store
+
+# Features are imported by the commands that use them: `brainbucket --help` imports every
+# command module, and must not pay for what none of them runs.
 
 assembly_app = typer.Typer(
     help="Versioned data assemblies under an identifier, with a catalog in the bucket.",
@@ -52,34 +44,43 @@ StoreOpt = Annotated[
 ]
 
 
-def _open(store: str | None, profile: str | None, anon: bool, endpoint_url: str | None):  # type: ignore[no-untyped-def]
+def _open(store: str | None) -> Store:
+    from ..access import open_auto
+
     # --anon forces unsigned; otherwise unsigned exactly when no credentials are found.
-    settings = settings_for_cli(profile, True if anon else None, endpoint_url)
-    return open_auto(_store_url(store), settings=settings)
+    url = _store_url(store)
+    return open_auto(url, settings=settings_for_cli(anon="auto", urls=[url]))
 
 
 def _store_url(store: str | None) -> str | os.PathLike[str] | StoreURL | Store:
     """``--store``, else ``BRAINBUCKET_STORE`` (the command's configuration, read here)."""
+    from .._config import Config
+    from ..assemblies._upload import resolve_store_url
+
     return resolve_store_url(store, Config().store if store is None else None)
 
 
-def _when(r: AssemblyRecord) -> str:
-    return r.time.strftime("%Y-%m-%d %H:%M:%S") if r.time else "-"
+def _size(n: int) -> str:
+    return f"{n} ({human_size(n)})"
 
 
 def _print_record(r: AssemblyRecord) -> None:
-    for label, value in (
-        ("identifier", r.identifier),
-        ("version_id", r.version_id or "(none: unversioned store)"),
-        ("sha1", r.sha1),
-        ("sha256", r.sha256 or "-"),
-        ("size", f"{r.size} ({human_size(r.size)})" if r.size is not None else "-"),
-        ("class", r.class_name),
-        ("location", r.location),
-        ("uploader", r.uploader or "-"),
-        ("time", _when(r)),
-    ):
-        console.print(f"{label:>11}  {escape(str(value))}")
+    people = to_terminal()
+    print_table(
+        [Column("field", right=True, style=lambda _: "dim"), Column("value")],
+        [
+            ("identifier", r.identifier),
+            ("version_id", r.version_id or ("(none: unversioned store)" if people else None)),
+            ("sha1", r.sha1),
+            ("sha256", r.sha256),
+            ("size", (_size(r.size) if people else r.size) if r.size is not None else None),
+            ("class", r.class_name),
+            ("location", r.location),
+            ("uploader", r.uploader),
+            ("time", r.time),
+        ],
+        header=False,
+    )
 
 
 @assembly_app.command("upload")
@@ -90,23 +91,27 @@ def upload_cmd(
     ],
     store: StoreOpt = None,
     class_name: Annotated[
-        str | None, typer.Option("--class", help="Recorded class name (BrainIO's 'class').")
+        str | None, typer.Option("--class", help="Class name to record (BrainIO's 'class').")
     ] = None,
     stimulus_set: Annotated[
-        str | None, typer.Option("--stimulus-set", help="BrainIO stimulus_set_identifier.")
+        str | None,
+        typer.Option(
+            "--stimulus-set", help="Stimulus set to record (BrainIO's stimulus_set_identifier)."
+        ),
     ] = None,
-    profile: ProfileOpt = None,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Upload a file under IDENTIFIER; prints its sha1 and version id."""
+    from ..assemblies import upload_data_assembly
+
+    url = _store_url(store)
     record = upload_data_assembly(
         src,
         identifier,
-        _store_url(store),
+        url,
         class_name=class_name,
         stimulus_set_identifier=stimulus_set,
-        settings=settings_for_cli(profile, False, endpoint_url),
+        settings=settings_for_cli(anon=False, urls=[url]),
     )
     if json_out:
         emit_json(record.to_dict())
@@ -127,13 +132,12 @@ def load_cmd(
     verify: Annotated[
         bool, typer.Option("--verify", help="Re-hash a cached copy before trusting it.")
     ] = False,
-    profile: ProfileOpt = None,
-    anon: AnonOpt = False,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Fetch one verified version into the cache and print its local path."""
-    st = _open(store, profile, anon, endpoint_url)
+    from ..assemblies import fetch_assembly
+
+    st = _open(store)
     got = fetch_assembly(identifier, version_id, sha1, st, verify=verify)
     if json_out:
         emit_json(got.to_dict())
@@ -150,13 +154,13 @@ def load_cmd(
 @assembly_app.command("list")
 def list_cmd(
     store: StoreOpt = None,
-    profile: ProfileOpt = None,
-    anon: AnonOpt = False,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Every identifier in the catalog, with its newest version."""
-    catalog = read_catalog(_open(store, profile, anon, endpoint_url))
+
+    from ..assemblies import read_catalog
+
+    catalog = read_catalog(_open(store))
     rows = [(i, catalog.entries[i]) for i in catalog.identifiers()]
     if json_out:
         emit_json(
@@ -166,20 +170,18 @@ def list_cmd(
     if not rows:
         console.print("the catalog is empty")
         return
-    table = Table(show_edge=False, box=None)
-    for col in ("identifier", "versions", "newest version_id", "sha1", "size", "uploaded"):
-        table.add_column(col)
-    for i, v in rows:
-        r = v[-1]
-        table.add_row(
-            escape(i),
-            str(len(v)),
-            escape(r.version_id or "-"),
-            r.sha1[:12],
-            human_size(r.size) if r.size is not None else "-",
-            _when(r),
-        )
-    console.print(table)
+    print_table(
+        [
+            Column("identifier"),
+            Column("versions", right=True),
+            Column("newest version_id"),
+            # A short digest for people, as git shows commits; the whole one to a pipe.
+            Column("sha1", human=lambda sha1: sha1[:12]),
+            Column("size", right=True, human=human_size),
+            Column("uploaded"),
+        ],
+        [(i, len(v), v[-1].version_id, v[-1].sha1, v[-1].size, v[-1].time) for i, v in rows],
+    )
 
 
 @assembly_app.command("show")
@@ -189,15 +191,12 @@ def show_cmd(
         str | None, typer.Option("--version-id", help="A version (default: the newest).")
     ] = None,
     store: StoreOpt = None,
-    profile: ProfileOpt = None,
-    anon: AnonOpt = False,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """The record of one version (the newest by default)."""
-    record = read_catalog(_open(store, profile, anon, endpoint_url)).find(
-        identifier, version_id=version_id
-    )
+    from ..assemblies import read_catalog
+
+    record = read_catalog(_open(store)).find(identifier, version_id=version_id)
     if json_out:
         emit_json(record.to_dict())
         return
@@ -208,28 +207,26 @@ def show_cmd(
 def versions_cmd(
     identifier: Annotated[str, typer.Argument(help="Assembly identifier.")],
     store: StoreOpt = None,
-    profile: ProfileOpt = None,
-    anon: AnonOpt = False,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Every version of IDENTIFIER, newest first."""
-    records = read_catalog(_open(store, profile, anon, endpoint_url)).versions(identifier)[::-1]
+
+    from ..assemblies import read_catalog
+
+    records = read_catalog(_open(store)).versions(identifier)[::-1]
     if json_out:
         emit_json([r.to_dict() for r in records])
         return
-    table = Table(show_edge=False, box=None)
-    for col in ("version_id", "sha1", "size", "uploaded", "uploader"):
-        table.add_column(col)
-    for r in records:
-        table.add_row(
-            escape(r.version_id or "-"),
-            r.sha1,
-            human_size(r.size) if r.size is not None else "-",
-            _when(r),
-            escape(r.uploader or "-"),
-        )
-    console.print(table)
+    print_table(
+        [
+            Column("version_id"),
+            Column("sha1"),
+            Column("size", right=True, human=human_size),
+            Column("uploaded"),
+            Column("uploader"),
+        ],
+        [(r.version_id, r.sha1, r.size, r.time, r.uploader) for r in records],
+    )
 
 
 @assembly_app.command("export")
@@ -239,12 +236,11 @@ def export_cmd(
     all_versions: Annotated[
         bool, typer.Option("--all-versions", help="One row per version, with a version_id column.")
     ] = False,
-    profile: ProfileOpt = None,
-    anon: AnonOpt = False,
-    endpoint_url: EndpointOpt = None,
 ) -> None:
     """Write the catalog as a BrainIO lookup CSV."""
-    st = _open(store, profile, anon, endpoint_url)
+    from ..assemblies import export_brainio_csv
+
+    st = _open(store)
     if str(dest) == "-":
         typer.echo(export_brainio_csv(st, all_versions=all_versions), nl=False)
         return
@@ -256,13 +252,14 @@ def export_cmd(
 def import_cmd(
     src: Annotated[Path, typer.Argument(help="BrainIO lookup CSV.")],
     store: StoreOpt = None,
-    profile: ProfileOpt = None,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Add the rows of a BrainIO lookup CSV to the catalog."""
-    settings = settings_for_cli(profile, False, endpoint_url)
-    st = open_auto(_store_url(store), settings=settings)
+    from ..access import open_auto
+    from ..assemblies import import_brainio_csv
+
+    url = _store_url(store)
+    st = open_auto(url, settings=settings_for_cli(anon=False, urls=[url]))
     added = import_brainio_csv(st, src)
     if json_out:
         emit_json([r.to_dict() for r in added])

@@ -1,219 +1,41 @@
 """validate and BIDS queries: ``brainbucket validate``, ``brainbucket study``.
 
-The filter options here (``--subject`` ... ``--where``) are shared with ``get`` and ``sync``.
+The selection options of ``study`` (``--subject`` ... ``--where``) are the ones ``get``,
+``sync``, ``status`` and ``mirror`` take (``_select``).
 """
 
 from __future__ import annotations
 
-import os
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
-from .._exceptions import UsageError, ValidationError
-from ..bids import Selection, Study, selector, validate
-from ..store import S3Settings
+from .._exceptions import ValidationError
 from ._app import (
-    AnonOpt,
-    EndpointOpt,
     JsonOpt,
-    ProfileOpt,
     app,
     console,
     emit_json,
+    escape,
     human_size,
     open_for_cli,
 )
-
-__all__ = [
-    "DatatypeOpt",
-    "EntityOpt",
-    "ExtensionOpt",
-    "PipelineOpt",
-    "SampleOpt",
-    "SeedOpt",
-    "SessionOpt",
-    "SubjectOpt",
-    "SuffixOpt",
-    "WhereOpt",
-    "filter_keywords",
-    "print_selection",
-    "selection_from_options",
-]
-
-_MANY = "Several values: --subject 01 02, --subject 01,02 or the option repeated."
-SubjectOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--subject", help=f"Subject label(s), with or without sub-. {_MANY}", show_default=False
-    ),
-]
-SessionOpt = Annotated[
-    list[str] | None,
-    typer.Option("--session", help=f"Session label(s). {_MANY}", show_default=False),
-]
-DatatypeOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--datatype", help=f"Datatype folder(s): anat, dwi, func ... {_MANY}", show_default=False
-    ),
-]
-SuffixOpt = Annotated[
-    list[str] | None,
-    typer.Option("--suffix", help=f"Suffix(es): T1w, dwi, bold ... {_MANY}", show_default=False),
-]
-ExtensionOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--extension", help=f"Extension(s): .nii.gz, .json ... {_MANY}", show_default=False
-    ),
-]
-PipelineOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--pipeline",
-        help=f"derivatives/<pipeline> folder(s); 'raw' for raw data only. {_MANY}",
-        show_default=False,
-    ),
-]
-EntityOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--entity", help="Any other entity as key=value (task=rest, acq=multi).", show_default=False
-    ),
-]
-SampleOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--sample",
-        min=0,
-        help="Pick N subjects at random (reproducible with --seed).",
-        show_default=False,
-    ),
-]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of --sample.")]
-WhereOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--where",
-        help="Subjects whose participants.tsv row matches, e.g. \"age > 30 and sex == 'F'\".",
-        show_default=False,
-    ),
-]
-
-
-MULTI_FLAGS = frozenset(
-    {"--subject", "--session", "--datatype", "--suffix", "--extension", "--pipeline"}
-)
-
-
-def _more_values(token: str) -> bool:
-    """Is ``token`` another value of a multi-value option (not an option, URL or path)?"""
-    return not (token.startswith("-") or "/" in token or ":" in token or os.path.exists(token))
-
-
-def expand_multi(args: list[str]) -> list[str]:
-    """``--subject 01 02`` → ``--subject 01 --subject 02``, as the options are documented.
-
-    Examples
-    --------
-    >>> expand_multi(["s3://b/s", "./out", "--subject", "01", "02", "--datatype", "dwi"])
-    ['s3://b/s', './out', '--subject', '01', '--subject', '02', '--datatype', 'dwi']
-    """
-    out: list[str] = []
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        out.append(arg)
-        i += 1
-        if arg == "--":
-            out += args[i:]
-            break
-        if arg in MULTI_FLAGS and i < len(args):
-            out.append(args[i])
-            i += 1
-            while i < len(args) and _more_values(args[i]):
-                out += [arg, args[i]]
-                i += 1
-    return out
-
-
-class MultiValueCommand(typer.core.TyperCommand):
-    """A command whose BIDS filter options take several values after one flag."""
-
-    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
-        return super().parse_args(ctx, expand_multi(args))
-
-
-def _many(values: list[str] | None) -> list[str] | None:
-    if not values:
-        return None
-    out = [v.strip() for item in values for v in item.split(",") if v.strip()]
-    return out or None
-
-
-def _entities(pairs: list[str] | None) -> dict[str, Any]:
-    out: dict[str, list[str]] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            msg = f"--entity takes key=value, not {pair!r}"
-            raise UsageError(msg, hint="for example --entity task=rest")
-        out.setdefault(key.strip(), []).extend(v for v in value.split(",") if v)
-    return out
-
-
-def filter_keywords(**options: list[str] | None) -> dict[str, Any]:
-    """The library's filter keywords (as :meth:`brainbucket.bids.Study.files` takes them) for
-    the filter options ``--subject`` ... ``--pipeline`` and ``--entity``: values split at
-    commas, ``key=value`` pairs as entities, options not given left out.
-
-    Examples
-    --------
-    >>> filter_keywords(subject=["01,02"], session=None, entity=["task=rest"])
-    {'subject': ['01', '02'], 'task': ['rest']}
-    """
-    entity = options.pop("entity", None)
-    named = {name: values for name, given in options.items() if (values := _many(given))}
-    return {**named, **_entities(entity)}
-
-
-def selection_from_options(
-    study: Study,
-    *,
-    sample: int | None = None,
-    seed: int = 0,
-    where: str | None = None,
-    **options: list[str] | None,
-) -> Selection:
-    """The :func:`brainbucket.bids.selector` call the CLI's filter options describe
-    (``subject`` ... ``pipeline`` and ``entity``, as :func:`filter_keywords` takes them)."""
-    return selector(study, sample=sample, seed=seed, where=where, **filter_keywords(**options))
-
-
-def print_selection(sel: Selection, *, verb: str = "selected") -> None:
-    """One summary line: files, bytes and subjects of a selection."""
-    subj = ", ".join(sel.subjects[:8]) + (" ..." if len(sel.subjects) > 8 else "")
-    console.print(
-        f"{verb}: {sel.count} files, {human_size(sel.size)} ({sel.size} bytes), "
-        f"{len(sel.subjects)} subjects" + (f" [{escape(subj)}]" if sel.subjects else "")
-    )
+from ._render import Column, print_table, to_terminal
+from ._select import SubjectPickingCommand, bids_options, print_selection
 
 
 @app.command("validate")
 def validate_cmd(
     url: Annotated[str, typer.Argument(help="A study folder or s3://bucket/prefix.")],
-    profile: ProfileOpt = None,
-    anon: AnonOpt = False,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Check file names against the BIDS schema: one line per problem, with the rule broken.
 
     Exits 14 when the study is not valid BIDS.
     """
-    study = Study(store=open_for_cli(url, profile, anon, endpoint_url))
+    from ..bids import Study, validate  # here: --help must not load the BIDS schema
+
+    study = Study(store=open_for_cli(url))
     problems = validate(study)
     if json_out:
         emit_json(
@@ -236,44 +58,22 @@ def validate_cmd(
         )
 
 
-@app.command("study", cls=MultiValueCommand)
+@app.command("study", cls=SubjectPickingCommand)
 def study_cmd(
+    ctx: typer.Context,
     url: Annotated[str, typer.Argument(help="A study folder or s3://bucket/prefix.")],
-    subject: SubjectOpt = None,
-    session: SessionOpt = None,
-    datatype: DatatypeOpt = None,
-    suffix: SuffixOpt = None,
-    extension: ExtensionOpt = None,
-    pipeline: PipelineOpt = None,
-    entity: EntityOpt = None,
-    sample: SampleOpt = None,
-    seed: SeedOpt = 0,
-    where: WhereOpt = None,
     list_files: Annotated[bool, typer.Option("--files", help="List the selected files.")] = False,
-    profile: ProfileOpt = None,
-    anon: AnonOpt = False,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Summarise a BIDS study, or a selection of it, with sizes, before downloading.
 
     Subjects, sessions, datatypes, pipelines, files kept although not plain BIDS, and what the
-    filter options select (add --files to list them).
+    selection options select (add --files to list them).
     """
-    study = Study(store=open_for_cli(url, profile, anon, endpoint_url))
-    sel = selection_from_options(
-        study,
-        subject=subject,
-        session=session,
-        datatype=datatype,
-        suffix=suffix,
-        extension=extension,
-        pipeline=pipeline,
-        entity=entity,
-        sample=sample,
-        seed=seed,
-        where=where,
-    )
+    from ..bids import Study
+
+    study = Study(store=open_for_cli(url))
+    sel = bids_options(ctx).selection(study)
     summary: dict[str, Any] = {
         "url": url,
         "source": study.source,
@@ -289,81 +89,39 @@ def study_cmd(
     if json_out:
         emit_json(summary)
         return
-    from rich.table import Table  # only this summary draws a table
-
-    table = Table(show_header=False, show_edge=False, box=None)
-    table.add_row("study", escape(url))
-    table.add_row("read from", str(study.source))
-    table.add_row("files", f"{summary['files']} ({human_size(summary['size'])})")
-    for name in ("subjects", "sessions", "datatypes", "pipelines"):
-        values = summary[name]
-        shown = ", ".join(values[:12]) + (f" ... ({len(values)})" if len(values) > 12 else "")
-        table.add_row(name, escape(shown or "-"))
-    ish = summary["bidsish"]
-    table.add_row(
-        "not BIDS",
-        f"{len(ish)} files kept"
-        + (f" (e.g. {escape(ish[0]['path'])}: {escape(ish[0]['problem'])})" if ish else ""),
-    )
-    console.print(table)
+    _print_summary(summary)
     print_selection(sel)
     if list_files:
-        for f in sel.files:
-            console.print(f"{f.size:>12}  {escape(f.path)}")
+        print_table(
+            [Column("size", right=True), Column("path")], [(f.size, f.path) for f in sel.files]
+        )
 
 
-ValidateOpt = Annotated[
-    bool,
-    typer.Option(
-        "--validate", help="Refuse to upload a study that is not valid BIDS (unless --force)."
-    ),
-]
+_SUMMARY_LISTS = ("subjects", "sessions", "datatypes", "pipelines")
 
 
-def selection_for_sync(
-    src: str,
-    dst: str,
-    *,
-    subject: list[str] | None,
-    session: list[str] | None,
-    datatype: list[str] | None,
-    pipeline: list[str] | None,
-    sample: int | None,
-    seed: int,
-    where: str | None,
-    check_valid: bool,
-    force: bool,
-    show: bool,
-    settings: S3Settings,
-) -> Selection | None:
-    """The BIDS side of ``sync``: validate the source if asked, resolve a selective transfer
-    and show its size before anything moves. ``None`` when no BIDS option was given."""
-    filters = {"subject": subject, "session": session, "datatype": datatype, "pipeline": pipeline}
-    selective = any(v for v in filters.values()) or sample is not None or where is not None
-    if not selective and not check_valid:
-        return None
-    study = Study(src, settings=settings)
-    if check_valid:
-        problems = validate(study)
-        if problems and not force:
-            for p in problems[:20]:
-                console.print(escape(str(p)))
-            msg = f"{src}: {len(problems)} BIDS problem(s); nothing was transferred to {dst}"
-            raise ValidationError(
-                msg, hint="fix them (see `brainbucket validate`), or pass --force to sync anyway"
-            )
-    if not selective:
-        return None
-    sel = selection_from_options(
-        study,
-        subject=subject,
-        session=session,
-        datatype=datatype,
-        pipeline=pipeline,
-        sample=sample,
-        seed=seed,
-        where=where,
+def _print_summary(summary: dict[str, Any]) -> None:
+    # People get long lists cut short; a pipe gets every value.
+    people = to_terminal()
+
+    def listed(values: list[str]) -> str:
+        if people and len(values) > 12:
+            return ", ".join(values[:12]) + f" ... ({len(values)})"
+        return ", ".join(values)
+
+    ish = summary["bidsish"]
+    print_table(
+        ["field", "value"],
+        [
+            ("study", summary["url"]),
+            ("read from", summary["source"]),
+            ("files", f"{summary['files']} ({human_size(summary['size'])})"),
+            *((name, listed(summary[name]) or None) for name in _SUMMARY_LISTS),
+            (
+                "not BIDS",
+                f"{len(ish)} files kept"
+                + (f" (e.g. {ish[0]['path']}: {ish[0]['problem']})" if ish else ""),
+            ),
+        ],
+        header=False,
     )
-    if show:
-        print_selection(sel, verb="selection")
-    return sel

@@ -4,37 +4,32 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from .._exceptions import IntegrityError, UsageError
-from ..hcp import (
-    DEFAULT_BUCKET,
-    DEFAULT_RELEASE,
-    HCP,
-    KINDS,
-    RELEASES,
-    Selection,
-    execute_fetch,
-    plan_fetch,
-    verify,
-)
+
+# The layout alone (releases, kinds): the store and the fetcher load when a command runs, so
+# `brainbucket --help` does not pay for them.
+from ..hcp import DEFAULT_BUCKET, DEFAULT_RELEASE, KINDS, RELEASES
 from ..hcp._layout import check_kinds, normalize_subject
-from ..hcp._record import check_pipeline
 from ._app import (
-    EndpointOpt,
     JsonOpt,
     app,
     console,
     emit_json,
     err_console,
+    escape,
     human_size,
     settings_for_cli,
 )
+from ._confirm import confirm
 from ._progress import ProgressBar
+from ._render import Column, print_table
+
+if TYPE_CHECKING:
+    from ..hcp import HCP, Selection
 
 hcp_app = typer.Typer(
     name="hcp",
@@ -46,7 +41,9 @@ app.add_typer(hcp_app, name="hcp")
 _KIND_HELP = "Comma-separated kinds: " + ", ".join(KINDS) + " (see `brainbucket hcp kinds`)."
 
 ReleaseOpt = Annotated[str, typer.Option("--release", help=f"Release: {', '.join(RELEASES)}.")]
-BucketOpt = Annotated[str, typer.Option("--bucket", help="Bucket holding the HCP data.")]
+BucketOpt = Annotated[
+    str, typer.Option("--bucket", help="Bucket holding the HCP data (a mirror of it, say).")
+]
 HcpProfileOpt = Annotated[
     str | None,
     typer.Option(
@@ -79,15 +76,20 @@ def parse_size(text: str) -> int:
 
 def _check_args(subjects: list[str], kinds: str, pipeline: str = "hcp") -> None:
     """Refuse malformed arguments before any credential or network work."""
+    from ..hcp._record import check_pipeline
+
     for s in _split_ids(subjects):
         normalize_subject(s)
     check_kinds(kinds)
     check_pipeline(pipeline)
 
 
-def _client(release: str, bucket: str, profile: str | None, endpoint_url: str | None) -> HCP:
+def _client(release: str, bucket: str, profile: str | None) -> HCP:
+    from ..hcp import HCP
+
     # HCP picks the profile by its own rule (`hcp` by default) from this value.
-    return HCP(release, bucket=bucket, settings=settings_for_cli(profile, False, endpoint_url))
+    settings = settings_for_cli(profile, anon=False, urls=[f"s3://{bucket}"])
+    return HCP(release, bucket=bucket, settings=settings)
 
 
 def _split_ids(ids: list[str]) -> list[str]:
@@ -95,16 +97,17 @@ def _split_ids(ids: list[str]) -> list[str]:
 
 
 def _print_selection(sel: Selection) -> None:
+
     sizes = sel.size_by_subject()
-    table = Table(show_edge=False, box=None)
-    table.add_column("subject")
-    table.add_column("files", justify="right")
-    table.add_column("size", justify="right")
-    for s in sel.subjects:
-        n = sum(1 for f in sel.files if f.subject == s)
-        table.add_row(s, str(n), human_size(sizes[s]))
-    table.add_row("[bold]total[/]", str(len(sel.files)), human_size(sel.total_size))
-    console.print(table)
+    print_table(
+        [
+            Column("subject"),
+            Column("files", right=True),
+            Column("size", right=True, human=human_size),
+        ],
+        [(s, sum(1 for f in sel.files if f.subject == s), sizes[s]) for s in sel.subjects],
+        footer=("total", len(sel.files), sel.total_size),
+    )
     _print_gaps(sel)
 
 
@@ -125,13 +128,12 @@ def ls_cmd(
     kinds: KindsOpt = "dwi,anat",
     bucket: BucketOpt = DEFAULT_BUCKET,
     profile: HcpProfileOpt = None,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """List the release's subjects; with subject ids, their files, sizes and BIDS names."""
     if subjects:
         _check_args(subjects, kinds)
-    client = _client(release, bucket, profile, endpoint_url)
+    client = _client(release, bucket, profile)
     if not subjects:
         ids = client.subjects()
         if json_out:
@@ -144,8 +146,10 @@ def ls_cmd(
     if json_out:
         emit_json(sel.to_dict())
         return
-    for f in sel.files:
-        console.print(f"{human_size(f.size):>10}  {escape(f.key)}  →  {escape(f.target)}")
+    print_table(
+        [Column("size", right=True, human=human_size), Column("HCP key"), Column("BIDS path")],
+        [(f.size, f.key, f.target) for f in sel.files],
+    )
     _print_selection(sel)
 
 
@@ -154,7 +158,9 @@ def fetch_cmd(
     subjects: Annotated[list[str], typer.Argument(help="Subject ids, e.g. 100206 100307.")],
     to: Annotated[str, typer.Option("--to", help="BIDS dataset root to create or update.")],
     kinds: KindsOpt = "dwi,anat",
-    pipeline: Annotated[str, typer.Option("--pipeline", help="Derivative folder name.")] = "hcp",
+    pipeline: Annotated[
+        str, typer.Option("--pipeline", help="Write into TO/derivatives/PIPELINE.")
+    ] = "hcp",
     release: ReleaseOpt = DEFAULT_RELEASE,
     bucket: BucketOpt = DEFAULT_BUCKET,
     dry_run: Annotated[
@@ -168,10 +174,9 @@ def fetch_cmd(
         typer.Option("--confirm-above", help="Ask before downloading more than this (e.g. 10G)."),
     ] = "10G",
     jobs: Annotated[
-        int | None, typer.Option("--jobs", "-j", min=1, help="Transfers in flight.")
+        int | None, typer.Option("--jobs", "-j", min=1, help="Downloads in flight at once.")
     ] = None,
     profile: HcpProfileOpt = None,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Fetch subjects into TO/derivatives/PIPELINE as BIDS: verified (size + MD5), resumable.
@@ -179,9 +184,11 @@ def fetch_cmd(
     The size is shown first; above --confirm-above it asks unless --yes. Subjects without
     the diffusion data asked for are reported and skipped.
     """
+    from ..hcp import execute_fetch, plan_fetch
+
     threshold = parse_size(confirm_above)
     _check_args(subjects, kinds, pipeline)
-    client = _client(release, bucket, profile, endpoint_url)
+    client = _client(release, bucket, profile)
     plan = plan_fetch(client, _split_ids(subjects), to, kinds=kinds, pipeline=pipeline)
     need = plan.download_size
     if not json_out:
@@ -201,7 +208,7 @@ def fetch_cmd(
         if not sys.stdin.isatty():
             msg = f"refusing to download {human_size(need)} (more than {human_size(threshold)}) without confirmation"
             raise UsageError(msg, hint="pass --yes, or raise --confirm-above")
-        typer.confirm(f"Download {human_size(need)}?", abort=True)
+        confirm(f"Download {human_size(need)}?", nothing="nothing downloaded")
     if json_out or not plan.downloads:
         result = execute_fetch(plan, jobs=jobs)
     else:
@@ -224,10 +231,14 @@ def fetch_cmd(
 @hcp_app.command("verify")
 def verify_cmd(
     dest: Annotated[str, typer.Argument(help="The dataset root given to `hcp fetch --to`.")],
-    pipeline: Annotated[str, typer.Option("--pipeline", help="Derivative folder name.")] = "hcp",
+    pipeline: Annotated[
+        str, typer.Option("--pipeline", help="The derivatives/PIPELINE folder `hcp fetch` wrote.")
+    ] = "hcp",
     json_out: JsonOpt = False,
 ) -> None:
     """Re-hash every fetched file against the fetch record (exit 8 on any difference)."""
+    from ..hcp import verify
+
     problems = verify(dest, pipeline)
     if json_out:
         emit_json(

@@ -11,12 +11,11 @@ import os
 import sys
 
 import typer
-from rich.markup import escape
 
 from .._exceptions import BrainbucketError
 from .._paths import printable
 from . import _register
-from ._app import _state, app, err_console
+from ._app import app, cli_options, err_console, escape, reset_options, say_deferred_notice
 
 __all__ = ["EXIT_INTERNAL", "EXIT_INTERRUPTED", "main", "run"]
 
@@ -50,11 +49,18 @@ def _usage_errors() -> type[Exception]:
 
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (never raises)."""
+    try:
+        return _run(argv)
+    finally:
+        say_deferred_notice()
+
+
+def _run(argv: list[str] | None) -> int:
     _register.load(sys.argv[1:] if argv is None else argv)
 
     # Each run starts from the environment: a --debug of an earlier run in the same process
     # must not turn every later error into a traceback.
-    _state["debug"] = bool(os.environ.get("BRAINBUCKET_DEBUG"))
+    reset_options()
 
     try:
         rv = app(args=argv, standalone_mode=False, prog_name="brainbucket")
@@ -64,7 +70,7 @@ def run(argv: list[str] | None = None) -> int:
                 err_console.print(_INTERRUPTED)
             return rv
     except BrainbucketError as exc:
-        if _state["debug"]:
+        if cli_options().debug:
             err_console.print_exception()
         return _report(exc)
     except typer.Exit as exc:
@@ -81,7 +87,7 @@ def run(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:
-        if _state["debug"]:
+        if cli_options().debug:
             err_console.print_exception()
         else:
             err_console.print(

@@ -2,39 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from .._exceptions import UsageError
-from ..mirror import Mirror, gc_all, mirror_all
 from ._app import (
-    AnonOpt,
-    EndpointOpt,
     JsonOpt,
-    ProfileOpt,
     app,
     console,
     emit_json,
+    err_console,
+    escape,
     human_size,
     settings_for_cli,
 )
-from ._bids import (
-    DatatypeOpt,
-    EntityOpt,
-    ExtensionOpt,
-    MultiValueCommand,
-    PipelineOpt,
-    SessionOpt,
-    SubjectOpt,
-    SuffixOpt,
-    filter_keywords,
-)
+from ._progress import ProgressBar
+from ._render import Column, print_table, to_terminal
+from ._select import SelectionCommand, bids_options
 
 mirror_app = typer.Typer(help="Inspect and maintain the local mirror cache.", no_args_is_help=True)
 app.add_typer(mirror_app, name="mirror")
@@ -43,12 +32,15 @@ CacheOpt = Annotated[
     Path | None,
     typer.Option(
         "--cache-dir",
-        help="Cache root (else BRAINBUCKET_CACHE, else the user cache).",
+        help="Folder of the local cache (else BRAINBUCKET_CACHE, else the user cache folder).",
         show_default=False,
     ),
 ]
 OfflineOpt = Annotated[
     bool, typer.Option("--offline", help="Answer from the cache only; never contact the server.")
+]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress bar; the paths and errors only.")
 ]
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b?)\s*$", re.IGNORECASE)
@@ -70,52 +62,46 @@ def parse_size(text: str) -> int:
     return int(float(m.group(1)) * 1024**power)
 
 
-@app.command("get", cls=MultiValueCommand)
+@app.command("get", cls=SelectionCommand)
 def get_cmd(
+    ctx: typer.Context,
     url: Annotated[str, typer.Argument(help="The study: s3://bucket/prefix or a folder.")],
     keys: Annotated[
         list[str] | None,
         typer.Argument(help="Files by path in the study (optional).", show_default=False),
     ] = None,
-    subject: SubjectOpt = None,
-    session: SessionOpt = None,
-    datatype: DatatypeOpt = None,
-    suffix: SuffixOpt = None,
-    extension: ExtensionOpt = None,
-    pipeline: PipelineOpt = None,
-    entity: EntityOpt = None,
     cache_dir: CacheOpt = None,
     offline: OfflineOpt = False,
-    profile: ProfileOpt = None,
-    anon: AnonOpt = False,
-    endpoint_url: EndpointOpt = None,
+    quiet: QuietOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Print local paths of study files, one per line, fetching what the cache lacks.
 
-    Files come verified from the mirror cache; pick them by path or with the filters.
+    Files come verified from the mirror cache; pick them by path or with the BIDS selection
+    options. Downloads show a progress bar on stderr at a terminal (not with --quiet or
+    --json).
     """
-    filters = filter_keywords(
-        subject=subject,
-        session=session,
-        datatype=datatype,
-        suffix=suffix,
-        extension=extension,
-        pipeline=pipeline,
-        entity=entity,
-    )
+    from ..mirror import Mirror  # here: --help must not load the mirror
+
+    filters = bids_options(ctx).filters
     if not keys and not filters:
         msg = "get needs file paths or at least one filter (refusing to fetch a whole study)"
         raise UsageError(msg, hint="e.g. `brainbucket get URL --subject 01 --datatype dwi`")
-    m = Mirror(
-        url,
-        cache_dir=cache_dir,
-        offline=offline or None,
-        settings=settings_for_cli(profile, anon, endpoint_url),
-    )
-    paths: list[Path] = [m.path(k) for k in keys or []]
-    if filters:
-        paths += m.files(**filters)
+    with contextlib.ExitStack() as stack:
+        bar = None
+        if not (quiet or json_out):
+            # Drawn only at a terminal, and gone when done: stdout keeps only the paths.
+            bar = stack.enter_context(ProgressBar("fetching", add_queued=True))
+        m = Mirror(
+            url,
+            cache_dir=cache_dir,
+            offline=offline or None,
+            settings=settings_for_cli(urls=[] if offline else [url]),
+            callbacks=bar,
+        )
+        paths: list[Path] = [m.path(k) for k in keys or []]
+        if filters:
+            paths += m.files(**filters)
     if json_out:
         emit_json({"url": url, "paths": [str(p) for p in paths]})
         return
@@ -124,55 +110,62 @@ def get_cmd(
         out.write(f"{p}\n")
 
 
-@mirror_app.command("status")
+@mirror_app.command("status", cls=SelectionCommand)
 def status_cmd(
+    ctx: typer.Context,
     url: Annotated[
         str | None, typer.Argument(help="One study's mirror (default: all).", show_default=False)
     ] = None,
     cache_dir: CacheOpt = None,
-    profile: ProfileOpt = None,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Mirrors in the cache: their URL, files and bytes."""
+    """Mirrors in the cache: their URL, files and bytes (of a selection, with the BIDS
+    selection options). Never contacts the server."""
+
+    from ..mirror import Mirror, mirror_all
+
+    filters = bids_options(ctx).filters
     rows = (
-        [
-            Mirror(
-                url, cache_dir=cache_dir, settings=settings_for_cli(profile, False, endpoint_url)
-            ).status()
-        ]
+        [Mirror(url, cache_dir=cache_dir, settings=settings_for_cli(anon=False)).status(**filters)]
         if url
-        else mirror_all(cache_dir)
+        else mirror_all(cache_dir, **filters)
     )
     if json_out:
         emit_json({"mirrors": [r.to_dict() for r in rows]})
         return
-    table = Table(show_edge=False, box=None)
-    for col in ("url", "files", "size", "folder"):
-        table.add_column(col, justify="right" if col in ("files", "size") else "left")
-    for r in rows:
-        table.add_row(escape(r.url), str(r.files), human_size(r.size), escape(str(r.root)))
-    console.print(table)
+    print_table(
+        [
+            Column("url"),
+            Column("files", right=True),
+            Column("size", right=True, human=human_size),
+            Column("folder"),
+        ],
+        [(r.url, r.files, r.size, r.root) for r in rows],
+    )
     total = sum(r.size for r in rows)
-    console.print(f"{len(rows)} mirror(s), {sum(r.files for r in rows)} files, {human_size(total)}")
+    # A pipe gets rows only; the summary goes where a person still sees it.
+    (console if to_terminal() else err_console).print(
+        f"{len(rows)} mirror(s), {sum(r.files for r in rows)} files, {human_size(total)}"
+    )
 
 
-@mirror_app.command("verify")
+@mirror_app.command("verify", cls=SelectionCommand)
 def verify_cmd(
+    ctx: typer.Context,
     url: Annotated[str, typer.Argument(help="The study whose mirror to check.")],
     cache_dir: CacheOpt = None,
-    profile: ProfileOpt = None,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Re-hash every cached file; damaged ones are removed (fetched again on next use).
+    """Re-hash every cached file (of a selection, with the BIDS selection options); damaged
+    ones are removed (fetched again on next use). Never contacts the server.
 
     Exits 8 if any file was damaged.
     """
     from .._exceptions import IntegrityError
+    from ..mirror import Mirror
 
-    settings = settings_for_cli(profile, False, endpoint_url)
-    report = Mirror(url, cache_dir=cache_dir, settings=settings).verify()
+    settings = settings_for_cli(anon=False)
+    report = Mirror(url, cache_dir=cache_dir, settings=settings).verify(**bids_options(ctx).filters)
     if json_out:
         emit_json({"url": url, **report.to_dict()})
     else:
@@ -186,18 +179,23 @@ def verify_cmd(
 
 @mirror_app.command("gc")
 def gc_cmd(
-    max_size: Annotated[str, typer.Option("--max-size", help="Keep at most this much, e.g. 50G.")],
+    max_size: Annotated[
+        str,
+        typer.Option(
+            "--max-size", help="Keep at most this much, e.g. 50G (least recently used go first)."
+        ),
+    ],
     url: Annotated[
         str | None, typer.Argument(help="One study's mirror (default: all).", show_default=False)
     ] = None,
     cache_dir: CacheOpt = None,
-    profile: ProfileOpt = None,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Evict least recently used files until the cache holds at most --max-size."""
+    from ..mirror import Mirror, gc_all
+
     limit = parse_size(max_size)
-    settings = settings_for_cli(profile, False, endpoint_url)
+    settings = settings_for_cli(anon=False)
     report = (
         Mirror(url, cache_dir=cache_dir, settings=settings).gc(limit)
         if url

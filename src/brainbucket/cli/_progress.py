@@ -1,15 +1,17 @@
 """The one progress bar of the commands that move files: it renders :class:`Callbacks`.
 
 Every feature reports through :class:`~brainbucket.Callbacks`, whatever its items (sync
-actions, HCP files, mirror keys), so one bar serves ``sync`` and ``hcp fetch`` alike.
+actions, HCP files, mirror keys, files being verified), so one bar serves ``sync``,
+``hcp fetch``, ``get`` and ``verify`` alike.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 from .._progress import Callbacks
-from ._app import err_console
+from ._app import err_console, real_console
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -31,6 +33,9 @@ class ProgressBar(Callbacks[Any]):
         Shown before the bar (``sync``, ``fetching``).
     total_bytes, total_files
         What the whole run moves, if known now (else see :meth:`set_totals`).
+    add_queued
+        Add up the totals from the items queued instead (their ``size``): for features that
+        announce their work item by item (``Mirror``, ``verify``).
 
     Examples
     --------
@@ -42,7 +47,12 @@ class ProgressBar(Callbacks[Any]):
     """
 
     def __init__(
-        self, description: str, *, total_bytes: int | None = None, total_files: int = 0
+        self,
+        description: str,
+        *,
+        total_bytes: int | None = None,
+        total_files: int = 0,
+        add_queued: bool = False,
     ) -> None:
         # Imported here: a quiet run (scripts, cron) should not pay for the bar's machinery.
         from rich.progress import (
@@ -61,11 +71,16 @@ class ProgressBar(Callbacks[Any]):
             TextColumn("{task.fields[files]}/{task.fields[total_files]} files"),
             TransferSpeedColumn(),
             TimeRemainingColumn(),
-            console=err_console,
+            console=real_console(err_console),
             transient=True,
             disable=not err_console.is_terminal,
         )
         self.files = 0
+        self.add_queued = add_queued
+        self.queued_bytes = 0
+        self.queued_files = 0
+        # Some features report from several threads at once (the mirror's fetchers).
+        self._lock = threading.Lock()
         self.task = self.progress.add_task(
             description, total=total_bytes, files=0, total_files=total_files
         )
@@ -74,12 +89,21 @@ class ProgressBar(Callbacks[Any]):
         """What the run moves, once known (``sync`` knows after planning)."""
         self.progress.update(self.task, total=total_bytes or None, total_files=total_files)
 
+    def on_queued(self, item: Any) -> None:
+        if not self.add_queued:
+            return
+        with self._lock:
+            self.queued_bytes += getattr(item, "size", 0) or 0
+            self.queued_files += 1
+            self.set_totals(self.queued_bytes, self.queued_files)
+
     def on_progress(self, item: Any, nbytes: int) -> None:
         self.progress.advance(self.task, nbytes)
 
     def on_done(self, item: Any, error: BrainbucketError | None) -> None:
-        self.files += 1
-        self.progress.update(self.task, files=self.files)
+        with self._lock:
+            self.files += 1
+            self.progress.update(self.task, files=self.files)
 
     def __enter__(self) -> ProgressBar:
         self.progress.start()

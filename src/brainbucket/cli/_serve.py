@@ -13,21 +13,23 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import platformdirs
 import typer
 from rich.markup import escape
 
-from .._config import Config
 from .._exceptions import BrainbucketError, IntegrityError
-from ..server import LocalServer
-from ..store import S3Settings
-from ._app import app, console, emit_json, human_size, settings_for_cli
+from ._app import app, console, emit_json, human_size
+from ._render import tree_lines
 
 if TYPE_CHECKING:
+    from .._config import Config
+    from ..server import LocalServer
+    from ..store import S3Settings
     from ..sync import SyncResult
 
 
 def _default_data_dir() -> Path:
+    import platformdirs
+
     return Path(platformdirs.user_data_dir("brainbucket")) / "server"
 
 
@@ -74,6 +76,8 @@ def serve_cmd(
 ) -> None:
     """Run an S3-compatible server on 127.0.0.1 (authentication enforced) until Ctrl-C."""
     data_dir = (data or _default_data_dir()).absolute()
+    from ..server import LocalServer  # here: --help must not load the server
+
     server = LocalServer(data_dir, port=port)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -137,9 +141,15 @@ def _endpoint_for_quickstart(data_dir: Path) -> Iterator[tuple[S3Settings, Local
     never into the environment: nothing is left set for the user's later commands, nor
     changed under other threads of a program that runs the quickstart.
     """
+    from ..store import S3Settings
+
     if os.environ.get("BRAINBUCKET_ENDPOINT_URL") and os.environ.get("AWS_ACCESS_KEY_ID"):
-        yield settings_for_cli(), None
+        # Not from the command line's global options: the quickstart brings its own server
+        # unless the environment names one.
+        yield S3Settings.from_options(), None
         return
+    from ..server import LocalServer
+
     server = LocalServer(data_dir)
     server.start()
     try:
@@ -212,6 +222,8 @@ def _quickstart(base: Path, bucket: str) -> None:
 
     t0 = time.perf_counter()
     with _endpoint_for_quickstart(base / "server") as (settings, server):
+        from .._config import Config
+
         # An embedded server is gone after this run: keep the state the sync engine and
         # the assembly cache write about it with the rest of the run's files.
         config = Config(cache_dir=base / "cache") if server else Config()
@@ -242,12 +254,13 @@ def _quickstart(base: Path, bucket: str) -> None:
             "and every file's sha256 recorded in the bucket's manifest"
         )
         console.print("[bold]5.[/] the bucket as a tree:")
-        for level, entry in store.tree("", depth=3):
-            if entry.path.startswith(".brainbucket/"):
-                continue  # the manifest's own objects
+        # The manifest's own objects are left out: the tree shows the study.
+        for branch, entry in tree_lines(
+            store, 3, hide=lambda e: e.path.startswith(".brainbucket/")
+        ):
             name = entry.path.rstrip("/").rsplit("/", 1)[-1]
             suffix = "/" if entry.is_dir else f"  ({human_size(entry.size)})"  # type: ignore[union-attr]
-            console.print(f"      {'    ' * level}├── {escape(name)}{suffix}")
+            console.print(f"      {branch}{escape(name)}{suffix}")
         dest = base / "download"
         # Only sub-01's shard of the manifest is read.
         down = _sync(study_url, dest, settings, config, prefixes=["sub-01/"])

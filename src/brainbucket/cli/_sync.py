@@ -4,40 +4,32 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 
-from .._config import Config
 from .._exceptions import IntegrityError
 from .._paths import printable  # keys are untrusted: no control characters to a terminal
-from ..sync import Plan, SyncResult, plan, sync, verify
 from ._app import (
-    AnonOpt,
-    EndpointOpt,
     JsonOpt,
-    ProfileOpt,
     app,
+    cli_options,
     console,
     emit_json,
     err_console,
+    escape,
     human_size,
     settings_for_cli,
 )
-from ._bids import (
-    DatatypeOpt,
-    PipelineOpt,
-    SampleOpt,
-    SeedOpt,
-    SessionOpt,
-    SubjectOpt,
-    ValidateOpt,
-    WhereOpt,
-    expand_multi,
-    selection_for_sync,
-)
 from ._progress import ProgressBar
+from ._render import Column, print_table, to_terminal
+from ._select import SubjectPickingCommand, bids_options, selection_for_sync
+
+if TYPE_CHECKING:
+    from ..sync import Plan, SyncResult
+
+# The sync engine is imported by the commands: `brainbucket --help` imports every command
+# module, and must not pay for what none of them runs.
 
 
 def _tune_allocator() -> None:
@@ -56,11 +48,11 @@ def _tune_allocator() -> None:
         pass
 
 
-class _OrderedFilters(typer.core.TyperCommand):
-    """Remembers the command-line order of --include/--exclude: later rules win."""
+class _OrderedFilters(SubjectPickingCommand):
+    """The BIDS selection options, and the command-line order of --include/--exclude: later
+    rules win."""
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
-        args = expand_multi(args)  # --subject 01 02
         order: list[tuple[str, str]] = []
         it = iter(args)
         for arg in it:
@@ -95,12 +87,19 @@ ExcludeOpt = Annotated[
 NoFollowOpt = Annotated[
     bool, typer.Option("--no-follow-symlinks", help="Skip symlinks instead of following them.")
 ]
+ValidateOpt = Annotated[
+    bool,
+    typer.Option(
+        "--validate", help="Refuse to upload a study that is not valid BIDS (unless --force)."
+    ),
+]
 DeleteOpt = Annotated[
     bool, typer.Option("--delete", help="Delete files at the destination that the source lacks.")
 ]
 
 
 def _print_plan(p: Plan) -> None:
+    """The plan as `sync --dry-run` logs it: one line per action, then the summary."""
     for a in p.actions:
         console.print(
             f"{a.kind:<12} {escape(printable(a.path))}  [dim]{human_size(a.size)}  {escape(a.reason)}[/]"
@@ -109,13 +108,35 @@ def _print_plan(p: Plan) -> None:
         console.print(
             f"[red]{'error':<12}[/] {escape(printable(path))}  [dim]{escape(printable(err))}[/]"
         )
+    console.print(_plan_summary(p))
+
+
+def _plan_summary(p: Plan) -> str:
     n_t, n_d = len(p.transfers), len(p.deletes)
     verb = "upload" if p.direction == "upload" else "download"
-    console.print(
+    return (
         f"[bold]{n_t}[/] to {verb} ({human_size(p.transfer_bytes)}), [bold]{n_d}[/] to delete, "
         f"{p.unchanged} unchanged ({human_size(p.unchanged_bytes)})"
         + (f", [red]{len(p.errors)} refused or unreadable[/]" if p.errors else "")
     )
+
+
+def _plan_table(p: Plan) -> None:
+    """The plan as `status` shows it: a table of actions; the summary after it at a terminal,
+    on stderr otherwise (so a pipe gets only rows)."""
+    print_table(
+        [
+            Column("action", style=lambda kind: "red" if kind == "error" else None),
+            Column("path"),
+            Column("size", right=True, human=human_size),
+            Column("reason", style=lambda _: "dim"),
+        ],
+        [
+            *((a.kind, a.path, a.size, a.reason) for a in p.actions),
+            *(("error", path, None, err) for path, err in p.errors),
+        ],
+    )
+    (console if to_terminal() else err_console).print(_plan_summary(p))
 
 
 def _summary(r: SyncResult) -> None:
@@ -168,31 +189,24 @@ def sync_cmd(
             "survives a power cut (default BRAINBUCKET_FSYNC, off).",
         ),
     ] = False,
-    subject: SubjectOpt = None,
-    session: SessionOpt = None,
-    datatype: DatatypeOpt = None,
-    pipeline: PipelineOpt = None,
-    sample: SampleOpt = None,
-    seed: SeedOpt = 0,
-    where: WhereOpt = None,
     validate_src: ValidateOpt = False,
-    profile: ProfileOpt = None,
-    anon: AnonOpt = False,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Make DST hold what SRC holds: only new or changed files move, every one verified.
 
     Uploads leave a manifest in the bucket; downloads check every file against it. Re-run
-    after an interruption to resume. The BIDS options (--subject ... --where) move only the
-    chosen part of a study, plus its dataset-level files; --validate refuses an invalid study.
+    after an interruption to resume. The BIDS selection options move only the chosen part of a
+    study, plus its dataset-level files; --validate refuses an invalid study.
     """
+    from .._config import Config
+    from ..sync import sync
+
     rules = ctx.meta.get("filter_order") or []
     _tune_allocator()
     config = Config()
     if fsync:
         config = dataclasses.replace(config, fsync=True)
-    settings = settings_for_cli(profile, anon, endpoint_url)
+    settings = settings_for_cli(urls=[src, dst])
     kw: dict[str, Any] = {
         "delete": delete,
         "force": force,
@@ -206,13 +220,7 @@ def sync_cmd(
     selection = selection_for_sync(
         src,
         dst,
-        subject=subject,
-        session=session,
-        datatype=datatype,
-        pipeline=pipeline,
-        sample=sample,
-        seed=seed,
-        where=where,
+        bids_options(ctx),
         check_valid=validate_src,
         force=force,
         show=not (quiet or json_out),
@@ -269,45 +277,67 @@ def status_cmd(
     include: IncludeOpt = None,
     exclude: ExcludeOpt = None,
     no_follow_symlinks: NoFollowOpt = False,
-    profile: ProfileOpt = None,
-    anon: AnonOpt = False,
-    endpoint_url: EndpointOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """What `sync SRC DST` would do: each file to move or delete, with the reason and size."""
+    """What `sync SRC DST` would do: each file to move or delete, with the reason and size.
+
+    Takes the same BIDS selection options as sync.
+    """
+    from ..sync import plan
+
     rules = ctx.meta.get("filter_order") or []
+    settings = settings_for_cli(urls=[src, dst])
+    selection = selection_for_sync(
+        src,
+        dst,
+        bids_options(ctx),
+        check_valid=False,
+        force=False,
+        show=not (cli_options().quiet or json_out),
+        settings=settings,
+    )
     p = plan(
         src,
         dst,
         delete=delete,
         filters=rules,
         follow_symlinks=not no_follow_symlinks,
-        settings=settings_for_cli(profile, anon, endpoint_url),
+        settings=settings,
+        select=selection,
     )
     if json_out:
         emit_json(p.to_dict())
     else:
-        _print_plan(p)
+        _plan_table(p)
 
 
 @app.command("verify")
 def verify_cmd(
     url: Annotated[str, typer.Argument(help="s3://bucket/prefix or a folder with a manifest.")],
     deep: Annotated[
-        bool, typer.Option("--deep", help="Also download and hash every object (buckets).")
+        bool,
+        typer.Option("--deep", help="Also download and hash every object (of a bucket)."),
     ] = False,
-    profile: ProfileOpt = None,
-    anon: AnonOpt = False,
-    endpoint_url: EndpointOpt = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar; the report and errors only.")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Re-check a dataset against its manifest: missing, mismatched and untracked files.
 
     Exits 0 when every file the manifest lists is intact, even if objects it does not list
     are there (they are listed as untracked, as `git status` does); 8 when one is missing or
-    damaged.
+    damaged. Hashing (a folder, or a bucket with --deep) shows a progress bar on stderr at a
+    terminal (not with --quiet or --json).
     """
-    report = verify(url, deep=deep, settings=settings_for_cli(profile, anon, endpoint_url))
+    from ..sync import verify
+
+    settings = settings_for_cli(urls=[url])
+    if quiet or json_out:
+        report = verify(url, deep=deep, settings=settings)
+    else:
+        with ProgressBar("verifying", add_queued=True) as bar:
+            report = verify(url, deep=deep, settings=settings, callbacks=bar)
     remote = report.url.startswith("s3://")
     if json_out:
         emit_json(report.to_dict())

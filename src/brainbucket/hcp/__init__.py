@@ -14,13 +14,11 @@ Examples
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
-from .._config import Config
-from .._progress import Callbacks
-from ..store import S3Settings
-from ._fetch import FetchPlan, FetchResult, execute_fetch, plan_fetch
 from ._layout import (
     DEFAULT_BUCKET,
     DEFAULT_KINDS,
@@ -31,8 +29,44 @@ from ._layout import (
     Kind,
     bids_target,
 )
-from ._record import RECORD_NAME, verify
-from ._select import HCP, HCPFile, Selection
+
+if TYPE_CHECKING:
+    from .._config import Config
+    from .._progress import Callbacks
+    from ..store import S3Settings
+    from ._fetch import FetchPlan, FetchResult, execute_fetch, plan_fetch
+    from ._record import RECORD_NAME, verify
+    from ._select import HCP, HCPFile, Selection
+
+# The layout (releases, kinds, defaults) loads with the package; the rest, which needs the
+# store and the sync engine, on first use: `brainbucket --help` shows the kinds and releases
+# without paying for them.
+_LAZY = {
+    "FetchPlan": "_fetch",
+    "FetchResult": "_fetch",
+    "execute_fetch": "_fetch",
+    "plan_fetch": "_fetch",
+    "RECORD_NAME": "_record",
+    "verify": "_record",
+    "HCP": "_select",
+    "HCPFile": "_select",
+    "Selection": "_select",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(importlib.import_module(f".{module_name}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "DEFAULT_BUCKET",
@@ -76,6 +110,8 @@ def subjects(
     >>> len(hcp.subjects("HCP_1200", profile="hcp"))  # doctest: +SKIP
     1113
     """
+    from ._select import HCP
+
     return HCP(
         release, bucket=bucket, settings=_settings(profile, anon, endpoint_url, settings)
     ).subjects()
@@ -100,6 +136,8 @@ def files(
     >>> sum(f.size for f in hcp.files("100206", "dwi", profile="hcp"))  # doctest: +SKIP
     1543672072
     """
+    from ._select import HCP
+
     client = HCP(release, bucket=bucket, settings=_settings(profile, anon, endpoint_url, settings))
     return client.files(subject, kinds)
 
@@ -123,6 +161,8 @@ def select(
     >>> hcp.select(["100206", "100307"], profile="hcp").size_by_subject()  # doctest: +SKIP
     {'100206': 1577853042, '100307': 1516981120}
     """
+    from ._select import HCP
+
     client = HCP(release, bucket=bucket, settings=_settings(profile, anon, endpoint_url, settings))
     return client.select(subjects, kinds)
 
@@ -180,6 +220,9 @@ def fetch(
     >>> r.derivative.name  # doctest: +SKIP
     'hcp'
     """
+    from ._fetch import FetchResult, execute_fetch, plan_fetch
+    from ._select import HCP
+
     client = HCP(release, bucket=bucket, settings=_settings(profile, anon, endpoint_url, settings))
     plan = plan_fetch(client, subjects, dest, kinds=kinds, pipeline=pipeline)
     if dry_run:
@@ -196,4 +239,6 @@ def _settings(
     """
     if settings is not None:
         return settings
+    from ..store import S3Settings
+
     return S3Settings.from_options(profile=profile, anon=anon, endpoint_url=endpoint_url)

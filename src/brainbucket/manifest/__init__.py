@@ -19,7 +19,7 @@ Examples
 
 from ._entry import Entry
 from ._format import HEAD_PATH, META_DIR, shard_of
-from ._io import read_manifest, read_pointer, write_manifest
+from ._io import find_manifest, read_manifest, read_pointer, write_manifest
 from ._manifest import Manifest
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "META_DIR",
     "Entry",
     "Manifest",
+    "find_manifest",
     "read_manifest",
     "read_pointer",
     "shard_of",

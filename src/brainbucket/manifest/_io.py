@@ -11,7 +11,8 @@ from typing import Any
 from .._config import Config
 from .._exceptions import ConflictError, ManifestError, ObjectNotFoundError
 from .._hashing import hex_of, sha256_bytes
-from ..store import Store
+from .._url import StoreURL
+from ..store import S3Settings, Store, open_store
 from ._entry import Entry
 from ._format import (
     HEAD_PATH,
@@ -26,7 +27,7 @@ from ._format import (
 )
 from ._manifest import Manifest
 
-__all__ = ["read_manifest", "read_pointer", "write_manifest"]
+__all__ = ["find_manifest", "read_manifest", "read_pointer", "write_manifest"]
 
 _CONFLICT_HINT = "someone else synced meanwhile; re-run to merge their changes with yours"
 _UNSET: Any = object()
@@ -147,6 +148,56 @@ def read_manifest(
         sub.pointer_etag = etag
         return sub
     return m
+
+
+def find_manifest(
+    url: StoreURL,
+    *,
+    settings: S3Settings | None = None,
+    cache: bool | str | os.PathLike[str] = True,
+) -> tuple[Manifest, str] | None:
+    """The manifest of the dataset holding ``url``: its own, or the nearest one above it.
+
+    A listing of ``s3://bucket/study/sub-01`` belongs to the dataset ``s3://bucket/study``
+    when that is where the manifest is. Each level costs one small GET of a pointer, from
+    ``url`` up to the bucket; a local folder is asked only about itself.
+
+    Parameters
+    ----------
+    url
+        Where a listing starts.
+    settings
+        How to reach the server.
+    cache
+        As for :func:`read_manifest`.
+
+    Returns
+    -------
+    tuple of Manifest and str, or None
+        The manifest and ``url``'s path inside its dataset (``""`` at the dataset root, else
+        ending in ``/``); ``None`` if no level has one.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from brainbucket import open_store
+    >>> from brainbucket._url import parse_url
+    >>> root = tempfile.mkdtemp()
+    >>> _ = write_manifest(open_store(root), Manifest([Entry("a.txt", 1, "sha256:" + "0" * 64)]))
+    >>> manifest, below = find_manifest(parse_url(root))
+    >>> list(manifest), below
+    (['a.txt'], '')
+    """
+    parts = url.prefix.strip("/").split("/") if url.is_s3 and url.prefix.strip("/") else []
+    for n in range(len(parts), -1, -1):
+        here = StoreURL(url.scheme, url.bucket, "/".join(parts[:n])) if url.is_s3 else url
+        manifest = read_manifest(open_store(here, settings=settings), cache=cache)
+        if manifest is not None:
+            below = "/".join(parts[n:])
+            return manifest, below + "/" if below else ""
+        if not url.is_s3:
+            break
+    return None
 
 
 def _put_immutable(store: Store, path: str, blob: bytes) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import threading
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 
 from .._hashing import sha256_bytes
+from .._types import ObjectInfo
 from ._entry import Entry
 from ._format import ShardRef, encode_root, encode_shard, shard_may_hold, shard_of
 
@@ -195,6 +197,36 @@ class Manifest(MutableMapping[str, Entry]):
             items = sorted(p for p in shard if p.startswith(prefix))
             iters.append(iter([shard[p] for p in items]))
         yield from heapq.merge(*iters, key=lambda e: e.path)
+
+    def complete(self, info: ObjectInfo, path: str | None = None) -> ObjectInfo:
+        """``info`` with the version id and sha256 this manifest records for the object,
+        when it lists the same object: the same size and the same ETag.
+
+        A listing says neither; a manifest that lists the object as it is knows both. An
+        object without an ETag (a local file) is never taken for the one recorded: its size
+        alone could match other bytes.
+
+        Parameters
+        ----------
+        info
+            The object as listed.
+        path
+            Its path in the dataset, if not ``info.path`` (a listing below the dataset root).
+
+        Examples
+        --------
+        >>> m = Manifest([Entry("a.txt", 1, "sha256:" + "0" * 64, "v1", "e1")])
+        >>> m.complete(ObjectInfo("a.txt", 1, etag="e1")).version_id
+        'v1'
+        >>> m.complete(ObjectInfo("a.txt", 1, etag="e2")).sha256 is None  # changed since
+        True
+        """
+        entry = self.get(info.path if path is None else path)
+        if entry is None or entry.size != info.size or not info.etag or entry.etag != info.etag:
+            return info
+        return dataclasses.replace(
+            info, version_id=info.version_id or entry.version_id, sha256=entry.sha256
+        )
 
     def flat(self) -> dict[str, Entry]:
         """Every entry in one plain dict (loads every shard). The entries are shared, not

@@ -8,6 +8,7 @@ Examples
 """
 
 from ._cache import GcReport, MirrorStatus
-from ._mirror import Mirror, VerifyReport, gc_all, mirror_all
+from ._mirror import Mirror
+from ._parts import FileKey, VerifyReport, gc_all, mirror_all
 
-__all__ = ["GcReport", "Mirror", "MirrorStatus", "VerifyReport", "gc_all", "mirror_all"]
+__all__ = ["FileKey", "GcReport", "Mirror", "MirrorStatus", "VerifyReport", "gc_all", "mirror_all"]

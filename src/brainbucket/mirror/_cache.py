@@ -24,14 +24,16 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._exceptions import NotFoundError
 from .._hashing import TMP_SUFFIX
 from .._paths import local_path_for
-from ..bids._index import FileRow
+from ..bids._index import FileRow, StudyIndex, find_root
+from ..bids._query import Query
 
 __all__ = ["CacheLayout", "GcReport", "MirrorStatus", "Record", "gc", "mirrors"]
 
@@ -135,6 +137,12 @@ class CacheLayout:
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
 
+    def existing(self, url: str, cache_dir: Path) -> CacheLayout:
+        """This mirror, if the cache holds it; else :func:`missing_mirror`'s error."""
+        if not self.root.is_dir():
+            raise missing_mirror(url, cache_dir)
+        return self
+
     def write_source(self, url: str, endpoint: str | None) -> None:
         if not self.source.exists():
             _atomic_write(self.source, json.dumps({"url": url, "endpoint": endpoint}).encode())
@@ -199,10 +207,13 @@ class MirrorStatus:
         }
 
 
-def status_of(layout: CacheLayout) -> MirrorStatus:
+def status_of(layout: CacheLayout, keys: Collection[str] | None = None) -> MirrorStatus:
+    """Files and bytes a mirror holds (of ``keys`` only, when given)."""
     count = size = 0
     last: float | None = None
-    for _, _, st in layout.cached_files():
+    for key, _, st in layout.cached_files():
+        if keys is not None and key not in keys:
+            continue
         count += 1
         size += st.st_size
         last = st.st_atime if last is None else max(last, st.st_atime)
@@ -217,9 +228,45 @@ def mirror_roots(cache_dir: Path) -> list[Path]:
     return sorted(p for p in base.iterdir() if p.is_dir())
 
 
-def mirrors(cache_dir: Path) -> list[MirrorStatus]:
-    """Status of every mirror under ``cache_dir``."""
-    return [status_of(CacheLayout(r)) for r in mirror_roots(cache_dir)]
+def selected_keys(layout: CacheLayout, query: Query) -> frozenset[str]:
+    """The keys of the mirrored study that ``query`` selects, found without the network: in
+    the study's file list as last seen (or, never listed, the files in the cache)."""
+    saved = layout.load_listing()
+    rows = (
+        saved[0]
+        if saved is not None
+        else [(key, st.st_size, None, None, None) for key, _, st in layout.cached_files()]
+    )
+    index = StudyIndex(rows, root=find_root(r[0] for r in rows))
+    return frozenset(f.path for f in index.matching(query))
+
+
+def mirrors(cache_dir: Path, query: Query | None = None) -> list[MirrorStatus]:
+    """Status of every mirror under ``cache_dir`` (of the files ``query`` selects, if given)."""
+    out = []
+    for root in mirror_roots(cache_dir):
+        layout = CacheLayout(root)
+        out.append(status_of(layout, None if query is None else selected_keys(layout, query)))
+    return out
+
+
+def missing_mirror(url: str, cache_dir: Path) -> NotFoundError:
+    """The error for a study the cache holds no mirror of (at the endpoint asked for).
+
+    A mirror of the same study from another endpoint is named: the endpoint is part of a
+    mirror's name, so a forgotten ``--endpoint-url`` finds nothing.
+    """
+    msg = f"no mirror of {url} in {cache_dir}"
+    for other in mirrors(cache_dir):
+        if other.url == url:
+            hint = (
+                f"the cache holds one from {other.endpoint}: add --endpoint-url {other.endpoint}"
+                if other.endpoint
+                else "the cache holds one from AWS: leave out --endpoint-url"
+            )
+            return NotFoundError(msg, hint=hint)
+    hint = "`brainbucket mirror status` lists the mirrors in the cache; `brainbucket get` fills one"
+    return NotFoundError(msg, hint=hint)
 
 
 @dataclass(frozen=True)

@@ -27,25 +27,25 @@ from .._types import Expected
 from .._url import parse_url
 from ..bids._index import FileRow
 from ..bids._listing import remote_file_of, remote_files
+from ..bids._query import Query
 from ..bids._study import Study
 from ..store import S3Settings, Store, open_store
-from ._cache import CacheLayout, GcReport, MirrorStatus, Record, gc, mirror_slug, status_of
+from ._cache import (
+    CacheLayout,
+    GcReport,
+    MirrorStatus,
+    Record,
+    gc,
+    mirror_slug,
+    selected_keys,
+    status_of,
+)
+from ._parts import FileKey, OfflineStore, VerifyReport
 
-__all__ = ["Mirror", "VerifyReport"]
+__all__ = ["Mirror"]
 
 _TOUCH_EVERY_NS = 60 * 1_000_000_000
 _ATTEMPTS = 3
-
-
-class VerifyReport:
-    """What :meth:`Mirror.verify` found: files checked, and those removed as damaged."""
-
-    def __init__(self, checked: int, damaged: list[str]) -> None:
-        self.checked = checked
-        self.damaged = damaged
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"checked": self.checked, "damaged": self.damaged}
 
 
 class Mirror:
@@ -71,10 +71,12 @@ class Mirror:
         Files fetched at once by :meth:`files`.
     callbacks
         Progress subscriber (:class:`~brainbucket.Callbacks`) told about each download by
-        the file's key (relative to the study root): ``on_queued`` when it starts,
-        ``on_progress`` as bytes arrive, ``on_done`` once it is verified in place (or
-        failed). Files already in the cache are not reported. Called from the fetching
-        threads.
+        the file's key (relative to the study root; a :class:`FileKey`, a ``str`` that also
+        carries the file's ``size``): ``on_queued`` for every file a call will fetch,
+        before the first starts, ``on_progress`` as bytes arrive, ``on_done`` once it is
+        verified in place (or failed). Files already in the cache are not reported, nor
+        further is one another process fetched meanwhile. Called from the fetching threads
+        (``on_queued``: from the calling one).
     lock_timeout
         Seconds to wait for another process fetching the same file before fetching it anyway.
     config
@@ -159,10 +161,10 @@ class Mirror:
                 if saved is None:
                     msg = f"offline, and {self.url} was never listed into {self.layout.root}"
                     raise OfflineError(
-                        msg, hint="run once online (unset BRAINBUCKET_OFFLINE) to record the study"
+                        msg, hint="run once without --offline or BRAINBUCKET_OFFLINE to record it"
                     )
                 remote, source = saved
-                self._study = Study.from_files(_OfflineStore(self.url), remote, source)
+                self._study = Study.from_files(OfflineStore(self.url), remote, source)
             else:
                 store = self.store
                 remote, source = remote_files(store, manifest_cache=self._manifest_cache)
@@ -268,7 +270,12 @@ class Mirror:
             raise err
         if missing:
             self._prepare_cache()
-            results = self._fetch_all([wanted[i] for i in missing])
+            todo = [wanted[i] for i in missing]
+            # All at once, before any starts: a subscriber knows the whole job's size at once
+            # (a progress bar's time left), not as each fetching thread gets to its file.
+            for r in todo:
+                self.callbacks.on_queued(FileKey(r[0], r[1]))
+            results = self._fetch_all(todo)
             for i, p in zip(missing, results, strict=True):
                 paths[i] = p
         return [p for p in paths if p is not None]
@@ -347,7 +354,7 @@ class Mirror:
         return [p for p in results if isinstance(p, Path)]
 
     def _fetch(self, remote: FileRow) -> Path:
-        key = remote[0]
+        key = FileKey(remote[0], remote[1])
         lock_path = self.layout.lock_path(key)
         lock_path.parent.mkdir(parents=True, exist_ok=True)
         lock: filelock.BaseFileLock | None = filelock.FileLock(lock_path, timeout=self.lock_timeout)
@@ -360,9 +367,8 @@ class Mirror:
                 cached = self._cached(remote)  # another process may have fetched it meanwhile
                 if cached is not None:
                     return cached
-                self.callbacks.on_queued(key)
                 try:
-                    done = self._download(remote)
+                    done = self._download(remote, key)
                 except BrainbucketError as exc:
                     self.callbacks.on_done(key, exc)
                     raise
@@ -380,7 +386,7 @@ class Mirror:
             msg, hint="re-run; if this repeats, the cache's filesystem may not support locks"
         )
 
-    def _download(self, remote: FileRow) -> Path | None:
+    def _download(self, remote: FileRow, item: FileKey) -> Path | None:
         """Fetch one file into place and record it; ``None`` if, once renamed, the file at the
         destination turned out to be another writer's (its record is that writer's to make)."""
         key, size, etag, version_id, sha256 = remote
@@ -396,7 +402,7 @@ class Mirror:
                 w.write(chunk)
                 if md5 is not None:
                     md5.update(chunk)
-                self.callbacks.on_progress(key, len(chunk))
+                self.callbacks.on_progress(item, len(chunk))
             if md5 is not None and (got := md5.hexdigest()) != etag_md5:
                 w.abort()
                 msg = f"{what}: MD5 {got[:12]}… does not match the ETag {etag_md5[:12]}…"  # type: ignore[index]
@@ -415,17 +421,34 @@ class Mirror:
 
     # -- maintenance -----------------------------------------------------------------------
 
-    def status(self) -> MirrorStatus:
-        """How many files and bytes this mirror holds."""
-        return status_of(self.layout)
+    def _selected(self, args: tuple[Any, ...], filters: dict[str, Any]) -> frozenset[str] | None:
+        """The keys the filters select (``None``: no filter, every key), without the network."""
+        if not args and all(v is None for v in filters.values()):
+            return None
+        return selected_keys(self.layout, Query.of(*args, **filters))
 
-    def verify(self) -> VerifyReport:
-        """Re-hash every cached file against its record; remove those that do not match."""
+    def status(self, *args: Any, **filters: Any) -> MirrorStatus:
+        """How many files and bytes this mirror holds; with filters (as :meth:`files` takes
+        them), of the files they select. Never contacts the server; a ``NotFoundError`` if the
+        cache holds no mirror of this study."""
+        layout = self.layout.existing(self.url, self.cache_dir)
+        return status_of(layout, self._selected(args, filters))
+
+    def verify(self, *args: Any, **filters: Any) -> VerifyReport:
+        """Re-hash every cached file against its record; remove those that do not match.
+
+        With filters (as :meth:`files` takes them), only the cached files they select. Never
+        contacts the server; a ``NotFoundError`` if the cache holds no mirror of this study.
+        """
         from .._hashing import sha256_file
 
+        layout = self.layout.existing(self.url, self.cache_dir)
+        keep = self._selected(args, filters)
         checked = 0
         damaged: list[str] = []
-        for key, path, st in self.layout.cached_files():
+        for key, path, st in layout.cached_files():
+            if keep is not None and key not in keep:
+                continue
             checked += 1
             record = self.layout.read_record(key)
             if record is None or record.size != st.st_size or sha256_file(path) != record.sha256:
@@ -438,7 +461,9 @@ class Mirror:
         if max_size < 0:
             msg = "max_size must be zero or more bytes"
             raise UsageError(msg)
-        return gc(self.cache_dir, max_size, roots=[self.layout.root])
+        return gc(
+            self.cache_dir, max_size, roots=[self.layout.existing(self.url, self.cache_dir).root]
+        )
 
 
 def _remote_of(f: Any) -> FileRow:
@@ -449,31 +474,3 @@ def _now_ns() -> int:
     import time
 
     return time.time_ns()
-
-
-class _OfflineStore(Store):
-    """Stands in for the remote store offline: every request is refused, none is made."""
-
-    def __init__(self, url: str) -> None:
-        self.url = parse_url(url)
-
-    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
-        msg = f"offline: not contacting {self.url}"
-        raise OfflineError(msg)
-
-    _list = info = _open_stream = write_bytes = upload = delete = presign = versions = _refuse  # type: ignore[assignment]
-
-
-def mirror_all(cache_dir: Path | None = None) -> list[MirrorStatus]:
-    """Status of every mirror in the cache."""
-    from ._cache import mirrors
-
-    return mirrors(cache_dir if cache_dir is not None else Config().cache_dir)
-
-
-def gc_all(max_size: int, cache_dir: Path | None = None) -> GcReport:
-    """Evict least recently used files across every mirror in the cache."""
-    if max_size < 0:
-        msg = "max_size must be zero or more bytes"
-        raise UsageError(msg)
-    return gc(cache_dir if cache_dir is not None else Config().cache_dir, max_size)

@@ -14,7 +14,10 @@ SeaweedFS behaviour designed around here:
   each time and remove that file first, so a restart on other ports works;
 - it leaves unix socket files in the temp folder: it gets a private ``TMPDIR`` that a clean
   stop removes;
-- object ACLs are stored but not enforced; bucket policies are.
+- object ACLs are stored but not enforced; bucket policies are;
+- two servers on one folder corrupt nothing but each other's start: the folder is locked
+  (``server.lock``) before anything in it is written, and on Linux SeaweedFS dies with the
+  Python process that started it (see ``_guard``).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from pathlib import Path
 from types import TracebackType
 
 from .._exceptions import ServeError
+from ._guard import DataLock, die_with_parent, startup_failure
 
 __all__ = ["Identity", "LocalServer", "find_weed", "free_port"]
 
@@ -173,6 +177,8 @@ class LocalServer:
         self.proc: subprocess.Popen[bytes] | None = None
         self._tmp: str | None = None
         self._log: Path = self.data_dir / "server.log"
+        self._log_start = 0
+        self._lock = DataLock(self.data_dir)
 
     # -- identities -------------------------------------------------------------------------
 
@@ -260,19 +266,37 @@ class LocalServer:
         return args
 
     def start(self, timeout: float = 60.0) -> LocalServer:
-        """Start the server and wait until it answers signed S3 requests."""
+        """Start the server and wait until it answers signed S3 requests.
+
+        Raises
+        ------
+        ServeError
+            The data folder is in use by a running server (nothing in it was touched), a port
+            is taken, or the server did not come up.
+        """
         if self.proc is not None:
             return self
+        self._lock.acquire()  # before anything in the folder is written
+        try:
+            self._spawn(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        self._lock.note(self.endpoint_url)
+        return self
+
+    def _spawn(self, timeout: float) -> None:
+        ports = self._ports()
         config_path = self.data_dir / "s3-identities.json"
         fd = os.open(config_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             json.dump(identities_config(self.identities, self.public_buckets), f)
         with contextlib.suppress(FileNotFoundError):
             (self.data_dir / "data" / "mini.options").unlink()
-        ports = self._ports()
         self._tmp = tempfile.mkdtemp(prefix="bbweed-")
         env = dict(os.environ, TMPDIR=self._tmp)
         log = open(self._log, "ab")
+        self._log_start = log.tell()
         try:
             self.proc = subprocess.Popen(
                 self.command(ports, config_path),
@@ -282,25 +306,30 @@ class LocalServer:
                 env=env,
                 cwd=self._tmp,
                 start_new_session=True,  # Ctrl-C in a terminal reaches us; we stop it cleanly
+                preexec_fn=die_with_parent(),  # on Linux: weed stops when we die
             )
         finally:
             log.close()
         self.port = ports["s3"]
-        try:
-            self._wait_ready(timeout)
-        except BaseException:
-            self.stop()
-            raise
-        return self
+        self._wait_ready(timeout)
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         url = f"http://127.0.0.1:{self.port}/"
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
-                tail = self._log.read_text(errors="replace")[-800:] if self._log.exists() else ""
+                why = startup_failure(self._log, self._log_start)
                 msg = f"the S3 server exited during start-up (code {self.proc.returncode})"
-                raise ServeError(msg, hint=f"see {self._log}: {tail.strip()[-200:]}")
+                hint = f"the whole log is in {self._log}"
+                if why:
+                    msg += f": {why}"
+                if "resource temporarily unavailable" in why:
+                    # SeaweedFS's own store lock: a server brainbucket did not start holds it.
+                    hint = (
+                        f"another process uses the data folder {self.data_dir} (a server "
+                        f"started outside brainbucket?): stop it, or serve another folder; {hint}"
+                    )
+                raise ServeError(msg, hint=hint)
             try:
                 with urllib.request.urlopen(url, timeout=2):
                     pass
@@ -349,6 +378,7 @@ class LocalServer:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
         self.port = None
+        self._lock.release()
 
     def kill(self) -> None:
         """SIGKILL the server at once (for fault tests); data on disk survives."""

@@ -17,8 +17,9 @@ from ._http import Abort, Cancelled
 from ._local import LocalStore
 from ._route import RESUME_THRESHOLD, Route
 from ._s3 import S3Store
+from ._s3_control import list_buckets
 from ._s3_write import PART_SIZE, Part
-from ._session import available_profiles, chain_has_credentials
+from ._session import EndpointOrigin, available_profiles, chain_has_credentials, endpoint_origin
 from ._settings import S3Settings
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "Abort",
     "Cancelled",
     "Capabilities",
+    "EndpointOrigin",
     "LocalStore",
     "Part",
     "Route",
@@ -35,7 +37,9 @@ __all__ = [
     "Store",
     "available_profiles",
     "chain_has_credentials",
+    "endpoint_origin",
     "join_path",
+    "list_buckets",
     "open_store",
     "split_object_url",
 ]

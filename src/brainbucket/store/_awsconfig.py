@@ -208,6 +208,20 @@ class AwsConfig:
 
     def endpoint(self, region: str) -> str:
         """The S3 endpoint boto3 would use when none is given explicitly."""
+        return self.endpoint_source(region)[0]
+
+    def endpoint_source(self, region: str) -> tuple[str, str]:
+        """:meth:`endpoint`, and the setting it comes from: an environment variable's name,
+        ``profile NAME's services section S``, ``profile NAME's endpoint_url``, or ``AWS``.
+
+        Examples
+        --------
+        >>> cfg = AwsConfig(None, {"AWS_CONFIG_FILE": "/nonexistent",
+        ...                        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+        ...                        "AWS_ENDPOINT_URL": "http://127.0.0.1:9000"})
+        >>> cfg.endpoint_source("us-east-1")
+        ('http://127.0.0.1:9000', 'AWS_ENDPOINT_URL')
+        """
         if (
             "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS" in self.env
             or "ignore_configured_endpoint_urls" in self.scoped
@@ -215,17 +229,19 @@ class AwsConfig:
             raise NeedsBoto  # configured endpoints ignored
         for var in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"):
             if self.env.get(var):
-                return str(self.env[var])
+                return str(self.env[var]), var
+        profile = f"profile {self.profile or 'default'}'s"
         if "services" in self.scoped:
             section = self.config["services"].get(self.scoped["services"])
             s3 = (section or {}).get("s3", {})
             if not section or not isinstance(s3, dict):
                 raise NeedsBoto  # services section missing or malformed
             if s3.get("endpoint_url"):
-                return str(s3["endpoint_url"])
+                where = f"{profile} services section {self.scoped['services']}"
+                return str(s3["endpoint_url"]), where
         configured = self.scoped.get("endpoint_url")
         if isinstance(configured, str) and configured:
-            return configured
+            return configured, f"{profile} endpoint_url"
         # AWS itself. FIPS, dual-stack, accelerated or other partitions: boto3 knows best.
         if (
             any(k.startswith(("AWS_USE_", "AWS_S3_")) for k in self.env)
@@ -234,8 +250,8 @@ class AwsConfig:
         ):
             raise NeedsBoto  # special AWS endpoint
         if region == "us-east-1":
-            return "https://s3.amazonaws.com"
-        return f"https://s3.{region}.amazonaws.com"
+            return "https://s3.amazonaws.com", "AWS"
+        return f"https://s3.{region}.amazonaws.com", "AWS"
 
     def credentials(self) -> StaticCredentials:
         """Static keys, found where boto3's chain would find them first.

@@ -7,22 +7,18 @@ Backends translate every backend error into brainbucket's exceptions before it l
 from __future__ import annotations
 
 import abc
-import asyncio
 import dataclasses
 import os
 import threading
-from collections.abc import Callable, Collection, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from .._exceptions import ObjectNotFoundError, UsageError
-from .._hashing import VerifiedWriter
+from .._exceptions import ObjectNotFoundError
+from .._hashing import StreamCheck, VerifiedWriter, plain_md5
 from .._types import (
-    DiskUsage,
     Expected,
-    FolderInfo,
     ListEntry,
     ObjectInfo,
     ProgressCallback,
@@ -33,6 +29,7 @@ from .._url import StoreURL
 from ._capabilities import Capabilities
 from ._optional import OptionalVerbs
 from ._route import RESUME_THRESHOLD, Route
+from ._views import ListingViews
 
 if TYPE_CHECKING:
     from ._http import Abort
@@ -45,7 +42,7 @@ def join_path(*parts: str) -> str:
     return "/".join(p.strip("/") for p in parts if p and p.strip("/"))
 
 
-class Store(OptionalVerbs, abc.ABC):
+class Store(ListingViews, OptionalVerbs, abc.ABC):
     """An object store rooted at a URL: S3 bucket/prefix or a local folder.
 
     Subclasses implement the abstract verbs; listing semantics, walking, disk usage, verified
@@ -199,81 +196,6 @@ class Store(OptionalVerbs, abc.ABC):
             except ObjectNotFoundError:
                 return
 
-    def walk_all(self, *, jobs: int = 16, skip: Collection[str] = ()) -> Iterator[ObjectInfo]:
-        """Every object under the root, the top-level folders listed in parallel.
-
-        S3 answers a listing 1,000 keys a page, one page after the other; listing each
-        top-level folder (``sub-01/``, ``derivatives/`` ...) on its own thread multiplies the
-        rate. Objects come top-level ones first, then folder by folder in listing order. A
-        root nothing was written under is empty, not an error; a missing bucket still raises.
-
-        Parameters
-        ----------
-        jobs
-            Folders listed at once.
-        skip
-            Top-level folders to leave out, as listed (ending in ``/``): ``.brainbucket/``
-            for the dataset's files without brainbucket's own.
-
-        Examples
-        --------
-        >>> import tempfile
-        >>> from brainbucket import open_store
-        >>> store = open_store(tempfile.mkdtemp())
-        >>> for p in (".brainbucket/HEAD", "sub-02/b.txt", "sub-01/a.txt", "README"):
-        ...     _ = store.write_bytes(p, b"x")
-        >>> [o.path for o in store.walk_all(skip={".brainbucket/"})]
-        ['README', 'sub-01/a.txt', 'sub-02/b.txt']
-        """
-        try:
-            top = list(self.ls(""))
-        except ObjectNotFoundError:
-            return
-        folders = [e.path for e in top if isinstance(e, FolderInfo) and e.path not in skip]
-        for e in top:
-            if isinstance(e, ObjectInfo):
-                yield e
-        if not folders:
-            return
-        with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(folders)))) as pool:
-            for listed in pool.map(lambda p: list(self.walk(p)), folders):
-                yield from listed
-
-    def du(self, path: str = "") -> tuple[list[DiskUsage], DiskUsage]:
-        """Bytes and object counts per immediate child of ``path``, and the total.
-
-        One streamed recursive listing; memory grows with the number of children, not keys.
-        """
-        path = path.strip("/")
-        base = f"{path}/" if path else ""
-        children: dict[str, list[int]] = {}
-        total = [0, 0]
-        for obj in self.walk(path):
-            rel = obj.path[len(base) :] if obj.path.startswith(base) else obj.path
-            head, sep, _ = rel.partition("/")
-            name = base + head + ("/" if sep else "")
-            acc = children.setdefault(name, [0, 0])
-            acc[0] += obj.size
-            acc[1] += 1
-            total[0] += obj.size
-            total[1] += 1
-        rows = [DiskUsage(name, s, c) for name, (s, c) in sorted(children.items())]
-        return rows, DiskUsage(base or "", total[0], total[1])
-
-    def tree(self, path: str = "", *, depth: int = 2) -> Iterator[tuple[int, ListEntry]]:
-        """Depth-first ``(level, entry)`` pairs down to ``depth`` folder levels."""
-        if depth < 1:
-            msg = "depth must be at least 1"
-            raise UsageError(msg)
-
-        def visit(p: str, level: int) -> Iterator[tuple[int, ListEntry]]:
-            for entry in self.ls(p):
-                yield level, entry
-                if isinstance(entry, FolderInfo) and level + 1 < depth:
-                    yield from visit(entry.path, level + 1)
-
-        yield from visit(path, 0)
-
     def exists(self, path: str) -> bool:
         try:
             self.info(path)
@@ -302,6 +224,42 @@ class Store(OptionalVerbs, abc.ABC):
         for chunk in chunks:
             # Backends may hand out zero-copy buffers; this verb promises bytes.
             yield chunk if type(chunk) is bytes else bytes(chunk)
+
+    def read_to(self, path: str, out: BinaryIO, expected: Expected | None = None) -> str:
+        """Write an object's bytes to ``out`` as they arrive (standard output, a pipe), then
+        check them; returns ``sha256:<hex>``.
+
+        Unlike :meth:`download`, nothing waits in a temporary file: the check (size, and
+        the digests ``expected`` gives, else the MD5 of a plain ETag) comes after the last
+        byte was written, and a mismatch cannot take those bytes back.
+
+        Raises
+        ------
+        IntegrityError
+            The bytes written do not match; its message says they cannot be taken back.
+
+        Examples
+        --------
+        >>> import io, tempfile
+        >>> from brainbucket import open_store
+        >>> store = open_store(tempfile.mkdtemp())
+        >>> _ = store.write_bytes("a.txt", b"hello")
+        >>> out = io.BytesIO()
+        >>> store.read_to("a.txt", out, Expected(size=5)).startswith("sha256:"), out.getvalue()
+        (True, b'hello')
+        """
+        expected = expected or Expected()
+        meta, chunks = self._open_stream(path, version_id=expected.version_id)
+        if expected.size is None:
+            expected = dataclasses.replace(expected, size=meta.size)
+        if not (expected.sha256 or expected.blake3 or expected.md5):
+            expected = dataclasses.replace(expected, md5=plain_md5(meta.etag))
+        check = StreamCheck(expected, self.describe(path))
+        for chunk in chunks:
+            out.write(chunk)
+            check.update(chunk)
+        out.flush()
+        return check.verify()
 
     def read_bytes(
         self,
@@ -412,6 +370,8 @@ class Store(OptionalVerbs, abc.ABC):
         resumable_reads``) continue a large one (at least ``resume_threshold``) where an
         earlier run stopped.
         """
+        import asyncio  # here: a command that moves nothing never loads asyncio
+
         return await asyncio.to_thread(
             self.download,
             path,
@@ -457,11 +417,15 @@ class Store(OptionalVerbs, abc.ABC):
         progress: ProgressCallback | None = None,
     ) -> PutResult:
         """:meth:`upload`, awaitable; backends with an async data path override it."""
+        import asyncio
+
         return await asyncio.to_thread(
             self.upload, src, path, sha256=sha256, metadata=metadata, progress=progress
         )
 
     async def adelete(self, path: str) -> None:
+        import asyncio
+
         await asyncio.to_thread(self.delete, path)
 
     def close(self) -> None:

@@ -20,12 +20,14 @@ from .._exceptions import (
     EndpointError,
     IntegrityError,
     InvalidCredentialsError,
+    InvalidURLError,
     NoCredentialsError,
     ObjectNotFoundError,
     ServerError,
     UnsafeKeyError,
 )
 from .._paths import printable
+from .._url import BUCKET_RULE
 
 __all__ = [
     "broke_off",
@@ -33,6 +35,7 @@ __all__ = [
     "from_code",
     "no_answer",
     "printable",
+    "redact_url",
     "stalled",
     "translate",
     "unreachable",
@@ -71,7 +74,10 @@ def error_code(document: str) -> str:
 
 def from_code(code: str, status: int, what: str, anon: bool) -> BrainbucketError:
     if code == "NoSuchBucket":
-        return BucketNotFoundError(f"{what}: no such bucket")
+        return BucketNotFoundError.named(what)
+    if code == "InvalidBucketName":
+        # Names are checked before any request (``parse_url``); a server may be stricter.
+        return InvalidURLError(f"{what}: the server refuses this bucket name", hint=BUCKET_RULE)
     if code in ("NoSuchKey", "NotFound", "NoSuchVersion", "404") or (status == 404 and not code):
         return ObjectNotFoundError(f"{what}: no such key")
     if status == 404:
@@ -119,7 +125,10 @@ def translate(exc: BaseException, what: str, *, anon: bool = False) -> Brainbuck
         return exc
     what = printable(what)
     botocore_exceptions = sys.modules.get("botocore.exceptions")
-    if botocore_exceptions is not None:
+    # Another thread may be importing it right now (a control-plane call beside transfers):
+    # a module still initializing has not raised anything yet, and lacks its classes.
+    spec = getattr(botocore_exceptions, "__spec__", None)
+    if botocore_exceptions is not None and not getattr(spec, "_initializing", False):
         err = _translate_botocore(exc, botocore_exceptions, what, anon)
         if err is not None:
             return err
@@ -204,9 +213,36 @@ def broke_off(what: str) -> ServerError:
     )
 
 
-def unreachable(what: str) -> EndpointError:
-    """No connection at all, on every try (refused, no such host, connecting timed out)."""
-    return EndpointError(f"{what}: cannot reach the endpoint")
+def unreachable(what: str, endpoint: str | None = None, reason: str = "") -> EndpointError:
+    """No connection at all, on every try (refused, no such host, connecting timed out).
+
+    ``endpoint`` is named as :func:`redact_url` shows it (no secret in it).
+    """
+    where = f" {redact_url(endpoint).rstrip('/')}" if endpoint else ""
+    because = f" ({reason})" if reason else ""
+    return EndpointError(f"{what}: cannot reach the endpoint{where}{because}")
+
+
+def redact_url(url: str) -> str:
+    """``url`` without what may hold a secret: ``user:password@``, the query and fragment.
+
+    Examples
+    --------
+    >>> redact_url("http://AKID:s3cret@127.0.0.1:8333/base?X-Amz-Signature=abc#x")
+    'http://127.0.0.1:8333/base'
+    >>> redact_url("https://s3.example.org")
+    'https://s3.example.org'
+    """
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.netloc.rpartition("@")[2]
+    except ValueError:
+        return "(an endpoint URL that could not be read)"
+    if not parts.scheme or not host:
+        return "(an endpoint URL that could not be read)"
+    return f"{parts.scheme}://{host}{parts.path}"
 
 
 def no_answer(what: str) -> ServerError:

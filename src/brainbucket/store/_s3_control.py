@@ -13,17 +13,63 @@ import obstore
 from .._exceptions import (
     BucketNotFoundError,
     BucketOwnedByOthersError,
+    EndpointError,
     ManifestError,
+    NoCredentialsError,
     UsageError,
 )
-from .._types import AnonymousAccess, VersionInfo
+from .._types import AnonymousAccess, BucketInfo, VersionInfo
 from ._errors import translate
 from ._s3_core import S3Core, etag_of
 from ._s3_list import is_invalid_path
+from ._session import Session
+from ._settings import S3Settings
 
-__all__ = ["S3Control"]
+__all__ = ["S3Control", "list_buckets"]
 
 _EMPTY_POLICY = "2012-10-17"
+
+
+def list_buckets(settings: S3Settings) -> list[BucketInfo]:
+    """The buckets of the account the settings' credentials belong to, on their server.
+
+    What ``s3://`` (no bucket) lists, as ``aws s3 ls`` does.
+
+    Parameters
+    ----------
+    settings
+        Which server and which credentials.
+
+    Returns
+    -------
+    list of BucketInfo
+        In the server's order (by name), with their creation times.
+
+    Raises
+    ------
+    CredentialsError
+        No credentials, or unsigned (``anon``): listing buckets needs an account.
+    """
+    session = Session(settings)
+    what = "s3://"
+    session.check_reachable(what)
+    try:
+        answer = session.client.list_buckets()
+    except Exception as exc:
+        err = translate(exc, what, anon=session.anon)
+        if type(err) is EndpointError:
+            raise session.unreachable(what) from exc
+        if isinstance(err, NoCredentialsError):
+            # The usual hint offers --anon for public data: no use here, buckets have owners.
+            msg = "s3://: listing your buckets needs credentials, and none were found"
+            raise NoCredentialsError(
+                msg,
+                hint="pass --profile NAME or set AWS_PROFILE (or AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY); a public bucket is listed by its name: "
+                "`brainbucket ls s3://BUCKET --anon`",
+            ) from exc
+        raise err from exc
+    return [BucketInfo(b["Name"], b.get("CreationDate")) for b in answer.get("Buckets", [])]
 
 
 class S3Control(S3Core):
@@ -66,8 +112,7 @@ class S3Control(S3Core):
             err = translate(exc, f"s3://{self.bucket}", anon=self.anon)
             if isinstance(err, FileNotFoundError):
                 # HEAD answers carry no error code: a 404 on a bucket means no such bucket.
-                msg = f"s3://{self.bucket}: no such bucket"
-                raise BucketNotFoundError(msg) from exc
+                raise BucketNotFoundError.named(self.describe()) from exc
             raise err from exc
 
     def create_bucket(self, *, versioning: bool = True) -> bool:
@@ -198,7 +243,7 @@ class S3Control(S3Core):
         """Ask the server as a client without credentials: may it list ``prefix``, and read
         an object there? A real unsigned request decides, not the policy: server settings
         can shadow a policy either way."""
-        client = self.session.anonymous_client()
+        client = self._reached().anonymous_client()
         full = self.key(prefix)
         list_prefix = f"{full}/" if full else ""
         key: str | None = None
@@ -228,6 +273,6 @@ class S3Control(S3Core):
     def whoami(self) -> str:
         """Who the server says these credentials are (STS ``GetCallerIdentity``'s ARN)."""
         try:
-            return str(self.session.sts_client().get_caller_identity().get("Arn"))
+            return str(self._reached().sts_client().get_caller_identity().get("Arn"))
         except Exception as exc:
             raise self._err(exc) from exc

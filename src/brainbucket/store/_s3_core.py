@@ -9,7 +9,7 @@ from typing import Any
 
 from obstore.store import S3Store as _ObStore
 
-from .._exceptions import BrainbucketError
+from .._exceptions import BrainbucketError, BucketNotFoundError, EndpointError
 from .._types import CredentialInfo, ObjectInfo
 from .._url import StoreURL
 from ._base import Store
@@ -67,7 +67,13 @@ class S3Core(Store):
     @property
     def client(self) -> Any:
         """The boto3 client (control plane)."""
-        return self.session.client
+        return self._reached().client
+
+    def _reached(self) -> Session:
+        """The session, once its endpoint has answered a connection in this process: before
+        that, a refused connection fails in about a second, naming the endpoint."""
+        self.session.check_reachable(self.describe())
+        return self.session
 
     @property
     def obs(self) -> _ObStore:
@@ -77,6 +83,7 @@ class S3Core(Store):
                 if self._obs is None:
                     try:
                         kwargs = self.session.obstore_kwargs(self.bucket)
+                        self.session.check_reachable(self.describe())
                         self._obs = _ObStore(self.bucket, **kwargs)
                     except BrainbucketError:
                         raise
@@ -95,7 +102,18 @@ class S3Core(Store):
         return key
 
     def _err(self, exc: BaseException, path: str = "") -> BrainbucketError:
-        return translate(exc, self.describe(path), anon=self.anon)
+        err = translate(exc, self.describe(path), anon=self.anon)
+        if type(err) is EndpointError and err is not exc:
+            # The clients' words do not say which endpoint; the session knows, and what fits.
+            err = self.session.unreachable(self.describe(path))
+        return err
+
+    def _write_err(self, exc: BaseException, path: str = "") -> BrainbucketError:
+        """:meth:`_err` for a write: a missing bucket is one to create, not a mistyped name."""
+        err = self._err(exc, path)
+        if isinstance(err, BucketNotFoundError):
+            return BucketNotFoundError.named(self.describe(path), writing=True)
+        return err
 
     def _root_is_container(self) -> bool:
         return not self.root

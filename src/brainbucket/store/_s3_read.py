@@ -8,7 +8,6 @@ large files (``_resume``).
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import functools
 import os
@@ -360,6 +359,8 @@ class S3Reads(S3Lists):
         progress: ProgressCallback | None,
         durable: bool | None,
     ) -> str:
+        import asyncio  # here: a command that moves nothing never loads asyncio
+
         # Every filesystem call (mkdir, creating the temporary file, writes, fsync, rename)
         # runs on a worker thread: creating a file costs ~0.5 ms of kernel time, fsync waits
         # for the disk, and on the event loop either would stall every transfer in flight.
@@ -408,6 +409,8 @@ class S3Reads(S3Lists):
         progress: ProgressCallback | None,
         durable: bool | None,
     ) -> str:
+        import asyncio
+
         # The whole download (request, reads, hashing, the file) runs on one worker thread.
         loop = asyncio.get_running_loop()
         abort = Abort()

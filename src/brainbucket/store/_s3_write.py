@@ -7,7 +7,6 @@ complete, abort, list) are what resumable uploads (``brainbucket.sync``) are bui
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
 import stat
@@ -116,7 +115,7 @@ class S3Writes(S3Core):
         except BrainbucketError:
             raise
         except Exception as exc:
-            err = self._err(exc, path)
+            err = self._write_err(exc, path)
             if mode is not None and isinstance(err, ConflictError):
                 # A conditional write whose answer was lost is retried, and the retry then
                 # meets our own first write. If the object holds exactly these bytes, the
@@ -182,7 +181,7 @@ class S3Writes(S3Core):
         except BrainbucketError:
             raise
         except Exception as exc:
-            raise self._err(exc, path) from exc
+            raise self._write_err(exc, path) from exc
         if sha256 is not None and hasher.sha256 != sha256:
             msg = f"{src} changed while it was being uploaded"
             raise BrainbucketError(msg, hint="re-run once the file is complete")
@@ -202,7 +201,7 @@ class S3Writes(S3Core):
         except BrainbucketError:
             raise
         except Exception as exc:
-            raise self._err(exc, path) from exc
+            raise self._write_err(exc, path) from exc
         return self._put_result(path, len(data), digest, r, b3)
 
     async def aupload(
@@ -214,6 +213,8 @@ class S3Writes(S3Core):
         metadata: dict[str, str] | None = None,
         progress: ProgressCallback | None = None,
     ) -> PutResult:
+        import asyncio  # here: a command that moves nothing never loads asyncio
+
         size = _local_size(src)
         if size > MULTIPART_THRESHOLD:
             return await asyncio.to_thread(
@@ -235,7 +236,7 @@ class S3Writes(S3Core):
         except BrainbucketError:
             raise
         except Exception as exc:
-            raise self._err(exc, path) from exc
+            raise self._write_err(exc, path) from exc
         if progress is not None:
             progress(len(data))
         return self._put_result(path, len(data), digest, r, b3)
@@ -307,7 +308,7 @@ class S3Writes(S3Core):
                 Bucket=self.bucket, Key=self.key(path), ChecksumAlgorithm="CRC32"
             )
         except Exception as exc:
-            raise self._err(exc, path) from exc
+            raise self._write_err(exc, path) from exc
         return str(r["UploadId"])
 
     def upload_part(self, path: str, upload_id: str, number: int, body: bytes, crc32: str) -> Part:
@@ -322,7 +323,7 @@ class S3Writes(S3Core):
                 ChecksumCRC32=crc32,
             )
         except Exception as exc:
-            raise self._err(exc, path) from exc
+            raise self._write_err(exc, path) from exc
         return Part(number, str(r["ETag"]).strip('"'), crc32)
 
     def complete_multipart(
@@ -341,7 +342,7 @@ class S3Writes(S3Core):
                 MultipartUpload={"Parts": listed},
             )
         except Exception as exc:
-            raise self._err(exc, path) from exc
+            raise self._write_err(exc, path) from exc
         return etag_of(str(r.get("ETag", ""))) or None, r.get("VersionId")
 
     def list_parts(self, path: str, upload_id: str) -> dict[int, str] | None:

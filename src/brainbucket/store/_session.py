@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from .._exceptions import InvalidURLError, NoCredentialsError
+from .._exceptions import EndpointError, InvalidURLError, NoCredentialsError
 from ._awsconfig import (
     AwsConfig,
     NeedsBoto,
@@ -29,14 +29,69 @@ from ._awsconfig import (
     profile_not_found,
     raw_parse,
 )
+from ._errors import redact_url, unreachable
+from ._http import proxied
+from ._http._wire import CONNECT_TIMEOUT  # one connect timeout for every client
+from ._reach import endpoint_hint, probe
 from ._settings import S3Settings
 
 if TYPE_CHECKING:
     import boto3
 
-__all__ = ["Session", "available_profiles", "chain_has_credentials"]
+__all__ = [
+    "EndpointOrigin",
+    "Session",
+    "available_profiles",
+    "chain_has_credentials",
+    "endpoint_origin",
+    "redact_url",
+]
 
 _DEFAULT_REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class EndpointOrigin:
+    """Which server requests go to, and the setting that named it.
+
+    Attributes
+    ----------
+    url
+        The endpoint as configured (it may hold a secret: show :attr:`display`).
+    source
+        ``"settings"`` when the settings' ``endpoint_url`` was given directly (``--endpoint-url``,
+        ``endpoint_url=``); else the setting: ``BRAINBUCKET_ENDPOINT_URL``,
+        ``AWS_ENDPOINT_URL_S3``, ``AWS_ENDPOINT_URL``, ``profile lab's endpoint_url``,
+        ``profile lab's services section local``, or ``AWS`` (its own endpoint for the region).
+
+    Examples
+    --------
+    >>> o = EndpointOrigin("http://k:secret@127.0.0.1:8333", "BRAINBUCKET_ENDPOINT_URL")
+    >>> o.display, o.is_aws, "secret" in repr(o)
+    ('http://127.0.0.1:8333', False, False)
+    """
+
+    url: str = field(repr=False)
+    source: str
+
+    @property
+    def display(self) -> str:
+        """The URL without anything that may be a secret."""
+        return redact_url(self.url)
+
+    @property
+    def is_aws(self) -> bool:
+        """Whether this is Amazon's own S3."""
+        from urllib.parse import urlsplit
+
+        try:
+            host = (urlsplit(self.url).hostname or "").lower()
+        except ValueError:
+            return False
+        return host == "amazonaws.com" or host.endswith((".amazonaws.com", ".amazonaws.com.cn"))
+
+    def __repr__(self) -> str:
+        return f"EndpointOrigin({self.display!r}, {self.source!r})"
 
 
 @dataclass
@@ -55,6 +110,8 @@ class Session:
     _aws: AwsConfig | None = field(default=None, repr=False)
     _aws_read: bool = field(default=False, repr=False)
     _anon: bool | None = field(default=None, repr=False)
+    # The endpoint answered a connection: no need to check again (see check_reachable).
+    _reached: bool = field(default=False, repr=False)
     _endpoint: str | None = field(default=None, repr=False)
 
     @property
@@ -117,6 +174,51 @@ class Session:
             self._endpoint = endpoint
         return self._endpoint
 
+    def endpoint_origin(self) -> EndpointOrigin | None:
+        """:attr:`endpoint` and the setting that named it, or ``None`` when only boto3 could
+        tell (roles, FIPS or other special AWS endpoints...): never imports boto3."""
+        if self.settings.endpoint_url:
+            return EndpointOrigin(
+                self.settings.endpoint_url, self.settings.endpoint_source or "settings"
+            )
+        aws = self._aws_config()
+        if aws is None:
+            return None
+        try:
+            url, source = aws.endpoint_source(self.region)
+        except NeedsBoto:
+            return None
+        return EndpointOrigin(url, source)
+
+    def endpoint_hint(self) -> str:
+        """What to try when the endpoint cannot be reached (a local server, AWS, elsewhere)."""
+        origin = self.endpoint_origin()
+        return endpoint_hint(self.endpoint, origin.source if origin is not None else None)
+
+    def unreachable(self, what: str) -> EndpointError:
+        """The error for no connection to the endpoint: named, with the hint that fits."""
+        err = unreachable(what, self.endpoint)
+        err.hint = self.endpoint_hint()
+        return err
+
+    def check_reachable(self, what: str) -> None:
+        """Before the first request: fail fast, naming the endpoint, if nobody answers there.
+
+        Skipped behind an HTTP proxy, which the clients connect to instead.
+        """
+        if self._reached:
+            return
+        endpoint = self.endpoint
+        if endpoint.lower().startswith(("http://", "https://")) and not proxied(endpoint):
+            probe(
+                endpoint,
+                what=what,
+                hint=self.endpoint_hint(),
+                retry_refused=self.settings.tries > 0,
+                timeout=CONNECT_TIMEOUT,
+            )
+        self._reached = True
+
     @property
     def path_style(self) -> bool:
         """Whether buckets go in the path (any server but AWS) rather than the host name."""
@@ -147,7 +249,7 @@ class Session:
                 "payload_signing_enabled": False,
             },
             retries={"mode": "standard", "total_max_attempts": attempts or self.settings.tries + 1},
-            connect_timeout=10,
+            connect_timeout=CONNECT_TIMEOUT,
             read_timeout=60,
             max_pool_connections=64,
             request_checksum_calculation="when_required",
@@ -276,7 +378,7 @@ class Session:
             "virtual_hosted_style_request": not self.path_style,
             "client_options": {
                 "allow_http": endpoint.startswith("http://"),
-                "connect_timeout": timedelta(seconds=10),
+                "connect_timeout": timedelta(seconds=CONNECT_TIMEOUT),
                 "timeout": timedelta(seconds=300),
                 "pool_max_idle_per_host": "256",
             },
@@ -308,6 +410,23 @@ def chain_has_credentials(profile: str | None = None) -> bool:
     """Whether the AWS credential chain finds credentials for ``profile`` (``None``: the
     default chain). A profile no AWS file defines raises :class:`CredentialsError`."""
     return Session(S3Settings(profile=profile)).chain_has_credentials()
+
+
+def endpoint_origin(settings: S3Settings) -> EndpointOrigin | None:
+    """Which server ``settings`` lead to, and the setting that says so (see
+    :meth:`Session.endpoint_origin`); ``None`` when only boto3 could tell.
+
+    Raises
+    ------
+    CredentialsError
+        The settings name a profile no AWS file defines.
+
+    Examples
+    --------
+    >>> endpoint_origin(S3Settings(endpoint_url="http://127.0.0.1:8333"))
+    EndpointOrigin('http://127.0.0.1:8333', 'settings')
+    """
+    return Session(settings).endpoint_origin()
 
 
 def available_profiles() -> list[str]:

@@ -40,6 +40,10 @@ class S3Settings:
         appears in a repr.
     retries
         How many times a failed request is tried again; else ``BRAINBUCKET_RETRIES`` (5).
+    endpoint_source
+        Where :attr:`endpoint_url` came from when it was not given directly
+        (``BRAINBUCKET_ENDPOINT_URL``, set by :meth:`from_options`), so a program can say
+        which server it talks to and why.
 
     Examples
     --------
@@ -56,6 +60,7 @@ class S3Settings:
     access_key: str | None = None
     secret_key: str | None = field(default=None, repr=False)
     retries: int | None = None
+    endpoint_source: str | None = field(default=None, compare=False)
 
     @property
     def tries(self) -> int:
@@ -75,8 +80,17 @@ class S3Settings:
         """The settings for a user's options: an endpoint not given comes from
         ``BRAINBUCKET_ENDPOINT_URL``, read here and nowhere else."""
         env = os.environ if environ is None else environ
-        endpoint = endpoint_url or env.get("BRAINBUCKET_ENDPOINT_URL") or None
-        return cls(endpoint_url=endpoint, profile=profile or None, anon=anon, region=region)
+        source = None
+        endpoint = endpoint_url or None
+        if endpoint is None and env.get("BRAINBUCKET_ENDPOINT_URL"):
+            endpoint, source = env["BRAINBUCKET_ENDPOINT_URL"], "BRAINBUCKET_ENDPOINT_URL"
+        return cls(
+            endpoint_url=endpoint,
+            profile=profile or None,
+            anon=anon,
+            region=region,
+            endpoint_source=source,
+        )
 
     def __repr__(self) -> str:  # keys never live here, but keep the repr short anyway
         return (

@@ -9,7 +9,6 @@ idempotent, so a re-run after an interruption simply does what is left.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import threading
@@ -112,6 +111,8 @@ class _Budget:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.used = 0
+        import asyncio
+
         self.cond = asyncio.Condition()
 
     async def acquire(self, n: int) -> None:
@@ -196,8 +197,14 @@ def execute(
         upload_budget=UPLOAD_BUDGET,
         durable=durable,
     )
+    todo = list(actions)
+    if not todo:
+        return ExecuteResult()  # nothing to run: no event loop, no threads
+    # Imported here: a command that moves nothing (a no-op sync) never pays for loading it.
+    import asyncio
+
     n = 1 if serial else max(1, jobs or 1)
-    coro = _run(list(actions), store, n, callbacks or Callbacks(), opts)
+    coro = _run(todo, store, n, callbacks or Callbacks(), opts)
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -222,6 +229,8 @@ def execute(
 async def _run(
     actions: list[Action], store: Store, jobs: int, cb: Callbacks[Action], opts: _Options
 ) -> ExecuteResult:
+    import asyncio
+
     t0 = time.perf_counter()
     result = ExecuteResult()
     loop = asyncio.get_running_loop()
@@ -447,6 +456,8 @@ async def _upload_small(store: Store, a: Upload, progress: Any) -> PutResult:
 async def _delete_remote(
     store: Store, deletes: list[Delete], result: ExecuteResult, cb: Callbacks[Action]
 ) -> None:
+    import asyncio
+
     failed = dict(await asyncio.to_thread(store.delete_many, [d.path for d in deletes]))
     for d in deletes:
         if d.path in failed:

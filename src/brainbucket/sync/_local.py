@@ -14,7 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._exceptions import BrainbucketError
 from .._hashing import CHUNK, TMP_SUFFIX, format_sha256
+from .._progress import Callbacks
 from ..manifest import META_DIR
 
 __all__ = ["Filters", "LocalFile", "Scan", "hash_files", "scan"]
@@ -188,7 +190,7 @@ def scan(
     return out
 
 
-def _digest(f: LocalFile, want_md5: bool) -> None:
+def _digest(f: LocalFile, want_md5: bool, callbacks: Callbacks[LocalFile] | None = None) -> None:
     sha = hashlib.sha256()
     md5 = hashlib.md5(usedforsecurity=False) if want_md5 else None
     with open(f.abspath, "rb", buffering=0) as fh:
@@ -198,26 +200,45 @@ def _digest(f: LocalFile, want_md5: bool) -> None:
             sha.update(view[:n])
             if md5 is not None:
                 md5.update(view[:n])
+            if callbacks is not None:
+                callbacks.on_progress(f, n)
     f.sha256 = format_sha256(sha.hexdigest())
     if md5 is not None:
         f.md5 = md5.hexdigest()
 
 
 def hash_files(
-    files: Sequence[LocalFile], *, md5_for: set[str] | None = None, threads: int | None = None
+    files: Sequence[LocalFile],
+    *,
+    md5_for: set[str] | None = None,
+    threads: int | None = None,
+    callbacks: Callbacks[LocalFile] | None = None,
 ) -> list[tuple[str, str]]:
-    """Fill in ``sha256`` (and ``md5`` for paths in ``md5_for``); returns ``(path, error)``."""
+    """Fill in ``sha256`` (and ``md5`` for paths in ``md5_for``); returns ``(path, error)``.
+
+    ``callbacks`` hears of every file (``on_queued`` for all first), of the bytes read and of
+    each file done; from the hashing threads.
+    """
     errors: list[tuple[str, str]] = []
     md5_for = md5_for or set()
 
     def one(f: LocalFile) -> None:
         try:
-            _digest(f, f.path in md5_for)
+            _digest(f, f.path in md5_for, callbacks)
         except OSError as exc:
-            errors.append((f.path, f"cannot read: {exc.strerror or exc}"))
+            why = f"cannot read: {exc.strerror or exc}"
+            errors.append((f.path, why))
+            if callbacks is not None:
+                callbacks.on_done(f, BrainbucketError(f"{f.path}: {why}"))
+        else:
+            if callbacks is not None:
+                callbacks.on_done(f, None)
 
     if not files:
         return errors
+    if callbacks is not None:
+        for f in files:
+            callbacks.on_queued(f)
     n = threads or min(4, (os.cpu_count() or 2))
     total = sum(f.size for f in files)
     if n <= 1 or len(files) == 1 or total < 8 * CHUNK:

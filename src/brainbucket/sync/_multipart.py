@@ -60,8 +60,9 @@ def upload_multipart(
 ) -> PutResult:
     """Upload ``src`` to ``path`` in parts, resuming a previous attempt when it still fits.
 
-    Setting ``stop`` (on Ctrl-C) ends the upload after the parts in flight; its state is
-    kept, so the next run continues from there.
+    Setting ``stop`` (on Ctrl-C) ends the upload at once, with :class:`InterruptedError`:
+    parts in flight are abandoned (not recorded, so sent again later); the state of the
+    finished ones is kept, so the next run continues from there.
     """
     st = os.stat(src)
     state_path = _state_file(state_dir, store, path, src)
@@ -117,25 +118,30 @@ def upload_multipart(
 
     whole = ContentHasher()
     pending: set[Future[None]] = set()
-    with open(src, "rb") as f, ThreadPoolExecutor(PARTS_IN_FLIGHT) as pool:
-        n = 0
-        # Parts are read in order so the whole-file digest is computed in the same pass.
-        while chunk := f.read(part_size):
-            if stop is not None and stop.is_set():
-                msg = f"{src}: upload interrupted; re-run to continue from the finished parts"
-                raise InterruptedError(msg)
-            n += 1
-            whole.update(chunk)
-            if n in done:
-                progress(len(chunk))
-                continue
-            if len(pending) >= PARTS_IN_FLIGHT:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    fut.result()
-            pending.add(pool.submit(send, n, chunk))
-        for fut in pending:
-            fut.result()
+    pool = ThreadPoolExecutor(PARTS_IN_FLIGHT, thread_name_prefix="brainbucket-part")
+    finished_cleanly = False
+    try:
+        with open(src, "rb") as f:
+            n = 0
+            # Parts are read in order so the whole-file digest is computed in the same pass.
+            while chunk := f.read(part_size):
+                _check_stop(stop, src)
+                n += 1
+                whole.update(chunk)
+                if n in done:
+                    progress(len(chunk))
+                    continue
+                while len(pending) >= PARTS_IN_FLIGHT:
+                    pending = _settle(pending, stop, src)
+                pending.add(pool.submit(send, n, chunk))
+        while pending:
+            pending = _settle(pending, stop, src)
+        finished_cleanly = True
+    finally:
+        # Interrupted (or a part failed): parts still in flight are abandoned, not awaited.
+        # On a slow uplink one part can take many seconds, and Ctrl-C must not wait for it;
+        # a part that is not in the state file is simply sent again by the next run.
+        pool.shutdown(wait=finished_cleanly, cancel_futures=True)
     if n == 0 or os.stat(src).st_mtime_ns != st.st_mtime_ns:
         msg = f"{src} changed while it was being uploaded"
         raise BrainbucketError(msg, hint="re-run the sync once the file is complete")
@@ -145,6 +151,28 @@ def upload_multipart(
         state_path.unlink()
     _abort_others(store, path, upload_id)
     return PutResult(path, st.st_size, whole.sha256, etag, version_id, whole.blake3)
+
+
+# How often a wait for parts in flight looks at ``stop``: Ctrl-C ends an upload within this.
+_STOP_POLL = 0.05
+
+
+def _check_stop(stop: threading.Event | None, src: Path) -> None:
+    if stop is not None and stop.is_set():
+        msg = f"{src}: upload interrupted; re-run to continue from the finished parts"
+        raise InterruptedError(msg)
+
+
+def _settle(
+    pending: set[Future[None]], stop: threading.Event | None, src: Path
+) -> set[Future[None]]:
+    """Wait until a part in flight finishes (raising its error) or ``stop`` is set."""
+    finished, pending = wait(pending, timeout=_STOP_POLL, return_when=FIRST_COMPLETED)
+    for fut in finished:
+        fut.result()
+    if not finished:
+        _check_stop(stop, src)
+    return pending
 
 
 def _abort_others(store: Store, path: str, upload_id: str) -> None:

@@ -6,10 +6,10 @@ back in batches (:class:`Batch`), their errors sorted on the way.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .._exceptions import (
     AccessDeniedError,
@@ -21,6 +21,9 @@ from .._exceptions import (
     OfflineError,
 )
 from ._actions import Action, Download
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["FATAL", "Batch", "Settled", "Tally", "local_error"]
 

@@ -66,24 +66,23 @@ def remote_listing(store: Store, jobs: int = 8) -> dict[str, ObjectInfo]:
     return {o.path: o for o in store.walk_all(jobs=jobs, skip={META_DIR + "/"})}
 
 
-def _no_bucket(store: Store) -> BucketNotFoundError:
-    bucket = f"s3://{store.url.bucket}"
-    return BucketNotFoundError(
-        f"{bucket}: no such bucket", hint=f"create it with `brainbucket mb {bucket}`"
-    )
+def _no_bucket(store: Store, *, upload: bool) -> BucketNotFoundError:
+    # An upload's bucket may just need creating; a download's name is probably mistyped.
+    return BucketNotFoundError.named(f"s3://{store.url.bucket}", writing=upload)
 
 
 def _remote_state(
     store: Store, *, must_exist: bool, manifest_cache: Path
 ) -> tuple[Manifest | None, dict[str, Any]]:
+    upload = not must_exist
     try:
         manifest = read_manifest(store, cache=manifest_cache)
     except BucketNotFoundError as exc:
-        raise _no_bucket(store) from exc
+        raise _no_bucket(store, upload=upload) from exc
     if manifest is not None:
         return manifest, manifest  # type: ignore[return-value]
     if not store.bucket_exists():
-        raise _no_bucket(store)
+        raise _no_bucket(store, upload=upload)
     listing = remote_listing(store)
     if must_exist and not listing:
         msg = f"{store.describe()}: nothing there (no objects, no manifest)"

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from .._config import Config
-from .._exceptions import ObjectNotFoundError
+from .._exceptions import BrainbucketError, ObjectNotFoundError
 from .._hashing import format_sha256
+from .._progress import Callbacks
 from .._url import parse_url
-from ..manifest import Manifest, read_manifest
+from ..manifest import Entry, Manifest, read_manifest
 from ..store import S3Settings, Store, open_store
 from ._local import Filters, hash_files, scan
 from ._state import remote_listing
@@ -64,10 +65,16 @@ class VerifyReport:
         }
 
 
-def _hash_remote(store: Store, path: str) -> str:
+def _hash_remote(store: Store, entry: Entry, callbacks: Callbacks[Entry]) -> str:
     h = hashlib.sha256()
-    for chunk in store.iter_bytes(path):
-        h.update(chunk)
+    try:
+        for chunk in store.iter_bytes(entry.path):
+            h.update(chunk)
+            callbacks.on_progress(entry, len(chunk))
+    except BrainbucketError as exc:
+        callbacks.on_done(entry, exc)
+        raise
+    callbacks.on_done(entry, None)
     return format_sha256(h.hexdigest())
 
 
@@ -81,6 +88,7 @@ def verify(
     endpoint_url: str | None = None,
     settings: S3Settings | None = None,
     config: Config | None = None,
+    callbacks: Callbacks[Any] | None = None,
 ) -> VerifyReport:
     """Compare a dataset with its manifest: missing, mismatched and untracked files.
 
@@ -105,6 +113,12 @@ def verify(
     config
         The ``BRAINBUCKET_*`` settings (where manifests are cached); default: read from the
         environment.
+    callbacks
+        Progress subscriber (:class:`~brainbucket.Callbacks`) told about each file hashed —
+        an object with ``path`` and ``size``: the local file, or with ``deep`` the manifest
+        entry of the object read back — ``on_queued`` for all of them first, then
+        ``on_progress`` as bytes are read and ``on_done`` after each. Called from the hashing
+        threads. A bucket checked without ``deep`` hashes nothing and reports nothing.
 
     Raises
     ------
@@ -132,10 +146,11 @@ def verify(
         )
     report = VerifyReport(store.describe())
     manifest.load(jobs=jobs)
+    cb = callbacks or Callbacks()
     if parsed.is_s3:
-        _verify_remote(store, manifest, report, deep=deep, jobs=jobs)
+        _verify_remote(store, manifest, report, deep=deep, jobs=jobs, callbacks=cb)
     else:
-        _verify_local(Path(parsed.prefix), manifest, report)
+        _verify_local(Path(parsed.prefix), manifest, report, callbacks=cb)
     report.missing.sort()
     report.untracked.sort()
     report.mismatched.sort()
@@ -143,10 +158,16 @@ def verify(
 
 
 def _verify_remote(
-    store: Store, manifest: Manifest, report: VerifyReport, *, deep: bool, jobs: int
+    store: Store,
+    manifest: Manifest,
+    report: VerifyReport,
+    *,
+    deep: bool,
+    jobs: int,
+    callbacks: Callbacks[Entry],
 ) -> None:
     listing = remote_listing(store)
-    to_hash: list[str] = []
+    to_hash: list[Entry] = []
     for e in manifest.entries():
         report.checked += 1
         o = listing.pop(e.path, None)
@@ -159,20 +180,24 @@ def _verify_remote(
                 (e.path, "changed on the server (ETag differs from the manifest)")
             )
         elif deep:
-            to_hash.append(e.path)
+            to_hash.append(e)
     report.untracked.extend(listing)
     if to_hash:
+        for e in to_hash:
+            callbacks.on_queued(e)
         with ThreadPoolExecutor(jobs) as pool:
-            digests = pool.map(lambda p: _hash_remote(store, p), to_hash)
-            for path, digest in zip(to_hash, digests, strict=True):
-                if digest != manifest[path].sha256:
-                    report.mismatched.append((path, "sha256 differs from the manifest"))
+            digests = pool.map(lambda e: _hash_remote(store, e, callbacks), to_hash)
+            for e, digest in zip(to_hash, digests, strict=True):
+                if digest != e.sha256:
+                    report.mismatched.append((e.path, "sha256 differs from the manifest"))
 
 
-def _verify_local(root: Path, manifest: Manifest, report: VerifyReport) -> None:
+def _verify_local(
+    root: Path, manifest: Manifest, report: VerifyReport, *, callbacks: Callbacks[Any]
+) -> None:
     found = scan(root, filters=Filters())
     files = found.files
-    errors = dict(hash_files(list(files.values())))
+    errors = dict(hash_files(list(files.values()), callbacks=callbacks))
     for e in manifest.entries():
         report.checked += 1
         f = files.pop(e.path, None)

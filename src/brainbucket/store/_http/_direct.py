@@ -416,7 +416,8 @@ class DirectGet:
                         # failure of the network, so try again at once on a fresh one.
                         continue
                     if attempt >= tries:
-                        raise _gave_up(exc, what, answer is not None, stalled) from exc
+                        where = f"{url.scheme}://{url.netloc}"
+                        raise _gave_up(exc, what, answer is not None, stalled, where) from exc
                     attempt += 1
                     abort.sleep(backoff_delay(attempt))
                     continue
@@ -440,12 +441,14 @@ def _checks(e: Expected) -> tuple[str | None, str | None, str | None]:
     return e.sha256, e.blake3, e.md5
 
 
-def _gave_up(exc: BaseException, what: str, answered: bool, stalled_: bool) -> BrainbucketError:
+def _gave_up(
+    exc: BaseException, what: str, answered: bool, stalled_: bool, endpoint: str
+) -> BrainbucketError:
     """The error for a network failure that outlasted the retries."""
     if isinstance(exc, BrainbucketError):
         return exc
     if isinstance(exc, _NoConnection):
-        return unreachable(what)
+        return unreachable(what, endpoint)
     if stalled_ or isinstance(exc, TimeoutError):
         return stalled(what)
     return broke_off(what) if answered else no_answer(what)
