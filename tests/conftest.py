@@ -126,6 +126,9 @@ def _isolated_aws_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
     os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
     os.environ["BRAINBUCKET_CACHE"] = str(home / "cache")
     os.environ["BRAINBUCKET_RETRIES"] = "2"
+    # Outages are ridden through only where a test asks for it (tests/faults/test_server_restart.py):
+    # elsewhere a fault must surface after the clients' own retries.
+    os.environ["BRAINBUCKET_RETRY_WINDOW"] = "0"
     try:
         yield
     finally:

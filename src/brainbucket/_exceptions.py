@@ -207,6 +207,9 @@ class ServerError(BrainbucketError, OSError):
     """The server kept failing (5xx, throttling) after retries."""
 
     exit_code = 10
+    # The connection broke or closed before an answer (not an answer saying "failed"):
+    # what a restarting server does, ridden through like a refused connection.
+    connection_lost: bool = False
     default_hint = "the server is failing or overloaded; try again later"
 
 

@@ -128,6 +128,18 @@ RegionOpt = Annotated[
         rich_help_panel=GLOBAL_PANEL,
     ),
 ]
+RetryWindowOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--retry-window",
+        metavar="SECONDS",
+        min=0,
+        help="How long to keep retrying when the server stops answering mid-command, as "
+        "during a restart (else BRAINBUCKET_RETRY_WINDOW, else 60; 0: fail at once).",
+        show_default=False,
+        rich_help_panel=GLOBAL_PANEL,
+    ),
+]
 JsonOpt = Annotated[
     bool,
     typer.Option(
@@ -156,7 +168,7 @@ DebugOpt = Annotated[
 
 # The root's options that take a value: the command word is the first argument after them
 # (``_register`` finds it before anything is parsed).
-ROOT_VALUE_OPTIONS = frozenset({"--profile", "--endpoint-url", "--region"})
+ROOT_VALUE_OPTIONS = frozenset({"--profile", "--endpoint-url", "--region", "--retry-window"})
 
 
 @dataclass
@@ -170,6 +182,8 @@ class CliOptions:
     profile, endpoint_url, region, anon
         ``--profile``, ``--endpoint-url``, ``--region``, ``--anon``: which server, and as
         whom (see :func:`settings_for_cli`).
+    retry_window
+        ``--retry-window``: how long to wait for a server that went away mid-command.
     """
 
     debug: bool = False
@@ -179,6 +193,7 @@ class CliOptions:
     endpoint_url: str | None = None
     region: str | None = None
     anon: bool = False
+    retry_window: float | None = None
 
 
 _options = CliOptions(debug=bool(os.environ.get("BRAINBUCKET_DEBUG")))
@@ -309,8 +324,10 @@ def _root(
     endpoint_url: EndpointOpt = None,
     region: RegionOpt = None,
     anon: AnonOpt = False,
+    retry_window: RetryWindowOpt = None,
 ) -> None:
     _options.debug = debug or _options.debug
+    _options.retry_window = retry_window
     _options.quiet, _options.json, _options.anon = quiet, json, anon
     _options.profile, _options.endpoint_url, _options.region = profile, endpoint_url, region
 
@@ -354,10 +371,19 @@ def settings_for_cli(
         anon=anon,
         endpoint_url=endpoint_url or opts.endpoint_url,
         region=opts.region,
+        retry_window=opts.retry_window,
+        on_wait=_say_waiting,
     )
     if any(_in_a_bucket(u) for u in urls):
         announce_endpoint(settings)
     return settings
+
+
+def _say_waiting(line: str) -> None:
+    """Say on stderr that the command waits for its server (told once per outage by the
+    store, from whichever thread met it), unless ``--quiet``."""
+    if not _options.quiet:
+        err_console.print(f"brainbucket: {line}", markup=False)
 
 
 def _in_a_bucket(url: object) -> bool:

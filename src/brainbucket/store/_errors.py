@@ -206,11 +206,13 @@ def _translate_obstore(exc: BaseException, what: str, anon: bool) -> Brainbucket
 
 def broke_off(what: str) -> ServerError:
     """The answer started and then broke off, on every try: nothing partial was kept."""
-    return ServerError(
+    err = ServerError(
         f"{what}: the connection broke off in the middle of a transfer, after retries",
         hint="the network or the server keeps dropping connections; re-run later "
         "(verified files are kept, nothing partial is)",
     )
+    err.connection_lost = True
+    return err
 
 
 def unreachable(what: str, endpoint: str | None = None, reason: str = "") -> EndpointError:
@@ -247,11 +249,13 @@ def redact_url(url: str) -> str:
 
 def no_answer(what: str) -> ServerError:
     """Connected, then closed or reset before any answer, on every try."""
-    return ServerError(
+    err = ServerError(
         f"{what}: the connection was closed before the server answered, after retries",
         hint="the network or the server keeps dropping connections; re-run later "
         "(verified files are kept, nothing partial is)",
     )
+    err.connection_lost = True
+    return err
 
 
 def stalled(what: str) -> ServerError:

@@ -111,11 +111,12 @@ class S3Lists(S3Core):
     def _retry_or_raise(self, exc: BaseException, path: str, attempt: int) -> int:
         """Sleep and return the next attempt number if ``exc`` is transient, else raise."""
         err = self._err(exc, path)
-        if (
-            not isinstance(err, ServerError | EndpointError)
-            or attempt >= self.session.settings.tries
-        ):
+        if not isinstance(err, ServerError | EndpointError):
             raise err from exc
+        if attempt >= self.session.settings.tries:
+            if not self.session.ride.wait_out(err):
+                raise err from exc
+            return 0  # the server is back: the listing goes on where it stopped
         attempt += 1
         time.sleep(backoff_delay(attempt))
         return attempt

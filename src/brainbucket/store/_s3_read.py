@@ -29,6 +29,7 @@ from .._paths import printable
 from .._types import Expected, ObjectInfo, ProgressCallback
 from ._http import Abort, Cancelled, DirectGet, Fetch, SmallGets, proxied
 from ._presign import Presigner
+from ._ride import rides
 from ._route import RESUME_THRESHOLD, Route, choose
 from ._s3_core import etag_of
 from ._s3_list import S3Lists
@@ -49,6 +50,7 @@ class S3Reads(S3Lists):
     _plain = False
     _versions_signer: Presigner | None = None
 
+    @rides
     def info(self, path: str, *, version_id: str | None = None) -> ObjectInfo:
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": self.key(path)}
         if version_id:
@@ -92,6 +94,9 @@ class S3Reads(S3Lists):
 
     # -- streamed reads ---------------------------------------------------------------------
 
+    # Whole reads into memory (manifests, small files) start again after an outage.
+    read_bytes = rides(S3Lists.read_bytes)
+
     def _get_options(
         self,
         version_id: str | None,
@@ -110,6 +115,7 @@ class S3Reads(S3Lists):
             opts["if_match"] = f'"{if_match}"'
         return opts
 
+    @rides
     def _open_stream(
         self,
         path: str,
@@ -170,6 +176,7 @@ class S3Reads(S3Lists):
                 self._http = DirectGet(
                     lambda key, version: self._sign_many([(key, version)])[0],
                     self.session.settings.tries,
+                    self.session.ride.wait_out,
                 )
                 self._plain = self.endpoint.lower().startswith("http://")
         return self._http
@@ -305,6 +312,7 @@ class S3Reads(S3Lists):
         except Exception as exc:
             raise self._err(exc, path) from exc
 
+    @rides
     def download(
         self,
         path: str,
@@ -322,6 +330,7 @@ class S3Reads(S3Lists):
             return self._stream_download(path, dest, expected, keep_mtime, progress, durable)
         return self._fetch(reader, path, dest, expected, keep_mtime, progress, abort, durable)[0]
 
+    @rides
     async def adownload(
         self,
         path: str,

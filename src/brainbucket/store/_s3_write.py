@@ -27,6 +27,7 @@ from .._exceptions import (
 )
 from .._hashing import ContentHasher, content_digests
 from .._types import ObjectInfo, ProgressCallback, PutResult
+from ._ride import rides
 from ._route import RESUME_THRESHOLD
 from ._s3_core import S3Core, etag_of
 
@@ -87,6 +88,7 @@ class S3Writes(S3Core):
     def _put_result(self, path: str, size: int, sha: str, r: Any, b3: str | None) -> PutResult:
         return PutResult(path.strip("/"), size, sha, etag_of(r["e_tag"]), r.get("version"), b3)
 
+    @rides
     def write_bytes(
         self,
         path: str,
@@ -141,6 +143,7 @@ class S3Writes(S3Core):
         # Single-part uploads: the ETag is the MD5 of the content.
         return info if info.etag == hashlib.md5(data, usedforsecurity=False).hexdigest() else None
 
+    @rides
     def upload(
         self,
         src: str | os.PathLike[str],
@@ -204,6 +207,7 @@ class S3Writes(S3Core):
             raise self._write_err(exc, path) from exc
         return self._put_result(path, len(data), digest, r, b3)
 
+    @rides
     async def aupload(
         self,
         src: str | os.PathLike[str],
@@ -243,6 +247,7 @@ class S3Writes(S3Core):
 
     # -- deletes ----------------------------------------------------------------------------
 
+    @rides
     def delete(self, path: str, *, version_id: str | None = None) -> None:
         try:
             if version_id:
@@ -261,6 +266,7 @@ class S3Writes(S3Core):
                 return  # deleting what is not there is not an error, as in S3
             raise err from exc
 
+    @rides
     def delete_many(self, paths: Iterable[str]) -> list[tuple[str, str]]:
         """Batch deletes, 1,000 keys a request."""
         failed: list[tuple[str, str]] = []
@@ -291,6 +297,7 @@ class S3Writes(S3Core):
         flush()
         return failed
 
+    @rides
     async def adelete(self, path: str) -> None:
         try:
             await obstore.delete_async(self.obs, self.key(path))
@@ -301,6 +308,7 @@ class S3Writes(S3Core):
 
     # -- multipart verbs --------------------------------------------------------------------
 
+    @rides
     def create_multipart(self, path: str) -> str:
         """Start a multipart upload whose parts carry CRC32 checksums; returns its id."""
         try:
@@ -311,6 +319,7 @@ class S3Writes(S3Core):
             raise self._write_err(exc, path) from exc
         return str(r["UploadId"])
 
+    @rides
     def upload_part(self, path: str, upload_id: str, number: int, body: bytes, crc32: str) -> Part:
         """Send part ``number``; the server checks its CRC32 (base64) before keeping it."""
         try:
@@ -326,6 +335,7 @@ class S3Writes(S3Core):
             raise self._write_err(exc, path) from exc
         return Part(number, str(r["ETag"]).strip('"'), crc32)
 
+    @rides
     def complete_multipart(
         self, path: str, upload_id: str, parts: Iterable[Part]
     ) -> tuple[str | None, str | None]:
@@ -345,6 +355,7 @@ class S3Writes(S3Core):
             raise self._write_err(exc, path) from exc
         return etag_of(str(r.get("ETag", ""))) or None, r.get("VersionId")
 
+    @rides
     def list_parts(self, path: str, upload_id: str) -> dict[int, str] | None:
         """Part number → ETag of the parts the server holds; ``None`` if the upload is gone."""
         parts: dict[int, str] = {}
@@ -361,6 +372,7 @@ class S3Writes(S3Core):
             raise err from exc
         return parts
 
+    @rides
     def multipart_uploads(self, path: str = "") -> list[tuple[str, str]]:
         """``(path, upload_id)`` of unfinished multipart uploads under ``path``."""
         out: list[tuple[str, str]] = []
@@ -374,6 +386,7 @@ class S3Writes(S3Core):
             raise self._err(exc, path) from exc
         return out
 
+    @rides
     def abort_multipart(self, path: str, upload_id: str) -> None:
         """Abort one multipart upload (one already gone is not an error)."""
         try:

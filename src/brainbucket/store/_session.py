@@ -33,6 +33,7 @@ from ._errors import redact_url, unreachable
 from ._http import proxied
 from ._http._wire import CONNECT_TIMEOUT  # one connect timeout for every client
 from ._reach import endpoint_hint, probe
+from ._ride import Ride
 from ._settings import S3Settings
 
 if TYPE_CHECKING:
@@ -113,6 +114,7 @@ class Session:
     # The endpoint answered a connection: no need to check again (see check_reachable).
     _reached: bool = field(default=False, repr=False)
     _endpoint: str | None = field(default=None, repr=False)
+    _ride: Ride | None = field(default=None, repr=False)
 
     @property
     def boto(self) -> boto3.session.Session:
@@ -218,6 +220,22 @@ class Session:
                 timeout=CONNECT_TIMEOUT,
             )
         self._reached = True
+
+    @property
+    def ride(self) -> Ride:
+        """Whether, and how long, to wait for the endpoint after a connection is lost
+        mid-command (once it has been reached: before that, :meth:`check_reachable` fails
+        fast)."""
+        if self._ride is None:
+            with self._lock:
+                if self._ride is None:
+                    self._ride = Ride(
+                        self.endpoint,
+                        self.settings.window,
+                        lambda: self._reached,
+                        self.settings.on_wait,
+                    )
+        return self._ride
 
     @property
     def path_style(self) -> bool:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["S3Settings", "backoff_delay", "retries"]
+__all__ = ["S3Settings", "backoff_delay", "retries", "retry_window"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,13 @@ class S3Settings:
         appears in a repr.
     retries
         How many times a failed request is tried again; else ``BRAINBUCKET_RETRIES`` (5).
+    retry_window
+        Seconds a command waits for a server that stops answering after it first answered
+        (a restart): refused or reset connections are retried that long; else
+        ``BRAINBUCKET_RETRY_WINDOW`` (60). ``0``: fail after the clients' own retries.
+    on_wait
+        Told, in one line for a person, when a command starts waiting for its server (the
+        command line prints it on stderr); ``None``: nobody is told.
     endpoint_source
         Where :attr:`endpoint_url` came from when it was not given directly
         (``BRAINBUCKET_ENDPOINT_URL``, set by :meth:`from_options`), so a program can say
@@ -61,11 +68,19 @@ class S3Settings:
     secret_key: str | None = field(default=None, repr=False)
     retries: int | None = None
     endpoint_source: str | None = field(default=None, compare=False)
+    retry_window: float | None = None
+    on_wait: Callable[[str], None] | None = field(default=None, compare=False, repr=False)
 
     @property
     def tries(self) -> int:
         """Retries of a failed request: :attr:`retries`, else ``BRAINBUCKET_RETRIES``."""
         return self.retries if self.retries is not None else retries()
+
+    @property
+    def window(self) -> float:
+        """Seconds to ride through an outage: :attr:`retry_window`, else
+        ``BRAINBUCKET_RETRY_WINDOW``."""
+        return self.retry_window if self.retry_window is not None else retry_window()
 
     @classmethod
     def from_options(
@@ -75,6 +90,8 @@ class S3Settings:
         anon: bool | None = False,
         endpoint_url: str | None = None,
         region: str | None = None,
+        retry_window: float | None = None,
+        on_wait: Callable[[str], None] | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> S3Settings:
         """The settings for a user's options: an endpoint not given comes from
@@ -90,6 +107,8 @@ class S3Settings:
             anon=anon,
             region=region,
             endpoint_source=source,
+            retry_window=retry_window,
+            on_wait=on_wait,
         )
 
     def __repr__(self) -> str:  # keys never live here, but keep the repr short anyway
@@ -103,6 +122,16 @@ def retries() -> int:
     """How many times a failed request is tried again (``BRAINBUCKET_RETRIES``, default 5)."""
     raw = os.environ.get("BRAINBUCKET_RETRIES", "").strip()
     return int(raw) if raw.isdigit() else 5
+
+
+def retry_window() -> float:
+    """Seconds to ride through a server that went away (``BRAINBUCKET_RETRY_WINDOW``,
+    default 60: long enough for a server to restart)."""
+    raw = os.environ.get("BRAINBUCKET_RETRY_WINDOW", "").strip()
+    try:
+        return max(0.0, float(raw)) if raw else 60.0
+    except ValueError:
+        return 60.0
 
 
 def backoff_delay(attempt: int) -> float:

@@ -309,11 +309,21 @@ class DirectGet:
         Returns the presigned GET URL of a key (of a version of it, when one is given).
     tries
         Retries of a failed request (default ``BRAINBUCKET_RETRIES``).
+    ride
+        Asked, once the retries are spent, whether to go on after waiting for the server
+        (see :class:`~brainbucket.store._ride.Ride`): the read then continues where it
+        stopped.
     """
 
-    def __init__(self, sign: Callable[[str, str | None], str], tries: int | None = None) -> None:
+    def __init__(
+        self,
+        sign: Callable[[str, str | None], str],
+        tries: int | None = None,
+        ride: Callable[[BaseException, Callable[[], bool]], bool] | None = None,
+    ) -> None:
         self._sign = sign
         self._tries = tries
+        self._ride = ride
         self._pool = _Pool()
         self._local = threading.local()
         # Kept-alive connections close with their getter, even when nobody calls close().
@@ -381,10 +391,12 @@ class DirectGet:
                             msg = f"{what}: the object changed while it was being read"
                             raise ConflictError(msg, hint="re-run to fetch the new version")
                         err = from_code(code, answer.status, what, False)
-                        if isinstance(err, ServerError) and attempt < tries:
+                        if isinstance(err, ServerError) and (
+                            attempt < tries or self._rides(err, abort)
+                        ):
                             self._done_with(url, conn, answer)
-                            attempt += 1
-                            abort.sleep(backoff_delay(attempt))
+                            attempt = attempt + 1 if attempt < tries else 0
+                            abort.sleep(backoff_delay(max(attempt, 1)))
                             continue
                         raise err
                     if writer is None:
@@ -417,7 +429,11 @@ class DirectGet:
                         continue
                     if attempt >= tries:
                         where = f"{url.scheme}://{url.netloc}"
-                        raise _gave_up(exc, what, answer is not None, stalled, where) from exc
+                        err = _gave_up(exc, what, answer is not None, stalled, where)
+                        if not self._rides(err, abort):
+                            raise err from exc
+                        attempt = 0  # the server is back: continue where the read stopped
+                        continue
                     attempt += 1
                     abort.sleep(backoff_delay(attempt))
                     continue
@@ -429,6 +445,15 @@ class DirectGet:
             if writer is not None:
                 writer.abort()
             raise
+
+    def _rides(self, err: BaseException, abort: Abort) -> bool:
+        """Whether to go on after waiting for a server that went away (not once cancelled)."""
+        if self._ride is None or abort.cancelled:
+            return False
+        go_on = self._ride(err, lambda: abort.cancelled)
+        if abort.cancelled:
+            raise Cancelled
+        return go_on
 
     def _done_with(self, url: urllib.parse.SplitResult, conn: _Conn, answer: _Answer) -> None:
         if answer.reusable and answer.done:
