@@ -238,6 +238,13 @@ class Manifest(MutableMapping[str, Entry]):
                 out.update(shard)
         return out
 
+    def entries_in(self, names: Iterable[str]) -> list[Entry]:
+        """The entries of the named shards only, loading just those, in path order."""
+        out: list[Entry] = []
+        for name in sorted(set(names)):
+            out.extend((self._shard(name) or {}).values())
+        return sorted(out, key=lambda e: e.path)
+
     def shards_for(self, prefix: str) -> list[str]:
         """Names of the shards that may hold paths under ``prefix``."""
         with self._lock:

@@ -190,8 +190,23 @@ class Mirror:
         PartialFailureError
             Some files could not be fetched; the others are in place.
         """
-        wanted = self.study.files(*args, **filters)
+        wanted = self._study_for(args, filters).files(*args, **filters)
         return self._ensure([_remote_of(f) for f in wanted])
+
+    def _study_for(self, args: tuple[Any, ...], filters: dict[str, Any]) -> Study:
+        """The study, or for a query that names subjects before the whole study was read,
+        only those subjects' part of it: read from their manifest shards alone (kept for
+        this query only, so a later one about others reads what it needs)."""
+        if self._study is None and not self.offline:
+            from ..bids._query import Query
+            from ._shards import subject_rows
+
+            subjects = Query.of(*args, **filters).subject
+            if subjects:
+                rows = subject_rows(self.store, subjects, self._manifest_cache)
+                if rows is not None:
+                    return Study.from_files(self.store, rows, "manifest")
+        return self.study
 
     def fetch(self, selection: Any) -> list[Path]:
         """Local paths of every file of a :class:`~brainbucket.bids.Selection` (requested
