@@ -68,9 +68,7 @@ def remote_listing(
 ) -> dict[str, ObjectInfo]:
     """Every object under the store root (without ``.brainbucket/``), by path; folder markers
     are added to ``markers`` where given, never listed as objects."""
-    return {
-        o.path: o for o in store.walk_all(jobs=jobs, skip={META_DIR + "/"}, markers=markers)
-    }
+    return {o.path: o for o in store.walk_all(jobs=jobs, skip={META_DIR + "/"}, markers=markers)}
 
 
 def _no_bucket(store: Store, *, upload: bool) -> BucketNotFoundError:
