@@ -356,6 +356,11 @@ def verify_cmd(
             )
         for p in report.untracked:
             console.print(f"[yellow]untracked[/]   {escape(printable(p))}")
+        for p in report.superseded:
+            console.print(
+                f"[yellow]superseded[/]  {escape(printable(p))}  [dim]a newer object is over the "
+                "manifest's version, which is intact (reads get the manifest's)[/]"
+            )
         for p, why in report.unverifiable:
             console.print(
                 f"[yellow]unverifiable[/] {escape(printable(p))}  [dim]{escape(printable(why))}[/]"

@@ -47,6 +47,9 @@ class VerifyReport:
         forms that cannot be compared (a multipart ``md5-N`` against a plain MD5: some
         servers give the plain MD5 of a multipart upload's content). Nothing shows them
         damaged, so they do not make the report fail; ``deep`` hashes them.
+    superseded
+        A newer object sits over the version the manifest names, which is intact (where the
+        server keeps versions): readers get the manifest's version, so nothing is damaged.
     """
 
     url: str
@@ -55,6 +58,7 @@ class VerifyReport:
     mismatched: list[tuple[str, str]] = field(default_factory=list)
     untracked: list[str] = field(default_factory=list)
     unverifiable: list[tuple[str, str]] = field(default_factory=list)
+    superseded: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -70,6 +74,7 @@ class VerifyReport:
             "mismatched": [{"path": p, "why": w} for p, w in self.mismatched],
             "untracked": self.untracked,
             "unverifiable": [{"path": p, "why": w} for p, w in self.unverifiable],
+            "superseded": self.superseded,
         }
 
 
@@ -214,6 +219,7 @@ def verify(
     report.untracked.sort()
     report.mismatched.sort()
     report.unverifiable.sort()
+    report.superseded.sort()
     return report
 
 
@@ -256,6 +262,7 @@ def _verify_remote(
             pin = pinned.get(path)
             if pin is not None and _version_intact(store, pin):
                 report.mismatched.remove((path, why))
+                report.superseded.append(path)
                 if deep:
                     to_hash.append(pin)
     if to_hash:
