@@ -57,7 +57,18 @@ def test_sync_status_verify(
 
     assert run(["verify", url]) == 0
     assert "ok: 4 files checked" in capsys.readouterr().out
-    open_store(url).write_bytes("sub-02/anat/sub-02_T1w.json", b"[]")
+    # Written over in place: the manifest's version is intact, and is what readers get.
+    store = open_store(url)
+    recorded = read_manifest(store)
+    assert recorded is not None
+    store.write_bytes("sub-02/anat/sub-02_T1w.json", b"[]")
+    assert run(["verify", url, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["superseded"] == ["sub-02/anat/sub-02_T1w.json"]
+    # With that version gone, the file is damaged.
+    store.delete(
+        "sub-02/anat/sub-02_T1w.json",
+        version_id=recorded["sub-02/anat/sub-02_T1w.json"].version_id,
+    )
     assert run(["verify", url, "--json"]) == 8
     captured = capsys.readouterr()
     doc = json.loads(captured.out)

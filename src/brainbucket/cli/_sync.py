@@ -316,7 +316,11 @@ def verify_cmd(
     url: Annotated[str, typer.Argument(help="s3://bucket/prefix or a folder with a manifest.")],
     deep: Annotated[
         bool,
-        typer.Option("--deep", help="Also download and hash every object (of a bucket)."),
+        typer.Option(
+            "--deep",
+            help="Also download and hash every object of a bucket (streamed) against the "
+            "manifest's sha256.",
+        ),
     ] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar; the report and errors only.")
@@ -327,8 +331,10 @@ def verify_cmd(
 
     Exits 0 when every file the manifest lists is intact, even if objects it does not list
     are there (they are listed as untracked, as `git status` does); 8 when one is missing or
-    damaged. Hashing (a folder, or a bucket with --deep) shows a progress bar on stderr at a
-    terminal (not with --quiet or --json).
+    damaged. A bucket is checked by size and ETag; where a server's ETag cannot prove a file
+    (a multipart upload some servers report by its plain MD5), the file is listed as
+    unverifiable, not damaged, and --deep settles it. Hashing (a folder, or a bucket with
+    --deep) shows a progress bar on stderr at a terminal (not with --quiet or --json).
     """
     from ..sync import verify
 
@@ -350,13 +356,29 @@ def verify_cmd(
             )
         for p in report.untracked:
             console.print(f"[yellow]untracked[/]   {escape(printable(p))}")
+        for p in report.superseded:
+            console.print(
+                f"[yellow]superseded[/]  {escape(printable(p))}  [dim]a newer object is over the "
+                "manifest's version, which is intact (reads get the manifest's)[/]"
+            )
+        for p, why in report.unverifiable:
+            console.print(
+                f"[yellow]unverifiable[/] {escape(printable(p))}  [dim]{escape(printable(why))}[/]"
+            )
         state = "[bold green]ok[/]" if report.ok else "[bold red]problems found[/]"
+        unsure = f", {len(report.unverifiable)} unverifiable by ETag" if report.unverifiable else ""
         console.print(
             f"{state}: {report.checked} files checked, {len(report.missing)} missing, "
-            f"{len(report.mismatched)} mismatched, {len(report.untracked)} untracked"
+            f"{len(report.mismatched)} mismatched, {len(report.untracked)} untracked{unsure}"
         )
         if report.ok and report.untracked:
             err_console.print(f"[dim]hint:[/] {escape(_untracked_hint(report.url, remote))}")
+        if report.ok and report.unverifiable:
+            err_console.print(
+                f"[dim]hint:[/] the server's ETags cannot prove {len(report.unverifiable)} "
+                f"file(s) intact; `brainbucket verify --deep {report.url}` downloads and "
+                "hashes them against the manifest"
+            )
     if not report.ok:
         n = len(report.missing) + len(report.mismatched)
         msg = f"{report.url}: {n} file(s) differ from the manifest"

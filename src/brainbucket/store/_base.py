@@ -19,6 +19,7 @@ from .._exceptions import ObjectNotFoundError
 from .._hashing import StreamCheck, VerifiedWriter, plain_md5
 from .._types import (
     Expected,
+    FolderInfo,
     ListEntry,
     ObjectInfo,
     ProgressCallback,
@@ -157,6 +158,10 @@ class Store(ListingViews, OptionalVerbs, abc.ABC):
         found = False
         for entry in self._list(prefix, recursive=recursive):
             found = True
+            # A folder marker stands for a folder: the listed folder's own tells only that it
+            # exists; recursively, only objects are listed.
+            if isinstance(entry, FolderInfo) and (recursive or entry.path == prefix):
+                continue
             yield entry
         if found:
             return
@@ -179,10 +184,18 @@ class Store(ListingViews, OptionalVerbs, abc.ABC):
         """Whether an empty listing of the root is simply an empty bucket or folder."""
         return True
 
-    def walk(self, path: str = "") -> Iterator[ObjectInfo]:
+    def walk(self, path: str = "", *, markers: set[str] | None = None) -> Iterator[ObjectInfo]:
         """Every object under ``path``, streamed with bounded memory.
 
         Unlike :meth:`ls`, a prefix with nothing under it is simply empty, not an error.
+
+        Parameters
+        ----------
+        path
+            The folder to walk.
+        markers
+            Where given, the folder markers met (zero-byte ``dir/`` objects, listed as
+            folders, never as objects) are added to it, as ``dir/``.
         """
         path = path.strip("/")
         found = False
@@ -190,6 +203,10 @@ class Store(ListingViews, OptionalVerbs, abc.ABC):
             if isinstance(entry, ObjectInfo):
                 found = True
                 yield entry
+            else:
+                found = True  # the folder's marker: it exists, and is no object
+                if markers is not None and entry.path:
+                    markers.add(entry.path)
         if not found and path:
             try:
                 yield self.info(path)

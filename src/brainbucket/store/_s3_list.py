@@ -3,22 +3,34 @@
 Listings go through obstore (~0.3 ms of CPU a page against boto3's ~3); keys the data path
 cannot represent are listed through the control plane instead, so the layers above can refuse
 them by name while every other object stays reachable.
+
+Folder markers — zero-byte ``dir/`` objects, what S3 consoles create for "new folder" — are
+listed as the folders they stand for (:class:`FolderInfo`), never as objects. obstore strips
+the trailing ``/`` from keys, so a marker ``a/`` reaches us as a zero-byte ``a``: when keys
+below ``a/`` follow it, it is a marker; when nothing follows, one small listing of ``a/``
+tells a marker (listed there) from an empty file ``a`` (not). Only zero-byte objects with
+nothing below them cost that request.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import obstore
 
-from .._exceptions import BrainbucketError, EndpointError, ServerError
+from .._exceptions import BrainbucketError, EndpointError, ObjectNotFoundError, ServerError
 from .._types import FolderInfo, ListEntry, ObjectInfo
 from ._s3_core import S3Core, etag_of
 from ._settings import backoff_delay
 
 __all__ = ["S3Lists", "is_invalid_path"]
+
+# Zero-byte objects whose nature (empty file or folder marker) one listing each must tell are
+# resolved this many at a time, concurrently, with the listing's order kept.
+_RESOLVE_BATCH = 64
 
 
 def is_invalid_path(exc: BaseException) -> bool:
@@ -53,11 +65,19 @@ class S3Lists(S3Core):
         entries: list[ListEntry] = [
             FolderInfo(self._rel(p) + "/") for p in result["common_prefixes"]
         ]
-        entries += [self._meta_to_info(m) for m in result["objects"]]
+        for m in result["objects"]:
+            if full and m["path"] == full:
+                # The folder's own marker (``full/``): the folder exists, even if empty.
+                entries.append(FolderInfo(prefix))
+            else:
+                entries.append(self._meta_to_info(m))
         entries.sort(key=lambda e: e.path)
         yield from entries
 
-    def _list_recursive(self, full: str, prefix: str) -> Iterator[ObjectInfo]:
+    def _list_recursive(self, full: str, prefix: str) -> Iterator[ListEntry]:
+        yield from self._with_markers(self._metas(full, prefix), full, prefix)
+
+    def _metas(self, full: str, prefix: str) -> Iterator[Mapping[str, Any] | ListEntry]:
         # The data path retries failed requests, but not a listing page whose body breaks off
         # midway. Keys come in order, so a retry resumes after the last key already yielded:
         # nothing is listed twice or skipped.
@@ -69,15 +89,98 @@ class S3Lists(S3Core):
                 for batch in stream:
                     for meta in batch:
                         last = meta["path"]
-                        yield self._meta_to_info(meta)
+                        yield meta
                 return
             except BrainbucketError:
                 raise
             except Exception as exc:
                 if is_invalid_path(exc):
-                    yield from self._list_raw(full, last, delimiter=False)  # type: ignore[misc]
+                    yield from self._list_raw(full, last, delimiter=False)
                     return
                 attempt = self._retry_or_raise(exc, prefix, attempt)
+
+    def _with_markers(
+        self, metas: Iterator[Mapping[str, Any] | ListEntry], full: str, prefix: str
+    ) -> Iterator[ListEntry]:
+        """obstore's listing with folder markers turned into :class:`FolderInfo`, in order.
+
+        A zero-byte ``a`` is held until the next key: keys below ``a/`` make it a marker; a
+        repeat of ``a`` (both ``a`` and ``a/`` exist) makes the second one the marker;
+        otherwise it is resolved by :meth:`_is_marker`, many at a time.
+        """
+        out: list[Mapping[str, Any] | ListEntry] = []  # held back while some are unresolved
+        unsure: list[str] = []
+        held: Mapping[str, Any] | None = None
+
+        def flush() -> Iterator[ListEntry]:
+            markers = self._markers_among(unsure)
+            for item in out:
+                if isinstance(item, ObjectInfo | FolderInfo):
+                    yield item
+                elif item["path"] in markers:
+                    yield FolderInfo(self._rel(item["path"]) + "/")
+                else:
+                    yield self._meta_to_info(item)
+            out.clear()
+            unsure.clear()
+
+        for meta in metas:
+            if isinstance(meta, ObjectInfo | FolderInfo):  # from the control plane: raw keys
+                out.append(meta)
+                continue
+            path = meta["path"]
+            if held is not None:
+                h, held = held, None
+                if path.startswith(h["path"] + "/") or path == h["path"]:
+                    out.append(self._meta_to_info(h) if path == h["path"] else _folder(self, h))
+                    if path == h["path"]:
+                        out.append(_folder(self, meta))
+                        continue
+                else:
+                    unsure.append(h["path"])
+                    out.append(h)
+            if full and path == full:
+                out.append(FolderInfo(prefix))  # the listed folder's own marker
+            elif int(meta["size"]) == 0:
+                held = meta
+                continue
+            else:
+                out.append(meta)
+            if not unsure:
+                yield from flush()
+            elif len(unsure) >= _RESOLVE_BATCH:
+                yield from flush()
+        if held is not None:
+            unsure.append(held["path"])
+            out.append(held)
+        yield from flush()
+
+    def _markers_among(self, paths: list[str]) -> set[str]:
+        """Which of these zero-byte objects (keys as obstore gives them) are ``key/``."""
+        if not paths:
+            return set()
+        if len(paths) == 1:
+            return {paths[0]} if self._is_marker(paths[0]) else set()
+        with ThreadPoolExecutor(max_workers=min(16, len(paths))) as pool:
+            found = pool.map(self._is_marker, paths)
+            return {p for p, yes in zip(paths, found, strict=True) if yes}
+
+    def _is_marker(self, key: str) -> bool:
+        """Whether the zero-byte object listed as ``key`` is the folder marker ``key/``.
+
+        Listing ``key/`` lists the marker itself (as ``key``), and nothing for an empty file
+        ``key``. A server that keeps ``key`` as a file may refuse to list below it: a file.
+        """
+        try:
+            result = obstore.list_with_delimiter(self.obs, prefix=key)
+        except BrainbucketError:
+            raise
+        except Exception as exc:
+            err = self._err(exc, key)
+            if isinstance(err, ObjectNotFoundError | ServerError):
+                return False
+            raise err from exc
+        return any(m["path"] == key for m in result["objects"])
 
     def _list_raw(
         self, full: str, start_after: str | None, *, delimiter: bool
@@ -99,6 +202,11 @@ class S3Lists(S3Core):
                 for p in page.get("CommonPrefixes", []):
                     yield FolderInfo(self._rel(p["Prefix"].rstrip("/")) + "/")
                 for o in page.get("Contents", []):
+                    if o["Key"].endswith("/") and not int(o.get("Size", 0)):
+                        # A folder marker, its key as the server holds it: the folder.
+                        key = o["Key"].rstrip("/")
+                        yield FolderInfo("" if key == self.root else self._rel(key) + "/")
+                        continue
                     yield ObjectInfo(
                         path=self._rel(o["Key"]),
                         size=int(o.get("Size", 0)),
@@ -120,3 +228,7 @@ class S3Lists(S3Core):
         attempt += 1
         time.sleep(backoff_delay(attempt))
         return attempt
+
+
+def _folder(store: S3Lists, meta: Mapping[str, Any]) -> FolderInfo:
+    return FolderInfo(store._rel(meta["path"]) + "/")

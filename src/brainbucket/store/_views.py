@@ -18,10 +18,12 @@ class ListingViews:
     def ls(self, path: str = "", *, recursive: bool = False) -> Iterator[ListEntry]:
         raise NotImplementedError
 
-    def walk(self, path: str = "") -> Iterator[ObjectInfo]:
+    def walk(self, path: str = "", *, markers: set[str] | None = None) -> Iterator[ObjectInfo]:
         raise NotImplementedError
 
-    def walk_all(self, *, jobs: int = 16, skip: Collection[str] = ()) -> Iterator[ObjectInfo]:
+    def walk_all(
+        self, *, jobs: int = 16, skip: Collection[str] = (), markers: set[str] | None = None
+    ) -> Iterator[ObjectInfo]:
         """Every object under the root, the top-level folders listed in parallel.
 
         S3 answers a listing 1,000 keys a page, one page after the other; listing each
@@ -36,6 +38,8 @@ class ListingViews:
         skip
             Top-level folders to leave out, as listed (ending in ``/``): ``.brainbucket/``
             for the dataset's files without brainbucket's own.
+        markers
+            Where given, the folder markers met (``dir/``) are added to it (see :meth:`walk`).
 
         Examples
         --------
@@ -58,7 +62,7 @@ class ListingViews:
         if not folders:
             return
         with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(folders)))) as pool:
-            for listed in pool.map(lambda p: list(self.walk(p)), folders):
+            for listed in pool.map(lambda p: list(self.walk(p, markers=markers)), folders):
                 yield from listed
 
     def du(self, path: str = "") -> tuple[list[DiskUsage], DiskUsage]:

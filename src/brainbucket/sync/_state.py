@@ -35,6 +35,8 @@ class Side:
     hashed: list[LocalFile]
     filters: Filters
     same: set[str]
+    # Folder markers of a bucket without a manifest (``dir/``): folders to make on download.
+    folders: set[str]
 
 
 def _parse(url: str | os.PathLike[str]) -> StoreURL:
@@ -61,9 +63,12 @@ def _check_apart(src: Path, dst: Path) -> None:
         raise UsageError(msg, hint="sync into a folder that does not hold the source")
 
 
-def remote_listing(store: Store, jobs: int = 8) -> dict[str, ObjectInfo]:
-    """Every object under the store root (without ``.brainbucket/``), by path."""
-    return {o.path: o for o in store.walk_all(jobs=jobs, skip={META_DIR + "/"})}
+def remote_listing(
+    store: Store, jobs: int = 8, *, markers: set[str] | None = None
+) -> dict[str, ObjectInfo]:
+    """Every object under the store root (without ``.brainbucket/``), by path; folder markers
+    are added to ``markers`` where given, never listed as objects."""
+    return {o.path: o for o in store.walk_all(jobs=jobs, skip={META_DIR + "/"}, markers=markers)}
 
 
 def _no_bucket(store: Store, *, upload: bool) -> BucketNotFoundError:
@@ -72,7 +77,7 @@ def _no_bucket(store: Store, *, upload: bool) -> BucketNotFoundError:
 
 
 def _remote_state(
-    store: Store, *, must_exist: bool, manifest_cache: Path
+    store: Store, *, must_exist: bool, manifest_cache: Path, markers: set[str]
 ) -> tuple[Manifest | None, dict[str, Any]]:
     upload = not must_exist
     try:
@@ -83,8 +88,8 @@ def _remote_state(
         return manifest, manifest  # type: ignore[return-value]
     if not store.bucket_exists():
         raise _no_bucket(store, upload=upload)
-    listing = remote_listing(store)
-    if must_exist and not listing:
+    listing = remote_listing(store, markers=markers)
+    if must_exist and not listing and not markers:
         msg = f"{store.describe()}: nothing there (no objects, no manifest)"
         raise ObjectNotFoundError(msg, hint=f"list it with `brainbucket ls {store.describe()}`")
     return None, listing
@@ -126,8 +131,9 @@ def gather(
         store = open_store(d, settings=settings)
         if not d.is_s3:
             Path(d.prefix).mkdir(parents=True, exist_ok=True)
+    folders: set[str] = set()
     manifest, remote = _remote_state(
-        store, must_exist=direction == "download", manifest_cache=manifest_cache
+        store, must_exist=direction == "download", manifest_cache=manifest_cache, markers=folders
     )
     local = (
         scan(
@@ -175,7 +181,9 @@ def gather(
         local.files.pop(path, None)
     local.errors.extend(errors)
     hashed = [f for f in need_sha if f.sha256 is not None]
-    return Side(direction, root, store, manifest, remote, local, cache, hashed, filters, same)
+    return Side(
+        direction, root, store, manifest, remote, local, cache, hashed, filters, same, folders
+    )
 
 
 def make_filters(

@@ -14,8 +14,10 @@ from .._config import Config
 from .._exceptions import (
     ConflictError,
     PartialFailureError,
+    UnsafeKeyError,
     UsageError,
 )
+from .._paths import local_path_for
 from .._progress import Callbacks
 from .._types import PutResult
 from ..manifest import Entry, Manifest, read_pointer, write_manifest
@@ -391,6 +393,7 @@ def _finish_upload(
 def _finish_download(side: Side, result: SyncResult, executed: ExecuteResult) -> None:
     if side.manifest is not None and not result.failed:
         _record_local_manifest(side)
+    _make_marked_folders(side)
     # Folders emptied by deletes go too, as they would on S3.
     for a, _ in executed.done:
         if isinstance(a, DeleteLocal):
@@ -401,6 +404,22 @@ def _finish_download(side: Side, result: SyncResult, executed: ExecuteResult) ->
                 except OSError:
                     break
                 parent = parent.parent
+
+
+def _make_marked_folders(side: Side) -> None:
+    """Folder markers (``dir/`` objects) come down as the folders they stand for — even an
+    empty one, as the console that made it shows it — never as files."""
+    selected = side.filters if side.filters.active else None
+    for marker in sorted(side.folders):
+        path = marker.rstrip("/")
+        if selected is not None and not selected(marker):
+            continue
+        try:
+            folder = local_path_for(side.root, path)
+        except UnsafeKeyError:
+            continue  # a key that cannot be a local path names no folder to make
+        if not folder.exists():
+            folder.mkdir(parents=True, exist_ok=True)
 
 
 def _record_local_manifest(side: Side) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,14 @@ class VerifyReport:
         tool) or files added to a downloaded copy. They are not part of the dataset version
         the manifest records, and nothing is wrong with the files it does record, so they do
         not make the report fail (as ``git status`` reports untracked files).
+    unverifiable
+        ``(path, why)``: the right size, but the server's ETag and the manifest's are of two
+        forms that cannot be compared (a multipart ``md5-N`` against a plain MD5: some
+        servers give the plain MD5 of a multipart upload's content). Nothing shows them
+        damaged, so they do not make the report fail; ``deep`` hashes them.
+    superseded
+        A newer object sits over the version the manifest names, which is intact (where the
+        server keeps versions): readers get the manifest's version, so nothing is damaged.
     """
 
     url: str
@@ -48,6 +57,8 @@ class VerifyReport:
     missing: list[str] = field(default_factory=list)
     mismatched: list[tuple[str, str]] = field(default_factory=list)
     untracked: list[str] = field(default_factory=list)
+    unverifiable: list[tuple[str, str]] = field(default_factory=list)
+    superseded: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -62,13 +73,62 @@ class VerifyReport:
             "missing": self.missing,
             "mismatched": [{"path": p, "why": w} for p, w in self.mismatched],
             "untracked": self.untracked,
+            "unverifiable": [{"path": p, "why": w} for p, w in self.unverifiable],
+            "superseded": self.superseded,
         }
 
 
+_ETAG = re.compile(r"([0-9a-f]{32})(?:-([0-9]+))?\Z")
+
+
+def etag_form(etag: str) -> str:
+    """What an ETag is a digest of: ``md5`` (the content's), ``md5-N`` (of N parts' MD5s),
+    or ``opaque`` (encrypted objects, other servers' schemes).
+
+    Two ETags prove two contents differ only when they are of one form: the same bytes
+    uploaded in parts and in one piece have different ETags.
+
+    Examples
+    --------
+    >>> etag_form("5d41402abc4b2a76b9719d911017c592"), etag_form("5d41402abc4b2a76b9719d911017c592-3")
+    ('md5', 'md5-3')
+    """
+    m = _ETAG.match(etag.strip('"').lower())
+    if m is None:
+        return "opaque"
+    return f"md5-{m.group(2)}" if m.group(2) else "md5"
+
+
+def _compare_etags(manifest_etag: str, server_etag: str) -> tuple[str, str] | None:
+    """``("mismatched" | "unverifiable", why)``, or ``None`` when the ETags agree."""
+    mine, theirs = etag_form(manifest_etag), etag_form(server_etag)
+    if mine == theirs:
+        if manifest_etag.strip('"').lower() == server_etag.strip('"').lower():
+            return None
+        return "mismatched", "changed on the server (ETag differs from the manifest)"
+    # The manifest's ETag would be the content's MD5 only in the plain form; the server's
+    # plain MD5 cannot be set against part MD5s, nor any against an opaque one.
+    return "unverifiable", (
+        f"unverifiable by ETag: the server gives {_words(theirs)}, "
+        f"the manifest records {_words(mine)}; size matches"
+    )
+
+
+def _words(form: str) -> str:
+    if form == "md5":
+        return "a plain MD5"
+    if form == "opaque":
+        return "an opaque ETag"
+    return f"a multipart ETag ({form.split('-')[1]} parts)"
+
+
 def _hash_remote(store: Store, entry: Entry, callbacks: Callbacks[Entry]) -> str:
+    # Streamed: memory stays one chunk whatever the size. The version the manifest names is
+    # read where the server keeps versions, as every read of a dataset file is.
+    version = entry.version_id if store.capabilities.versioning else None
     h = hashlib.sha256()
     try:
-        for chunk in store.iter_bytes(entry.path):
+        for chunk in store.iter_bytes(entry.path, version_id=version):
             h.update(chunk)
             callbacks.on_progress(entry, len(chunk))
     except BrainbucketError as exc:
@@ -93,7 +153,11 @@ def verify(
     """Compare a dataset with its manifest: missing, mismatched and untracked files.
 
     A bucket is checked by listing (size and ETag against the manifest); ``deep`` also
-    downloads and hashes every object. A local folder (one an upload or download sync
+    downloads and hashes every object, streamed, against the manifest's sha256 (the version
+    the manifest names, where the server keeps versions). ETags are compared only where both
+    are of one form; a file whose server ETag is of another form than the manifest's (a
+    multipart upload some servers report by its plain MD5) is
+    :attr:`~VerifyReport.unverifiable` without ``deep``, never mismatched. A local folder (one an upload or download sync
     recorded a manifest in) is always checked by hashing every file. The report is
     :attr:`~VerifyReport.ok` when every file the manifest lists is intact; files it does not
     list are reported as :attr:`~VerifyReport.untracked`, not as damage.
@@ -154,6 +218,8 @@ def verify(
     report.missing.sort()
     report.untracked.sort()
     report.mismatched.sort()
+    report.unverifiable.sort()
+    report.superseded.sort()
     return report
 
 
@@ -175,13 +241,30 @@ def _verify_remote(
             report.missing.append(e.path)
         elif o.size != e.size:
             report.mismatched.append((e.path, f"size {o.size}, manifest says {e.size}"))
-        elif e.etag and o.etag and o.etag != e.etag:
-            report.mismatched.append(
-                (e.path, "changed on the server (ETag differs from the manifest)")
-            )
+        elif e.etag and o.etag and (diff := _compare_etags(e.etag, o.etag)) is not None:
+            kind, why = diff
+            if kind == "mismatched":
+                report.mismatched.append((e.path, why))
+            elif deep:
+                to_hash.append(e)
+            else:
+                report.unverifiable.append((e.path, why))
         elif deep:
             to_hash.append(e)
     report.untracked.extend(listing)
+    if report.mismatched and store.capabilities.versioning:
+        # A listing shows the newest object; the manifest names a version. If another upload
+        # put a newer object on top (a lost race, a stray `cp`), readers still get the
+        # manifest's version: it is damage only if that version is gone or differs. One
+        # request per such file, none for the others.
+        pinned = {e.path: e for e in manifest.entries() if e.version_id}
+        for path, why in list(report.mismatched):
+            pin = pinned.get(path)
+            if pin is not None and _version_intact(store, pin):
+                report.mismatched.remove((path, why))
+                report.superseded.append(path)
+                if deep:
+                    to_hash.append(pin)
     if to_hash:
         for e in to_hash:
             callbacks.on_queued(e)
@@ -190,6 +273,18 @@ def _verify_remote(
             for e, digest in zip(to_hash, digests, strict=True):
                 if digest != e.sha256:
                     report.mismatched.append((e.path, "sha256 differs from the manifest"))
+
+
+def _version_intact(store: Store, e: Entry) -> bool:
+    """Whether the version ``e`` names is there with ``e``'s size and a matching ETag."""
+    try:
+        info = store.info(e.path, version_id=e.version_id)
+    except BrainbucketError:
+        return False
+    if info.size != e.size:
+        return False
+    diff = _compare_etags(e.etag, info.etag) if e.etag and info.etag else None
+    return diff is None or diff[0] != "mismatched"
 
 
 def _verify_local(
