@@ -17,6 +17,7 @@ from .._exceptions import (
     BucketOwnedByOthersError,
     EndpointError,
     NoCredentialsError,
+    ServerError,
     UsageError,
 )
 from .._types import AnonymousAccess, BucketInfo, VersionInfo
@@ -31,23 +32,35 @@ __all__ = ["S3Control", "list_buckets", "no_policies", "no_versioning"]
 _EMPTY_POLICY = "2012-10-17"
 
 
-def no_versioning(what: str) -> UsageError:
-    """The server has no object versions: what that costs, in the hint."""
+def no_versioning(what: str, bucket: str) -> UsageError:
+    """The server has no object versions: what that costs, in the hint.
+
+    Examples
+    --------
+    >>> str(no_versioning("s3://lab", "lab"))
+    's3://lab: this server does not support object versioning'
+    """
     return not_supported(
         what,
         "object versioning",
         hint="the bucket works without it, but an overwritten or deleted file cannot be "
         "brought back and reads cannot be pinned to a version (assemblies are kept apart by "
-        "sha1 instead); `brainbucket mb s3://BUCKET --no-versioning` does not ask for it",
+        f"sha1 instead); `brainbucket mb s3://{bucket} --no-versioning` does not ask for it",
     )
 
 
-def no_policies(what: str) -> UsageError:
-    """The server has no bucket policies, so nothing can be made public by prefix."""
+def no_policies(what: str, bucket: str) -> UsageError:
+    """The server has no bucket policies, so nothing can be made public by prefix.
+
+    Examples
+    --------
+    >>> str(no_policies("s3://lab", "lab"))
+    's3://lab: this server does not support bucket policies'
+    """
     return not_supported(
         what,
         "bucket policies",
-        hint="a prefix cannot be made public there; `brainbucket share s3://BUCKET/KEY` "
+        hint=f"no prefix can be made public there; `brainbucket share s3://{bucket}/KEY` "
         "gives a link to one object that works without credentials",
     )
 
@@ -58,6 +71,12 @@ def _answer(exc: BaseException) -> tuple[str, int]:
     code = str(response.get("Error", {}).get("Code", ""))
     status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
     return code, status
+
+
+def _said(exc: BaseException) -> str:
+    """An error answer in a few words: ``HTTP 400 (UnsupportedAlgorithm)``."""
+    code, status = _answer(exc)
+    return f"HTTP {status}" + (f" ({code})" if code and code != str(status) else "")
 
 
 def _unimplemented(exc: BaseException) -> bool:
@@ -223,7 +242,7 @@ class S3Control(S3Core):
             if _unimplemented(exc):
                 if not enabled:
                     return
-                raise no_versioning(self.describe()) from exc
+                raise no_versioning(self.describe(), self.bucket) from exc
             raise self._err(exc) from exc
 
     def versioning(self) -> str | None:
@@ -249,7 +268,7 @@ class S3Control(S3Core):
                         out.append(self._version(v, True))
         except Exception as exc:
             if _unimplemented(exc):
-                raise no_versioning(self.describe(path)) from exc
+                raise no_versioning(self.describe(path), self.bucket) from exc
             raise self._err(exc, path) from exc
         out.sort(key=lambda v: v.last_modified or datetime.min.replace(tzinfo=None), reverse=True)
         return out
@@ -315,7 +334,7 @@ class S3Control(S3Core):
             if code == "NoSuchBucketPolicy":
                 return {"Version": _EMPTY_POLICY, "Statement": []}
             if _unimplemented(exc):
-                raise no_policies(self.describe()) from exc
+                raise no_policies(self.describe(), self.bucket) from exc
             raise self._err(exc) from exc
         try:
             doc = json.loads(raw)
@@ -324,7 +343,7 @@ class S3Control(S3Core):
         # A server with policies refuses a document that is not one when it is put, so an
         # answer that is not one says the server does not keep policies at all.
         if not isinstance(doc, dict):
-            raise no_policies(self.describe())
+            raise no_policies(self.describe(), self.bucket)
         statements = doc.get("Statement", [])
         doc["Statement"] = statements if isinstance(statements, list) else [statements]
         return dict(doc)
@@ -342,7 +361,7 @@ class S3Control(S3Core):
                 self.client.delete_bucket_policy(Bucket=self.bucket)
         except Exception as exc:
             if _unimplemented(exc) or _answer(exc)[0] == "BucketAlreadyExists":
-                raise no_policies(self.describe()) from exc
+                raise no_policies(self.describe(), self.bucket) from exc
             raise self._err(exc) from exc
 
     def anonymous_access(self, prefix: str = "") -> AnonymousAccess:
@@ -388,8 +407,7 @@ class S3Control(S3Core):
             if (status == 404 and code != "NoSuchBucket") or status == 416:
                 return AnonymousAccess(listable, True, f"anonymous read of {key}: HTTP {status}")
             if is_unsigned_refusal(code, status):
-                detail = f"anonymous read of {key}: HTTP {status}" + (f" ({code})" if code else "")
-                return AnonymousAccess(listable, False, detail)
+                return AnonymousAccess(listable, False, f"anonymous read of {key}: {_said(exc)}")
             raise self._probe_err(exc, prefix, f"an anonymous read of {key}") from exc
 
     def _probe_err(self, exc: BaseException, prefix: str, request: str) -> BrainbucketError:
@@ -397,10 +415,13 @@ class S3Control(S3Core):
         code, status = _answer(exc)
         if not status or code == "NoSuchBucket":
             return self._err(exc, prefix)  # no answer at all, or no such bucket: as any request
-        return BrainbucketError(
+        # A server failing (5xx, after the client's retries) is exit 10 like any other.
+        cls = ServerError if status >= 500 else BrainbucketError
+        return cls(
             f"{self.describe(prefix)}: cannot tell whether it is public: {request} answered "
-            f"HTTP {status}" + (f" ({code})" if code else ""),
-            hint="`brainbucket doctor URL` shows what the server answers to each request",
+            + _said(exc),
+            hint=f"`brainbucket doctor {self.describe(prefix)}` shows what the server answers "
+            "to each request",
         )
 
     def whoami(self) -> str:
