@@ -119,6 +119,9 @@ def publish(
     ------
     AccessDeniedError
         These credentials may not change the bucket policy.
+    UsageError
+        The server has no bucket policies ("this server does not support bucket policies");
+        nothing is changed.
 
     Examples
     --------
@@ -182,8 +185,9 @@ def is_public(
     if not settings.anon:
         try:
             doc = store.get_policy()
-        except PermissionError:
-            doc = None  # may not read the policy: the anonymous probe still answers
+        except (PermissionError, UsageError):
+            # Not ours to read, or a server without policies: the anonymous probe answers.
+            doc = None
     return _status(store, prefix, doc)
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from .._config import Config
+from .._exceptions import UsageError
 from .._url import parse_url
-from ..access._policy import AccessStatus, publish
+from ..access._policy import AccessStatus, is_public, publish
 from ..store import S3Settings, open_store
 from ._load import fetch_assembly
 from ._netcdf import read_netcdf
@@ -85,6 +86,9 @@ def demo(
     """Upload a demo assembly to ``url`` (an S3 prefix), publish it, and load it back with no
     credentials at all by ``(identifier, version_id, sha1)``.
 
+    On a server without bucket policies nothing can be published: the assembly is loaded
+    back with the same credentials, and ``loaded_anonymously`` is ``False``.
+
     The bucket must exist; the credentials in the environment (or ``settings``, an
     :class:`~brainbucket.S3Settings` used instead of ``endpoint_url``) must be able to write
     and set its policy. The load goes to a fresh cache (``cache_dir`` or a temporary folder),
@@ -110,10 +114,16 @@ def demo(
         settings=settings,
         config=config,
     )
-    status = publish(url, settings=settings)
-    # The same server, as a stranger: nothing signed.
-    anonymous = dataclasses.replace(settings, anon=True)
-    anon_store = open_store(parse_url(url), settings=anonymous)
+    try:
+        status = publish(url, settings=settings)
+        published = True
+    except UsageError:
+        # A server without bucket policies (the only UsageError publishing an S3 prefix
+        # raises): the assembly stays private, and is loaded back as its owner.
+        status, published = is_public(url, settings=settings), False
+    # The same server, as a stranger where it was published: nothing signed.
+    reader = dataclasses.replace(settings, anon=True) if published else settings
+    anon_store = open_store(parse_url(url), settings=reader)
     cache = (
         Path(cache_dir)
         if cache_dir is not None
@@ -123,4 +133,4 @@ def demo(
         DEMO_IDENTIFIER, record.version_id, record.sha1, anon_store, cache_dir=cache, config=config
     )
     loaded = read_netcdf(got.path, got.record.class_name)
-    return DemoResult(record, status, got.path, True, bool(loaded.identical(assembly)))
+    return DemoResult(record, status, got.path, published, bool(loaded.identical(assembly)))

@@ -18,6 +18,7 @@ from ._app import (
     app,
     console,
     emit_json,
+    err_console,
     escape,
     human_size,
     open_for_cli,
@@ -148,7 +149,11 @@ def mb_cmd(
     ] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Create a bucket, with object versioning on. An existing bucket of yours is fine."""
+    """Create a bucket, with object versioning on. An existing bucket of yours is fine.
+
+    On a server without object versions the bucket is made all the same, versioning is
+    reported as Unavailable, and a warning says what that costs.
+    """
     parsed = parse_url(url)
     if not parsed.is_s3 or parsed.prefix:
         msg = f"mb takes a bucket URL (s3://bucket), not {url!r}"
@@ -157,8 +162,19 @@ def mb_cmd(
             hint=f"create the bucket with `brainbucket mb s3://{parsed.bucket}`; prefixes need no creating",
         )
     store = open_for_cli(url, anon=False)
-    created = store.create_bucket(versioning=not no_versioning)
+    created = store.create_bucket(versioning=False)
     versioning = store.versioning() or "Disabled"
+    if not no_versioning and versioning != "Enabled":
+        try:
+            store.set_versioning(True)
+            versioning = "Enabled"
+        except UsageError as exc:
+            # The server has no versions: the bucket is made and usable all the same; say
+            # what is missing rather than fail a command that did its main job.
+            versioning = "Unavailable"
+            err_console.print(f"[bold yellow]warning:[/] {escape(exc.message)}")
+            if exc.hint:
+                err_console.print(f"[dim]hint:[/] {escape(exc.hint)}")
     if json_out:
         emit_json({"bucket": parsed.bucket, "created": created, "versioning": versioning})
     else:

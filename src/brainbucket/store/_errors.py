@@ -25,6 +25,7 @@ from .._exceptions import (
     ObjectNotFoundError,
     ServerError,
     UnsafeKeyError,
+    UsageError,
 )
 from .._paths import printable
 from .._url import BUCKET_RULE
@@ -33,7 +34,9 @@ __all__ = [
     "broke_off",
     "error_code",
     "from_code",
+    "is_unsigned_refusal",
     "no_answer",
+    "not_supported",
     "printable",
     "redact_url",
     "stalled",
@@ -58,6 +61,49 @@ _BUGS = (NameError, AttributeError, TypeError, AssertionError, ImportError, Recu
 _BAD_CREDS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken"}
 # Answers worth another try (as ServerError once the tries run out).
 _RETRYABLE_CODES = {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout"}
+# How servers refuse an unsigned request outright, as a malformed one (400) rather than a
+# forbidden one (403): ``rclone serve s3`` answers ``UnsupportedAlgorithm`` to anything
+# without a signature. To a client without credentials they all mean "private".
+_UNSIGNED_REFUSALS = {
+    "UnsupportedAlgorithm",
+    "AuthorizationHeaderMalformed",
+    "AuthorizationQueryParametersError",
+    "MissingSecurityHeader",
+    "MissingAuthenticationToken",
+    "InvalidSecurity",
+}
+
+
+def is_unsigned_refusal(code: str, status: int) -> bool:
+    """Whether an answer to an unsigned request means "not without credentials".
+
+    Examples
+    --------
+    >>> is_unsigned_refusal("AccessDenied", 403), is_unsigned_refusal("UnsupportedAlgorithm", 400)
+    (True, True)
+    >>> is_unsigned_refusal("InternalError", 500)
+    False
+    """
+    return (
+        status in (401, 403)
+        or code in _UNSIGNED_REFUSALS
+        or code in _BAD_CREDS
+        or code in ("AccessDenied", "AllAccessDisabled")
+    )
+
+
+def not_supported(what: str, feature: str, *, hint: str | None = None) -> UsageError:
+    """The one error for a request the server does not implement (never worth a retry).
+
+    Examples
+    --------
+    >>> str(not_supported("s3://lab", "bucket policies"))
+    's3://lab: this server does not support bucket policies'
+    """
+    return UsageError(
+        f"{what}: this server does not support {feature}",
+        hint=hint or "`brainbucket doctor URL` shows what the server answers to each request",
+    )
 
 
 def error_code(document: str) -> str:
@@ -82,14 +128,18 @@ def from_code(code: str, status: int, what: str, anon: bool) -> BrainbucketError
         return ObjectNotFoundError(f"{what}: no such key")
     if status == 404:
         return ObjectNotFoundError(f"{what}: not found ({code})")
+    if code == "NotImplemented" or status == 501:
+        # The server lacks the feature: no retry changes that (the control plane's retry
+        # mode makes none on a 501, and this is not a ServerError's "try again later").
+        return not_supported(what, "this request (NotImplemented)")
+    if anon and (is_unsigned_refusal(code, status) or code == "403"):
+        return NoCredentialsError(
+            f"{what}: private — credentials required",
+            hint="pass --profile NAME or set AWS_PROFILE (it was read anonymously)",
+        )
     if code in _BAD_CREDS:
         return InvalidCredentialsError(f"{what}: the server rejected the credentials ({code})")
     if code in ("AccessDenied", "AllAccessDisabled", "403") or status == 403:
-        if anon:
-            return NoCredentialsError(
-                f"{what}: private — credentials required",
-                hint="pass --profile NAME or set AWS_PROFILE (it was read anonymously)",
-            )
         return AccessDeniedError(f"{what}: access denied")
     if code in ("PreconditionFailed", "ConditionalRequestConflict") or status in (409, 412):
         if code == "BucketAlreadyExists":

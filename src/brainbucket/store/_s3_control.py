@@ -11,23 +11,78 @@ from typing import Any
 import obstore
 
 from .._exceptions import (
+    AccessDeniedError,
+    BrainbucketError,
     BucketNotFoundError,
     BucketOwnedByOthersError,
     EndpointError,
-    ManifestError,
     NoCredentialsError,
+    ServerError,
     UsageError,
 )
 from .._types import AnonymousAccess, BucketInfo, VersionInfo
-from ._errors import translate
+from ._errors import is_unsigned_refusal, not_supported, translate
 from ._s3_core import S3Core, etag_of
 from ._s3_list import is_invalid_path
 from ._session import Session
 from ._settings import S3Settings
 
-__all__ = ["S3Control", "list_buckets"]
+__all__ = ["S3Control", "list_buckets", "no_policies", "no_versioning"]
 
 _EMPTY_POLICY = "2012-10-17"
+
+
+def no_versioning(what: str, bucket: str) -> UsageError:
+    """The server has no object versions: what that costs, in the hint.
+
+    Examples
+    --------
+    >>> str(no_versioning("s3://lab", "lab"))
+    's3://lab: this server does not support object versioning'
+    """
+    return not_supported(
+        what,
+        "object versioning",
+        hint="the bucket works without it, but an overwritten or deleted file cannot be "
+        "brought back and reads cannot be pinned to a version (assemblies are kept apart by "
+        f"sha1 instead); `brainbucket mb s3://{bucket} --no-versioning` does not ask for it",
+    )
+
+
+def no_policies(what: str, bucket: str) -> UsageError:
+    """The server has no bucket policies, so nothing can be made public by prefix.
+
+    Examples
+    --------
+    >>> str(no_policies("s3://lab", "lab"))
+    's3://lab: this server does not support bucket policies'
+    """
+    return not_supported(
+        what,
+        "bucket policies",
+        hint=f"no prefix can be made public there; `brainbucket share s3://{bucket}/KEY` "
+        "gives a link to one object that works without credentials",
+    )
+
+
+def _answer(exc: BaseException) -> tuple[str, int]:
+    """The error code and HTTP status of a botocore error (``("", 0)`` if it has none)."""
+    response: dict[str, Any] = getattr(exc, "response", None) or {}
+    code = str(response.get("Error", {}).get("Code", ""))
+    status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+    return code, status
+
+
+def _said(exc: BaseException) -> str:
+    """An error answer in a few words: ``HTTP 400 (UnsupportedAlgorithm)``."""
+    code, status = _answer(exc)
+    return f"HTTP {status}" + (f" ({code})" if code and code != str(status) else "")
+
+
+def _unimplemented(exc: BaseException) -> bool:
+    """Whether the server answered that it does not implement the request."""
+    code, status = _answer(exc)
+    return code == "NotImplemented" or status == 501
 
 
 def list_buckets(settings: S3Settings) -> list[BucketInfo]:
@@ -116,30 +171,78 @@ class S3Control(S3Core):
             raise err from exc
 
     def create_bucket(self, *, versioning: bool = True) -> bool:
-        """Create the bucket (versioned by default); returns False if it already was yours."""
-        created = True
-        try:
-            self.client.create_bucket(Bucket=self.bucket)
-        except Exception as exc:
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
-            if code == "BucketAlreadyOwnedByYou":
-                created = False
-            elif code == "BucketAlreadyExists":
-                msg = f"s3://{self.bucket}: the bucket name is taken by another account"
-                raise BucketOwnedByOthersError(msg) from exc
-            else:
-                raise self._err(exc) from exc
+        """Create the bucket (versioned by default); returns False if it already was yours.
+
+        The server is asked first (``HeadBucket``): servers answer ``CreateBucket`` of a
+        bucket one already owns in different ways (AWS in us-east-1 and moto: 200, as if
+        created; rclone: ``BucketAlreadyExists``, as for someone else's).
+
+        Raises
+        ------
+        BucketOwnedByOthersError
+            The name is taken by another account.
+        UsageError
+            Versioning was asked for and the server has none; the bucket exists all the same
+            (:meth:`set_versioning` says what that costs).
+        """
+        created = False
+        if not self._bucket_is_ours():
+            created = self._create()
         if versioning:
             self.set_versioning(True)
         return created
 
+    def _bucket_is_ours(self) -> bool:
+        """Whether the bucket exists and these credentials may use it (``HeadBucket``).
+
+        A 403 (someone else's, or not ours to see) is ``False``: ``CreateBucket`` then says
+        whose it is.
+        """
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except Exception as exc:
+            err = self._err(exc)
+            if isinstance(err, FileNotFoundError) or type(err) is AccessDeniedError:
+                return False
+            raise err from exc
+        return True
+
+    def _create(self) -> bool:
+        """``CreateBucket``; ``False`` when the bucket turns out to be ours already (made by
+        another run meanwhile, or a server that calls our own bucket "already exists")."""
+        try:
+            self.client.create_bucket(Bucket=self.bucket)
+        except Exception as exc:
+            code, _ = _answer(exc)
+            if code == "BucketAlreadyOwnedByYou":
+                return False
+            if code == "BucketAlreadyExists":
+                if self._bucket_is_ours():
+                    return False
+                msg = f"s3://{self.bucket}: the bucket name is taken by another account"
+                raise BucketOwnedByOthersError(msg) from exc
+            raise self._err(exc) from exc
+        return True
+
     def set_versioning(self, enabled: bool) -> None:
+        """Turn versioning on, or suspend it.
+
+        Raises
+        ------
+        UsageError
+            Turning it on, on a server without object versions (suspending it there is
+            already the case, and no error).
+        """
         try:
             self.client.put_bucket_versioning(
                 Bucket=self.bucket,
                 VersioningConfiguration={"Status": "Enabled" if enabled else "Suspended"},
             )
         except Exception as exc:
+            if _unimplemented(exc):
+                if not enabled:
+                    return
+                raise no_versioning(self.describe(), self.bucket) from exc
             raise self._err(exc) from exc
 
     def versioning(self) -> str | None:
@@ -164,6 +267,8 @@ class S3Control(S3Core):
                     if v["Key"] == key:
                         out.append(self._version(v, True))
         except Exception as exc:
+            if _unimplemented(exc):
+                raise no_versioning(self.describe(path), self.bucket) from exc
             raise self._err(exc, path) from exc
         out.sort(key=lambda v: v.last_modified or datetime.min.replace(tzinfo=None), reverse=True)
         return out
@@ -214,35 +319,66 @@ class S3Control(S3Core):
     # -- who may do what --------------------------------------------------------------------
 
     def get_policy(self) -> dict[str, Any]:
+        """The bucket policy (no policy: no statements).
+
+        Raises
+        ------
+        UsageError
+            The server has no bucket policies: it answers ``NotImplemented``, or something
+            that is not a policy document (rclone answers a bucket listing).
+        """
         try:
             raw = self.client.get_bucket_policy(Bucket=self.bucket)["Policy"]
         except Exception as exc:
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+            code, _ = _answer(exc)
             if code == "NoSuchBucketPolicy":
                 return {"Version": _EMPTY_POLICY, "Statement": []}
+            if _unimplemented(exc):
+                raise no_policies(self.describe(), self.bucket) from exc
             raise self._err(exc) from exc
         try:
             doc = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            msg = f"s3://{self.bucket}: the bucket policy is not valid JSON"
-            raise ManifestError(msg, hint="fix or delete the bucket policy by hand") from exc
+        except (TypeError, ValueError):
+            doc = None
+        # A server with policies refuses a document that is not one when it is put, so an
+        # answer that is not one says the server does not keep policies at all.
+        if not isinstance(doc, dict):
+            raise no_policies(self.describe(), self.bucket)
         statements = doc.get("Statement", [])
         doc["Statement"] = statements if isinstance(statements, list) else [statements]
         return dict(doc)
 
     def put_policy(self, document: dict[str, Any]) -> None:
+        """Replace the bucket policy (a document without statements deletes it).
+
+        Callers read the policy first (:meth:`get_policy`), which refuses servers without
+        policies: rclone takes a policy request for a bucket request, so none must reach it.
+        """
         try:
             if document.get("Statement"):
                 self.client.put_bucket_policy(Bucket=self.bucket, Policy=json.dumps(document))
             else:
                 self.client.delete_bucket_policy(Bucket=self.bucket)
         except Exception as exc:
+            if _unimplemented(exc) or _answer(exc)[0] == "BucketAlreadyExists":
+                raise no_policies(self.describe(), self.bucket) from exc
             raise self._err(exc) from exc
 
     def anonymous_access(self, prefix: str = "") -> AnonymousAccess:
         """Ask the server as a client without credentials: may it list ``prefix``, and read
-        an object there? A real unsigned request decides, not the policy: server settings
-        can shadow a policy either way."""
+        an object there? Real unsigned requests decide, not the policy: server settings can
+        shadow a policy either way.
+
+        The read is a GET of the object's first byte, not a HEAD: some servers refuse an
+        unsigned HEAD that the policy allows (moto), and a HEAD's answer carries no error
+        code to tell why.
+
+        Raises
+        ------
+        BrainbucketError
+            The server answered something that is neither "allowed" nor "refused" (a server
+            error, say): the message names the request and the answer.
+        """
         client = self._reached().anonymous_client()
         full = self.key(prefix)
         list_prefix = f"{full}/" if full else ""
@@ -253,22 +389,40 @@ class S3Control(S3Core):
             contents = page.get("Contents") or []
             key = contents[0]["Key"] if contents else None
         except Exception as exc:
-            err = translate(exc, self.describe(prefix), anon=True)
-            if not isinstance(err, PermissionError):
-                raise err from exc
+            if not is_unsigned_refusal(*_answer(exc)):
+                raise self._probe_err(exc, prefix, "an anonymous listing") from exc
             listable = False
         if key is None:
-            # Nothing listed to read: a GET of a name that cannot exist tells "denied" from
+            # Nothing listed to read: a GET of a name that cannot exist tells "refused" from
             # "allowed but absent" (403 vs 404).
             key = f"{list_prefix}.brainbucket-access-probe"
         try:
-            client.head_object(Bucket=self.bucket, Key=key)
-            readable, detail = True, f"anonymous read of {key} allowed"
+            answer = client.get_object(Bucket=self.bucket, Key=key, Range="bytes=0-0")
+            answer["Body"].close()  # one byte asked for; nothing to read or check
+            status = answer.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            return AnonymousAccess(listable, True, f"anonymous read of {key}: HTTP {status}")
         except Exception as exc:
-            status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
-            readable = status == 404
-            detail = f"anonymous read of {key}: HTTP {status}"
-        return AnonymousAccess(listable, readable, detail)
+            code, status = _answer(exc)
+            # 404: allowed, and absent; 416: allowed, and empty (a range past its end).
+            if (status == 404 and code != "NoSuchBucket") or status == 416:
+                return AnonymousAccess(listable, True, f"anonymous read of {key}: HTTP {status}")
+            if is_unsigned_refusal(code, status):
+                return AnonymousAccess(listable, False, f"anonymous read of {key}: {_said(exc)}")
+            raise self._probe_err(exc, prefix, f"an anonymous read of {key}") from exc
+
+    def _probe_err(self, exc: BaseException, prefix: str, request: str) -> BrainbucketError:
+        """Neither "allowed" nor "refused": say what the server answered."""
+        code, status = _answer(exc)
+        if not status or code == "NoSuchBucket":
+            return self._err(exc, prefix)  # no answer at all, or no such bucket: as any request
+        # A server failing (5xx, after the client's retries) is exit 10 like any other.
+        cls = ServerError if status >= 500 else BrainbucketError
+        return cls(
+            f"{self.describe(prefix)}: cannot tell whether it is public: {request} answered "
+            + _said(exc),
+            hint=f"`brainbucket doctor {self.describe(prefix)}` shows what the server answers "
+            "to each request",
+        )
 
     def whoami(self) -> str:
         """Who the server says these credentials are (STS ``GetCallerIdentity``'s ARN)."""
