@@ -141,6 +141,8 @@ class S3Control(S3Core):
             )
         except Exception as exc:
             raise self._err(exc) from exc
+        finally:
+            self.capabilities.forget("versioning")
 
     def versioning(self) -> str | None:
         """``"Enabled"``, ``"Suspended"`` or ``None`` (never enabled)."""
