@@ -51,6 +51,9 @@ class Config:
         place, so it survives a power cut (off by default, as in aws-cli, s5cmd and rclone).
     store
         ``BRAINBUCKET_STORE``: default store URL for assemblies.
+    capability_ttl
+        ``BRAINBUCKET_CAPABILITY_TTL``: seconds a server's probed capabilities are remembered
+        on disk (default a day; 0: probe in every process).
 
     Examples
     --------
@@ -65,11 +68,19 @@ class Config:
     jobs: int = field(default_factory=lambda: _env_int("BRAINBUCKET_JOBS", 64))
     fsync: bool = field(default_factory=lambda: _env_bool("BRAINBUCKET_FSYNC"))
     store: str | None = field(default_factory=lambda: os.environ.get("BRAINBUCKET_STORE") or None)
+    capability_ttl: int = field(
+        default_factory=lambda: _env_int("BRAINBUCKET_CAPABILITY_TTL", 24 * 3600)
+    )
 
     @property
     def state_dir(self) -> Path:
         """Where resumable-transfer state and hash caches live."""
         return self.cache_dir / "state"
+
+    @property
+    def capabilities_file(self) -> Path:
+        """Where servers' probed capabilities are remembered (per endpoint, with a TTL)."""
+        return self.cache_dir / "servers.json"
 
     @property
     def manifest_dir(self) -> Path:

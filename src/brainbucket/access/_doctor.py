@@ -1,4 +1,8 @@
-"""``doctor``: which endpoint and credentials were used, and exactly which request failed."""
+"""``doctor``: which endpoint and credentials were used, exactly which request failed, and
+what the server supports (the store's capabilities, probed where the API cannot say).
+
+A feature the server lacks is not a failure: its request is shown as not applicable, and the
+capability table says what brainbucket does instead."""
 
 from __future__ import annotations
 
@@ -7,23 +11,35 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._exceptions import BrainbucketError, BucketNotFoundError, UsageError
+from .._exceptions import AccessDeniedError, BrainbucketError, BucketNotFoundError, UsageError
 from .._url import StoreURL, parse_url
-from ..store import S3Settings, open_store
+from ..store import S3Settings, Store, open_store
 
 __all__ = ["Check", "DoctorReport", "doctor"]
 
 
 @dataclass(frozen=True)
 class Check:
-    """One request and how it went."""
+    """One request and how it went (``applicable=False``: the server does not offer it, which
+    is no failure)."""
 
     request: str
     ok: bool
     detail: str
+    applicable: bool = True
+
+    @property
+    def mark(self) -> str:
+        """``ok``, ``FAIL`` or ``n/a``, as the report shows it."""
+        return "n/a" if not self.applicable else ("ok" if self.ok else "FAIL")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"request": self.request, "ok": self.ok, "detail": self.detail}
+        return {
+            "request": self.request,
+            "ok": self.ok,
+            "applicable": self.applicable,
+            "detail": self.detail,
+        }
 
 
 @dataclass
@@ -45,6 +61,9 @@ class DoctorReport:
         ``None`` when the answer could not be found out.
     checks
         Every request made, in order, with the outcome.
+    capabilities
+        What the server supports: for each capability, ``supported`` (``None``: unknown),
+        how that was found out, and what brainbucket does where it is missing.
     """
 
     url: str
@@ -57,14 +76,15 @@ class DoctorReport:
     versioned: bool | None = None
     public: bool | None = None
     checks: list[Check] = field(default_factory=list)
+    capabilities: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return all(c.ok for c in self.checks)
+        return not self.failed
 
     @property
     def failed(self) -> list[Check]:
-        return [c for c in self.checks if not c.ok]
+        return [c for c in self.checks if c.applicable and not c.ok]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +99,7 @@ class DoctorReport:
             "public": self.public,
             "ok": self.ok,
             "checks": [c.to_dict() for c in self.checks],
+            "capabilities": self.capabilities,
         }
 
 
@@ -137,12 +158,22 @@ def doctor(
     signed = store.credentials().signed
 
     if signed:
-
-        def whoami() -> str:
+        try:
             report.identity = store.whoami()
-            return report.identity
-
-        attempt("sts:GetCallerIdentity", whoami)
+            report.checks.append(Check("sts:GetCallerIdentity", True, report.identity))
+        except AccessDeniedError as err:
+            report.checks.append(Check("sts:GetCallerIdentity", False, _describe(err)))
+        except BrainbucketError as err:
+            # Most S3-compatible servers have no identity service: not a failure there.
+            on_aws = "amazonaws.com" in (report.endpoint or "")
+            report.checks.append(
+                Check(
+                    "sts:GetCallerIdentity",
+                    False,
+                    _describe(err) if on_aws else f"no identity service here ({err.message})",
+                    applicable=on_aws,
+                )
+            )
 
     def head_bucket() -> str:
         try:
@@ -175,6 +206,20 @@ def doctor(
         list_prefix,
     )
 
+    if report.bucket_exists:
+        _capabilities(store, report)
+    if report.capabilities.get("anonymous", {}).get("supported") is False:
+        report.public = False
+        report.checks.append(
+            Check(
+                "anonymous read probe",
+                True,
+                "this server takes no unsigned requests: nothing in it is public",
+                applicable=False,
+            )
+        )
+        return report
+
     def probe() -> str:
         access = store.anonymous_access(prefix)
         report.public = access.readable
@@ -183,3 +228,19 @@ def doctor(
 
     attempt("anonymous read probe", probe)
     return report
+
+
+def _capabilities(store: Store, report: DoctorReport) -> None:
+    """Ask the store every capability; one that cannot be found out is unknown, not a
+    failure of the report (the requests above already say what failed)."""
+    caps = store.capabilities
+    for name in caps.names:
+        try:
+            supported = caps.answer(name)
+        except BrainbucketError:
+            supported = None
+        report.capabilities[name] = {
+            "supported": supported,
+            "how": caps.how(name),
+            "where_missing": caps.where_missing(name),
+        }

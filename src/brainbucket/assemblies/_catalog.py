@@ -2,8 +2,9 @@
 
 One small JSON object at ``<root>/.brainbucket/assemblies/catalog.json``. It only ever moves
 by conditional write: created with If-None-Match, replaced with If-Match on the ETag that was
-read. A writer that loses the race re-reads, re-applies its change and tries again, so two
-concurrent uploads both end up in the catalog.
+read (checked before and after the write instead where the server ignores conditional writes,
+:func:`~brainbucket.store.swap_bytes`). A writer that loses the race re-reads, re-applies its
+change and tries again, so two concurrent uploads both end up in the catalog.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from .._exceptions import (
     ManifestError,
     ObjectNotFoundError,
 )
-from ..store import Store
+from ..store import Store, swap_bytes
 from ._record import AssemblyRecord
 
 __all__ = ["CATALOG_PATH", "Catalog", "read_catalog", "update_catalog"]
@@ -217,20 +218,13 @@ def update_catalog(
         catalog = read_catalog(store)
         result = change(catalog)
         try:
-            if catalog.etag is None:
-                store.write_bytes(
-                    CATALOG_PATH,
-                    catalog.to_bytes(),
-                    if_none_match=True,
-                    content_type="application/json",
-                )
-            else:
-                store.write_bytes(
-                    CATALOG_PATH,
-                    catalog.to_bytes(),
-                    if_match=catalog.etag,
-                    content_type="application/json",
-                )
+            swap_bytes(
+                store,
+                CATALOG_PATH,
+                catalog.to_bytes(),
+                expected=catalog.etag,
+                content_type="application/json",
+            )
         except ConflictError:
             # Someone else wrote first: back off a little (jittered, so racers spread out).
             sleep(random.uniform(0.005, min(0.5, 0.02 * 2 ** min(attempt, 5))))

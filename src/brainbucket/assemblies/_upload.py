@@ -62,13 +62,9 @@ def _digests(path: Path) -> tuple[str, str, int]:
 
 
 def _is_versioned(store: Store) -> bool:
-    if not store.capabilities.versioning:
-        return False
-    try:
-        return store.versioning() == "Enabled"
-    except AccessDeniedError:
-        # Not allowed to ask: assume not, which keeps every version under its own key.
-        return False
+    # The store asks the bucket (GetBucketVersioning says "Enabled"); not allowed to ask
+    # reads as "no", which keeps every version under its own key.
+    return store.capabilities.versioning
 
 
 def _suffix(path: Path) -> str:

@@ -153,13 +153,30 @@ def doctor_cmd(
         console.print("")  # the requests, apart from the settings
         print_table(
             [
-                Column("", style=lambda mark: "green" if mark == "ok" else "bold red"),
+                Column("", style=lambda mark: {"ok": "green", "n/a": "dim"}.get(mark, "bold red")),
                 Column("request"),
                 Column("answer"),
             ],
-            [("ok" if c.ok else "FAIL", c.request, c.detail) for c in report.checks],
+            [(c.mark, c.request, c.detail) for c in report.checks],
             header=False,
         )
+        if report.capabilities:
+            console.print("")  # what the server supports, and what brainbucket does instead
+            print_table(
+                [
+                    Column("capability"),
+                    Column("supported", style=lambda v: "" if v == "yes" else "yellow"),
+                    Column("where missing, brainbucket"),
+                ],
+                [
+                    (
+                        name,
+                        yn(row["supported"]),
+                        "" if row["supported"] else row["where_missing"],
+                    )
+                    for name, row in report.capabilities.items()
+                ],
+            )
     if not report.ok:
         first = report.failed[0]
         msg = f"{len(report.failed)} of {len(report.checks)} requests failed; first: {first.request}: {first.detail}"

@@ -260,6 +260,9 @@ def sync_cmd(
         emit_json(result.to_dict())
     elif not quiet:
         _summary(result)
+    if not quiet:
+        for warning in result.warnings:
+            err_console.print(f"[bold yellow]warning:[/] {escape(warning)}")
     elif result.failed:
         for path, err in result.failed[:20]:
             err_console.print(

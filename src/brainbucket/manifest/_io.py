@@ -12,7 +12,7 @@ from .._config import Config
 from .._exceptions import ConflictError, ManifestError, ObjectNotFoundError
 from .._hashing import hex_of, sha256_bytes
 from .._url import StoreURL
-from ..store import S3Settings, Store, open_store
+from ..store import S3Settings, Store, open_store, swap_bytes
 from ._entry import Entry
 from ._format import (
     HEAD_PATH,
@@ -214,7 +214,8 @@ def write_manifest(
 
     Changed shards and the root are written immutably under their own digests, then the
     pointer moves by one conditional write: only if it still has the ETag ``expected``
-    (``None``: only if there is no pointer yet). Shards and root left behind by a lost race
+    (``None``: only if there is no pointer yet). On a server that ignores conditional writes
+    the move is checked before and after instead (:func:`~brainbucket.store.swap_bytes`). Shards and root left behind by a lost race
     are harmless; nothing points at them.
 
     Parameters
@@ -255,10 +256,8 @@ def write_manifest(
     _put_immutable(store, root_path(root), root_blob)
     data = encode_pointer(root)
     try:
-        if expected is None:
-            result = store.write_bytes(HEAD_PATH, data, if_none_match=True)
-        else:
-            result = store.write_bytes(HEAD_PATH, data, if_match=expected)
+        # One conditional PUT; checked before and after where the server ignores conditions.
+        result = swap_bytes(store, HEAD_PATH, data, expected=expected)
     except ConflictError as exc:
         msg = f"{store.describe()}: the dataset's manifest changed while this sync ran"
         raise ConflictError(msg, hint=_CONFLICT_HINT) from exc

@@ -21,6 +21,7 @@ from ._s3_control import list_buckets
 from ._s3_write import PART_SIZE, Part
 from ._session import EndpointOrigin, available_profiles, chain_has_credentials, endpoint_origin
 from ._settings import S3Settings
+from ._swap import swap_bytes
 
 __all__ = [
     "PART_SIZE",
@@ -42,6 +43,7 @@ __all__ = [
     "list_buckets",
     "open_store",
     "split_object_url",
+    "swap_bytes",
 ]
 
 

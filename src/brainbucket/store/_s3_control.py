@@ -244,6 +244,8 @@ class S3Control(S3Core):
                     return
                 raise no_versioning(self.describe(), self.bucket) from exc
             raise self._err(exc) from exc
+        finally:
+            self.capabilities.forget("versioning")
 
     def versioning(self) -> str | None:
         """``"Enabled"``, ``"Suspended"`` or ``None`` (never enabled)."""

@@ -13,8 +13,8 @@ from .._exceptions import BrainbucketError, BucketNotFoundError, EndpointError
 from .._types import CredentialInfo, ObjectInfo
 from .._url import StoreURL
 from ._base import Store
-from ._capabilities import S3
 from ._errors import translate
+from ._probe import ServerCapabilities
 from ._session import Session
 from ._settings import S3Settings
 
@@ -30,10 +30,12 @@ class S3Core(Store):
     """A bucket, or a prefix in one: the state the reading, writing and control-plane parts
     share (see :class:`~brainbucket.store.S3Store`)."""
 
-    capabilities = S3
+    capabilities: ServerCapabilities
 
     def __init__(self, url: StoreURL, settings: S3Settings | None = None) -> None:
         self.url = url
+        # What the server supports, found out when a feature first asks (``_probe``).
+        self.capabilities = ServerCapabilities(self)
         self.bucket = url.bucket
         self.root = url.prefix.strip("/")
         self.session = Session(settings or S3Settings())

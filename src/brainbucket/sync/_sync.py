@@ -57,6 +57,10 @@ class SyncResult:
         Set by a dry run only: the error a real run of the same plan would stop with before
         changing anything (deleting more than half the destination without ``force``). A
         dry run shows the plan anyway, deletions included.
+    warnings
+        Things the user should know that did not stop the sync, one line each (the
+        command line prints them on stderr): e.g. that the server ignores conditional
+        writes, so concurrent writers are caught only after the fact.
     """
 
     plan: Plan
@@ -69,6 +73,7 @@ class SyncResult:
     manifest_root: str | None = None
     dry_run: bool = False
     refusal: UsageError | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -97,6 +102,7 @@ class SyncResult:
             "elapsed": round(self.elapsed, 3),
             "manifest_root": self.manifest_root,
             "refusal": str(self.refusal) if self.refusal is not None else None,
+            "warnings": list(self.warnings),
         }
 
 
@@ -384,6 +390,12 @@ def _finish_upload(
                 del manifest[a.path]
             changed = True
     if first or changed:
+        if not side.store.capabilities.conditional_writes:
+            result.warnings.append(
+                f"{side.store.describe()}: this server ignores conditional writes, so two "
+                "writers at once are caught only after the fact (the loser exits 7); "
+                "sync into a dataset from one place at a time"
+            )
         write_manifest(side.store, manifest, expected=None if first else manifest.pointer_etag)
     result.manifest_root = manifest.root
     if side.store.capabilities.multipart and not executed.failed:
