@@ -61,7 +61,10 @@ def _bucket_store(
     store = open_store(
         StoreURL("s3", parsed.bucket, "") if parsed.is_s3 else parsed, settings=settings
     )
-    if not store.capabilities.policies:
+    # A local folder has no policies at all; an S3 server without them is named by the
+    # policy verbs themselves ("this server does not support bucket policies"), before any
+    # change, while ``access`` still answers from its unsigned requests.
+    if not store.capabilities.buckets:
         msg = f"{url}: only S3 prefixes can be public (a local folder has no bucket policy)"
         raise UsageError(msg, hint="use s3://bucket/prefix")
     return store, parsed.prefix.strip("/")
