@@ -127,7 +127,7 @@ def test_memoised_parser_equals_the_plain_parser(data_dir) -> None:
     shapes."""
     import gzip
 
-    from brainbucket.bids._schema import KeyParser
+    from brainbucket.bids._keyparser import KeyParser
 
     names = gzip.decompress((data_dir / "bids-examples-keys.txt.gz").read_bytes()).decode()
     names = names.splitlines()
