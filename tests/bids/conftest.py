@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -15,7 +16,11 @@ from brainbucket.server import LocalServer
 from brainbucket.store import S3Store, Store
 
 # The example datasets in tests/data/bids-examples-subset.tar.gz (see tests/data/README.md).
-DATASETS = ("ds114", "synthetic", "ds000001-fmriprep", "dwi_deriv")
+DATASETS = ("ds114", "synthetic", "ds000001-fmriprep", "dwi_deriv", "ds001", "atlas-Schaefer")
+
+# ds001 (OpenNeuro ds000001) with its fMRIPrep output, ds000001-fmriprep, where fMRIPrep puts
+# it: derivatives/fmriprep/, each subject's report sub-<label>.html at the pipeline's root.
+WITH_FMRIPREP = "ds001-with-fmriprep"
 
 
 def upload_tree(store: Store, src: Path, prefix: str = "") -> int:
@@ -33,13 +38,16 @@ def upload_tree(store: Store, src: Path, prefix: str = "") -> int:
 
 @pytest.fixture(scope="session")
 def examples(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
-    """The four example datasets, extracted from the repository's subset into one folder."""
+    """The example datasets, extracted from the repository's subset into one folder, and
+    ``WITH_FMRIPREP`` put together from two of them."""
     tarball = data_dir / "bids-examples-subset.tar.gz"
     dest = tmp_path_factory.mktemp("bids-examples")
     subprocess.run(
         ["tar", "-xzf", str(tarball), "-C", str(dest), *(f"./{d}" for d in DATASETS)],
         check=True,
     )
+    shutil.copytree(dest / "ds001", dest / WITH_FMRIPREP)
+    shutil.copytree(dest / "ds000001-fmriprep", dest / WITH_FMRIPREP / "derivatives" / "fmriprep")
     return dest
 
 
@@ -53,7 +61,7 @@ def examples_bucket(s3_server: LocalServer, examples: Path) -> Iterator[str]:
         store = open_store(f"s3://{name}")
         assert isinstance(store, S3Store)
         store.create_bucket()
-        for d in DATASETS:
+        for d in (*DATASETS, WITH_FMRIPREP):
             upload_tree(open_store(f"s3://{name}/{d}"), examples / d)
     return name
 
@@ -63,7 +71,13 @@ def pybids_layouts(examples: Path) -> dict[str, object]:
     """pybids' view of each dataset: the test-only oracle."""
     import bids
 
-    return {d: bids.BIDSLayout(examples / d, validate=False, derivatives=False) for d in DATASETS}
+    layouts: dict[str, object] = {
+        d: bids.BIDSLayout(examples / d, validate=False, derivatives=False) for d in DATASETS
+    }
+    layouts[WITH_FMRIPREP] = bids.BIDSLayout(
+        examples / WITH_FMRIPREP, validate=False, derivatives=True
+    )
+    return layouts
 
 
 @pytest.fixture

@@ -127,7 +127,7 @@ def test_memoised_parser_equals_the_plain_parser(data_dir) -> None:
     shapes."""
     import gzip
 
-    from brainbucket.bids._schema import KeyParser
+    from brainbucket.bids._keyparser import KeyParser
 
     names = gzip.decompress((data_dir / "bids-examples-keys.txt.gz").read_bytes()).decode()
     names = names.splitlines()
@@ -159,3 +159,31 @@ def test_folder_files_and_hidden_files_belong_to_their_subject() -> None:
     hidden = parse_key("sub-02/.DS_Store")
     assert hidden.subject == "02"
     assert hidden.entities == {}
+
+
+@pytest.mark.parametrize(
+    ("key", "subject", "pipeline", "problem"),
+    [
+        ("derivatives/qsiprep/sub-03.html", "03", "qsiprep", "file name has no suffix"),
+        ("derivatives/fmriprep/sub-03_desc-summary_report.html", "03", "fmriprep", None),
+        ("sub-10.html", "10", None, "file name has no suffix"),
+        ("sub-01_T1w.nii.gz", "01", None, "file of sub-01 outside its sub-01/ folder"),
+    ],
+)
+def test_a_subjects_file_at_a_root_is_that_subjects(
+    key: str, subject: str, pipeline: str | None, problem: str | None
+) -> None:
+    f = parse_key(key)
+    assert (f.subject, f.level, f.pipeline, f.problem) == (subject, "subject", pipeline, problem)
+    index = StudyIndex(
+        [(key, 1, None, None, None), ("dataset_description.json", 1, None, None, None)]
+    )
+    assert [g.path for g in index.query(subject=subject)] == [key]
+    assert [g.path for g in index.dataset_level] == ["dataset_description.json"]
+
+
+@pytest.mark.parametrize("key", ["sub-.html", "derivatives/x/sub-a-b.html", "subject-01.html"])
+def test_only_a_sub_label_first_makes_a_root_file_a_subjects(key: str) -> None:
+    f = parse_key(key)
+    assert f.subject is None
+    assert f.level == "dataset"

@@ -25,7 +25,14 @@ sys.path.insert(0, str(REPO / "tests" / "hcp"))
 from hcp_replica import SUBJECTS  # noqa: E402
 
 # The example datasets the BIDS tests extract (``tests/bids/conftest.py`` ``DATASETS``).
-BIDS_DATASETS = ("ds114", "synthetic", "ds000001-fmriprep", "dwi_deriv")
+BIDS_DATASETS = (
+    "ds114",
+    "synthetic",
+    "ds000001-fmriprep",
+    "dwi_deriv",
+    "ds001",
+    "atlas-Schaefer",
+)
 
 BIDS_SUBSET = "bids-examples-subset.tar.gz"
 BIDS_KEYS = "bids-examples-keys.txt.gz"
@@ -39,7 +46,7 @@ def _gzip_writer(path: Path) -> gzip.GzipFile:
 
 
 def bids(corpus: Path, out: Path) -> None:
-    """The four datasets' members, unchanged and in the corpus order; every file name."""
+    """The chosen datasets' members, unchanged and in the corpus order; every file name."""
     names: list[str] = []
     with (
         tarfile.open(corpus / "bids-examples.tar.gz") as src,

@@ -7,8 +7,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .._exceptions import UsageError
+from ._keyparser import KeyParser
 from ._query import Query, Values
-from ._schema import BIDSFile, KeyParser, Vocabulary, vocabulary
+from ._schema import BIDSFile, Vocabulary, vocabulary
 from ._terms import check_terms
 
 __all__ = ["FileRow", "StudyIndex", "find_root"]

@@ -3,7 +3,8 @@
 The schema (``bidsschematools``) is loaded once per process and boiled down to plain sets and
 dicts: entity short names → long names and their order, datatypes, suffixes, extensions, and
 the raw-data filename rules. Parsing a key is then a few string splits and dict lookups — no
-schema call and no regular expression per file — so 100,000 keys index in well under a second.
+schema call and no regular expression per file — and :class:`~._keyparser.KeyParser` parses
+each shape of key once, so 100,000 keys index in well under a second.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["BIDSFile", "KeyParser", "Vocabulary", "parse_key", "vocabulary"]
+__all__ = ["BIDSFile", "Vocabulary", "parse_key", "vocabulary"]
 
 # Folders a BIDS dataset may hold at its root besides sub-*/ (rules.files.common.core).
 DATASET_FOLDERS = frozenset(
@@ -152,7 +153,10 @@ class BIDSFile:
     size, etag, version_id, sha256
         What the listing or manifest says about the remote object.
     subject, session, datatype
-        From the ``sub-*/ses-*/<datatype>/`` folders (``None`` when absent).
+        From the ``sub-*/ses-*/<datatype>/`` folders, or the datatype of a template's
+        ``tpl-*/[cohort-*/]<datatype>/`` folders (``None`` when absent). A file at the root of
+        the study or of a pipeline whose name starts with ``sub-<label>`` (``sub-03.html``,
+        the report fMRIPrep and QSIPrep write) belongs to that subject.
     suffix, extension
         From the file name (``T1w``, ``.nii.gz``).
     entities
@@ -162,7 +166,9 @@ class BIDSFile:
         ``fmriprep`` for ``derivatives/fmriprep/...``; ``None`` for raw data.
     level
         ``"dataset"`` (a file at the root of the study or of a pipeline), ``"subject"``
-        (below ``sub-*/``) or ``"other"`` (``code/``, ``sourcedata/``, hidden files ...).
+        (below ``sub-*/``, or a subject's own file at such a root), ``"template"`` (below a
+        BEP038 template folder ``tpl-*/``) or ``"other"`` (``code/``, ``sourcedata/``,
+        hidden files ...).
     problem
         Why the name is not plain BIDS (``None`` when it is); such files are kept.
     """
@@ -257,6 +263,7 @@ def parse_key(path: str, voc: Vocabulary | None = None, *, derivative: bool = Fa
         parts = parts[2:]
     name = parts[-1]
     dirs = parts[:-1]
+    lenient = derivative or f.pipeline is not None
     if dirs and dirs[0].startswith("sub-"):
         f.level = "subject"
         f.subject = dirs[0][4:]
@@ -264,23 +271,28 @@ def parse_key(path: str, voc: Vocabulary | None = None, *, derivative: bool = Fa
         if len(dirs) > 1 and dirs[1].startswith("ses-"):
             f.session = dirs[1][4:]
             i = 2
-        lenient = derivative or f.pipeline is not None
-        if len(dirs) > i:
-            if dirs[i] in voc.datatypes:
-                f.datatype = dirs[i]
-                if len(dirs) > i + 1:
-                    if _split_name(dirs[i + 1])[1] in voc.folder_extensions:
-                        name = dirs[i + 1]  # a file of a folder-file (.ome.zarr/, .ds/ ...)
-                    elif not lenient:
-                        f.problem = "file nested below the datatype folder"
-            elif not lenient:
-                f.problem = f"'{dirs[i]}' is not a BIDS datatype folder"
+        name = _datatype_folder(f, dirs, i, name, voc, lenient)
         if name.startswith("."):
             return f  # hidden files (.DS_Store ...) belong to the subject, carry no entities
+    elif dirs and dirs[0].startswith("tpl-") and len(dirs[0]) > 4:
+        # A BEP038 template (rules.directories.derivative.template): tpl-<label>/, then an
+        # optional cohort-<label>/, then a datatype folder or none (TemplateFlow's layout).
+        # Templates live in derivative datasets, where pipelines may nest as they like.
+        f.level = "template"
+        i = 2 if len(dirs) > 1 and dirs[1].startswith("cohort-") else 1
+        name = _datatype_folder(f, dirs, i, name, voc, lenient=True)
+        if name.startswith("."):
+            return f
     elif name.startswith("."):
         return f  # hidden files (.bidsignore, ...) are "other", not problems
     elif not dirs:
         f.level = "dataset"
+        subject = _subject_of_root_file(name)
+        if subject is not None:
+            # sub-03.html at the root of a pipeline (fMRIPrep's, QSIPrep's report) is sub-03's,
+            # as pybids and pyAFQ's S3BIDSStudy (a key-prefix match on sub-03) have it.
+            f.level = "subject"
+            f.subject = subject
     else:
         if dirs[0] not in DATASET_FOLDERS and f.pipeline is None and not derivative:
             f.problem = f"'{dirs[0]}/' is not a BIDS folder"
@@ -290,9 +302,71 @@ def parse_key(path: str, voc: Vocabulary | None = None, *, derivative: bool = Fa
         return f  # dataset_description.json, README, participants.tsv ...: no entities
     f.entities, f.suffix, f.extension, problem = _parse_name(name, voc)
     if f.level == "subject":
-        problem = problem or _check_subject_file(f, voc, derivative)
+        if dirs:
+            problem = problem or _check_subject_file(f, voc, derivative)
+        elif not lenient:
+            problem = problem or f"file of sub-{f.subject} outside its sub-{f.subject}/ folder"
+    elif f.level == "template":
+        problem = problem or _check_template_file(f, dirs)
     f.problem = f.problem or problem
     return f
+
+
+def _datatype_folder(
+    f: BIDSFile, dirs: list[str], i: int, name: str, voc: Vocabulary, lenient: bool
+) -> str:
+    """Read the datatype folder at ``dirs[i]`` into ``f``; the name that carries the entities
+    (a folder-file's own name for a file inside it, else ``name``)."""
+    if len(dirs) <= i:
+        return name
+    if dirs[i] in voc.datatypes:
+        f.datatype = dirs[i]
+        if len(dirs) > i + 1:
+            if _split_name(dirs[i + 1])[1] in voc.folder_extensions:
+                return dirs[i + 1]  # a file of a folder-file (.ome.zarr/, .ds/ ...)
+            if not lenient:
+                f.problem = "file nested below the datatype folder"
+    elif not lenient:
+        f.problem = f"'{dirs[i]}' is not a BIDS datatype folder"
+    return name
+
+
+def _subject_of_root_file(name: str) -> str | None:
+    """The subject a file at the root of a study or pipeline belongs to, from its first
+    entity: ``sub-03.html`` and ``sub-03_desc-summary.html`` are sub-03's; else ``None``.
+
+    Examples
+    --------
+    >>> _subject_of_root_file("sub-03.html"), _subject_of_root_file("sub-03_report.html")
+    ('03', '03')
+    >>> _subject_of_root_file("participants.tsv") is None, _subject_of_root_file("sub-.x")
+    (True, None)
+    """
+    if not name.startswith("sub-"):
+        return None
+    end = len(name)
+    for stop in ("_", "."):
+        at = name.find(stop, 4)
+        if at >= 0:
+            end = min(end, at)
+    label = name[4:end]
+    return label if label.isalnum() else None
+
+
+def _check_template_file(f: BIDSFile, dirs: list[str]) -> str | None:
+    """Only a contradiction counts (templates are derivatives): the name's template or cohort
+    is not its folder's, or it names none."""
+    folder = dirs[0][4:]
+    named = f.entities.get("template")
+    if named != folder:
+        if named is None:
+            return f"file name lacks tpl-{folder} of its folder"
+        return f"file name says tpl-{named} inside the tpl-{folder} folder"
+    if len(dirs) > 1 and dirs[1].startswith("cohort-"):
+        cohort = dirs[1][7:]
+        if f.entities.get("cohort") != cohort:
+            return f"file name lacks cohort-{cohort} of its folder"
+    return None
 
 
 def _check_subject_file(f: BIDSFile, voc: Vocabulary, derivative: bool) -> str | None:
@@ -318,112 +392,3 @@ def _check_subject_file(f: BIDSFile, voc: Vocabulary, derivative: bool) -> str |
     if f.suffix is not None and f.suffix not in voc.suffixes:
         return f"'{f.suffix}' is not a BIDS suffix"
     return None
-
-
-_SUB, _SES = "\x00", "\x01"  # placeholders: control characters never occur in parsed keys
-
-
-class KeyParser:
-    """:func:`parse_key` for many keys at once, memoised by the key's *shape*.
-
-    A study repeats the same few name patterns for every subject and session
-    (``sub-X/ses-Y/dwi/sub-X_ses-Y_dwi.nii.gz``). The subject and session labels of the
-    folders are swapped for placeholders, the resulting template is parsed once, and every
-    other key of that shape only fills the labels back in. The substitution is reversible, so
-    the result is exactly what :func:`parse_key` gives — including the problems it reports.
-
-    Examples
-    --------
-    >>> p = KeyParser()
-    >>> [p.parse(f"sub-{i}/anat/sub-{i}_T1w.nii.gz").subject for i in ("01", "02")]
-    ['01', '02']
-    >>> len(p.templates)
-    1
-    """
-
-    def __init__(self, voc: Vocabulary | None = None, *, derivative: bool = False) -> None:
-        self.voc = voc or vocabulary()
-        self.derivative = derivative
-        # template → (parsed template, entity keys to fill with the subject, with the session,
-        # and keys whose values hold a placeholder some other way)
-        self.templates: dict[
-            str, tuple[BIDSFile, tuple[str, ...], tuple[str, ...], tuple[str, ...]]
-        ] = {}
-
-    def _slow(self, path: str, full: str, remote: tuple[Any, ...]) -> BIDSFile:
-        f = parse_key(path, self.voc, derivative=self.derivative)
-        f.path = full
-        f.size, f.etag, f.version_id, f.sha256 = remote
-        return f
-
-    def parse(
-        self,
-        path: str,
-        full: str | None = None,
-        remote: tuple[Any, ...] = (0, None, None, None),
-    ) -> BIDSFile:
-        """Parse ``path`` (relative to the dataset root); the result is named ``full`` (the
-        store path) and carries ``remote`` = ``(size, etag, version_id, sha256)``."""
-        full = path if full is None else full
-        start = 0
-        if path.startswith("derivatives/"):
-            start = path.find("/", 12) + 1
-            if start == 0:
-                return self._slow(path, full, remote)
-        if not path.startswith("sub-", start) or _SUB in path or _SES in path:
-            return self._slow(path, full, remote)
-        slash = path.find("/", start)
-        if slash < 0 or slash == start + 4:
-            return self._slow(path, full, remote)
-        sub = path[start + 4 : slash]
-        template = path.replace("sub-" + sub, "sub-" + _SUB)
-        ses = ""
-        at = slash + 1 + len(_SUB) - len(sub)
-        if template.startswith("ses-", at):
-            end = template.find("/", at + 4)
-            if end > at + 4:
-                ses = template[at + 4 : end]
-                template = template.replace("ses-" + ses, "ses-" + _SES)
-        entry = self.templates.get(template)
-        if entry is None:
-            proto = parse_key(template, self.voc, derivative=self.derivative)
-            ents = proto.entities
-            entry = self.templates[template] = (
-                proto,
-                tuple(k for k, v in ents.items() if v == _SUB),
-                tuple(k for k, v in ents.items() if v == _SES),
-                tuple(
-                    k for k, v in ents.items() if v not in (_SUB, _SES) and (_SUB in v or _SES in v)
-                ),
-            )
-        proto, sub_keys, ses_keys, other_keys = entry
-        ents = proto.entities.copy()
-        for k in sub_keys:
-            ents[k] = sub
-        for k in ses_keys:
-            ents[k] = ses
-        for k in other_keys:
-            ents[k] = ents[k].replace(_SUB, sub).replace(_SES, ses)
-        problem = proto.problem
-        if problem is not None:
-            problem = problem.replace(_SUB, sub).replace(_SES, ses)
-        session = proto.session
-        if session is not None:
-            session = ses if session == _SES else session.replace(_SES, ses)
-        size, etag, version_id, sha256 = remote
-        return BIDSFile(
-            full,
-            size,
-            etag,
-            version_id,
-            sha256,
-            sub,
-            session,
-            proto.datatype,
-            proto.suffix,
-            proto.extension,
-            ents,
-            proto.pipeline,
-            proto.level,
-            problem,
-        )

@@ -84,7 +84,8 @@ def selector(
     ``suffix``, ``extension``, ``pipeline`` and other entities by name). Subjects are narrowed
     in this order: the ``subject`` list, then the ``where`` phenotype query on
     ``participants.tsv``, then a reproducible random ``sample`` of what is left. The other
-    filters pick files within those subjects. Dataset-level files
+    filters pick files within those subjects; a subject's own files at the root of the study or
+    of a pipeline (``sub-03.html``) are that subject's. Dataset-level files
     (``dataset_description.json``, ``participants.tsv``, README, top-level sidecars, and the
     root files of each selected pipeline) are always included, so the result is a usable BIDS
     dataset.
@@ -143,11 +144,10 @@ def selector(
         wanted = study.index.matching(replace(query, subject=tuple(subject_filter)))
     else:
         wanted = []
-    # A subject-less file (e.g. code/, sourcedata/) travels only when no subject-level filter
-    # narrows the selection.
-    narrowing = any(
-        v is not None for v in (query.subject, query.session, query.datatype, where, sample)
-    )
+    # A subject-less file (code/, sourcedata/, a template's tpl-*/) travels only when no
+    # choice of subjects or sessions narrows the selection. A datatype alone does not: the
+    # index already leaves out files without one, and a template's anat/ files are anat.
+    narrowing = any(v is not None for v in (query.subject, query.session, where, sample))
     if narrowing:
         wanted = [f for f in wanted if f.subject is not None]
     pipelines = _pipelines_of(study, query.pipeline)

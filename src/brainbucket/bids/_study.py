@@ -138,6 +138,21 @@ class Study:
         """Names of the ``derivatives/<pipeline>/`` folders."""
         return self.index.values("pipeline")
 
+    def templates(self) -> list[str]:
+        """Labels (without ``tpl-``) of the BEP038 template folders (``tpl-MNI152NLin6Asym/``)
+        at the root of the study or of a pipeline, as their files name them.
+
+        A template's files belong to no subject: ``files(datatype="anat")`` includes them,
+        ``files(subject=...)`` does not; ``files(template="MNI152NLin6Asym")`` picks one.
+        """
+        return sorted(
+            {
+                t
+                for f in self.index.files
+                if f.level == "template" and (t := f.entities.get("template"))
+            }
+        )
+
     def suffixes(self) -> list[str]:
         return self.index.values("suffix")
 

@@ -182,6 +182,13 @@ def _check_file(f: BIDSFile, rel: str, voc: Vocabulary, derivative: bool) -> Pro
         return Problem(rel, _rule_of(f.problem), f.problem)
     if derivative:
         return None
+    if f.level == "template" and f.pipeline is None:
+        return Problem(
+            rel,
+            "rules.directories.derivative.template",
+            "a tpl-<label>/ template folder belongs to a derivative dataset "
+            '(DatasetType "derivative" in dataset_description.json)',
+        )
     if f.level == "subject" and f.pipeline is None:
         return _check_raw_rules(f, rel, voc)
     if f.level == "dataset" and f.pipeline is None:
