@@ -23,7 +23,9 @@ from brainbucket import Mirror, Study
 from brainbucket.bids import selector, validate
 from brainbucket.cli import run
 from cli_text import messages
-from conftest import WITH_FMRIPREP
+
+# The dataset tests/bids/conftest.py puts together (ds001 with its fMRIPrep output).
+WITH_FMRIPREP = "ds001-with-fmriprep"
 
 REPORTS = {f"derivatives/fmriprep/sub-{s}.html" for s in ("10", "11", "13", "16")}
 
