@@ -97,3 +97,6 @@ def scripted() -> Iterator[Callable[..., ScriptedServer]]:
     yield start
     for s in servers:
         s.close()
+    # A script that failed on a request met during the test fails that test, here.
+    errors = [e for s in servers for e in s.errors]
+    assert not errors, f"a scripted server could not answer: {errors[0]!r}"

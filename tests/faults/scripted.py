@@ -25,6 +25,9 @@ class ScriptedServer:
         self.reset = reset  # close with a reset (RST) rather than an orderly end (FIN)
         self.seen: list[dict[str, str]] = []
         self.connections = 0
+        # What the script raised on a request it was not written for (a test asserts on its
+        # own requests; a stray one must not fail a later test from this server's thread).
+        self.errors: list[BaseException] = []
         self._sock = socket.create_server(("127.0.0.1", 0))
         self.port = self._sock.getsockname()[1]
         self._stop = False
@@ -44,6 +47,9 @@ class ScriptedServer:
             self._answer(conn)
         except OSError:
             pass  # the client hung up first: its side of the story is what is tested
+        except Exception as exc:  # the script met a request it was not written for
+            self.errors.append(exc)
+            conn.close()
 
     def _answer(self, conn: socket.socket) -> None:
         f = conn.makefile("rb")
@@ -52,10 +58,16 @@ class ScriptedServer:
                 line = f.readline()
                 if not line:
                     return
+                if not line.rstrip().endswith((b"HTTP/1.1", b"HTTP/1.0")):
+                    # Not one of the tested client's requests: a stray connection from another
+                    # program to this (reused) port, such as a gRPC client's HTTP/2 preface.
+                    return
                 headers = {":path": line.split()[1].decode()}
                 while (h := f.readline()) not in (b"\r\n", b""):
                     k, _, v = h.decode().partition(":")
                     headers[k.strip().lower()] = v.strip()
+                if self._stop:
+                    return  # the test is over
                 self.seen.append(headers)
                 answer = self.script(len(self.seen), headers)
                 if answer is None:

@@ -429,6 +429,8 @@ def announce_endpoint(settings: S3Settings) -> None:
     _announced = True
     if origin is None or origin.is_aws:
         return
+    if not origin.display.lower().startswith(("http://", "https://")):
+        return  # not a URL the clients take: the command says so, and echoes none of it
     where = "--endpoint-url" if origin.source == "settings" else origin.source
     if _options.debug or _stderr_is_terminal():
         err_console.print(
