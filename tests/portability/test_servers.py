@@ -500,6 +500,12 @@ def test_quickstart_on_the_configured_server(
     code, out, err = cli(
         capsys, "quickstart", "--workdir", str(tmp_path / "qs"), "--bucket", bucket
     )
+    # Step 4 claims the server checked each upload's checksum only where it does (SeaweedFS
+    # refuses a wrong one; rclone and moto accept it).
+    step4 = next(line for line in out.splitlines() if line.startswith("4."))
+    checks = server.name == "seaweedfs"
+    assert ("each checked by the server on arrival" in step4) is checks, step4
+    assert ("not checked by this server on arrival" in step4) is not checks, step4
     if server.traits.versioning and server.traits.policies:
         assert code == 0, out + err
         return

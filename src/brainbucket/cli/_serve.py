@@ -258,10 +258,16 @@ def _quickstart(base: Path, bucket: str) -> None:
                 )
         console.print(f"[bold]3.[/] {_buckets_line(made, versioning)}")
         up = _sync(study, study_url, settings, config)
+        # Said only where the server was seen to refuse a wrong checksum (some accept it).
+        checked = (
+            "each checked by the server on arrival against its CRC64NVME checksum"
+            if store.capabilities.server_checksums
+            else "not checked by this server on arrival (it ignores upload checksums: "
+            f"`brainbucket verify {study_url} --deep` re-reads them)"
+        )
         console.print(
             f"[bold]4.[/] synced the study up: {up.transferred} files sent ({up.unchanged} already there), "
-            "each checked by the server on arrival against its CRC64NVME checksum, "
-            "and every file's sha256 recorded in the bucket's manifest"
+            f"{checked}, and every file's sha256 recorded in the bucket's manifest"
         )
         console.print("[bold]5.[/] the bucket as a tree:")
         # The manifest's own objects are left out: the tree shows the study.
