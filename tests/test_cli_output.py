@@ -249,9 +249,15 @@ def test_access_and_doctor_in_a_pipe(
     lines = out.splitlines()
     assert lines[0] == f"url\ts3://{bucket}"
     assert f"access key id\t{s3_env['AWS_ACCESS_KEY_ID']}" in lines
-    checks = lines[lines.index("") + 1 :]
+    first_gap = lines.index("")
+    second_gap = lines.index("", first_gap + 1)
+    checks = lines[first_gap + 1 : second_gap]
     assert checks
     assert all(line.split("\t")[0] == "ok" and line.count("\t") == 2 for line in checks)
+    # Then what the server supports: a row per capability, tab-separated (no header in a pipe).
+    rows = dict(line.split("\t")[:2] for line in lines[second_gap + 1 :])
+    assert rows["conditional_writes"] == "yes"
+    assert rows["versioning"] == "yes"
 
 
 def test_study_summary_in_a_pipe_lists_every_subject(

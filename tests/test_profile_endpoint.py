@@ -284,8 +284,9 @@ def test_verify(lab: Lab, tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert f"ok: {len(FILES)} files checked" in out
     lab.direct().write_bytes("README", b"altered\n")  # the same key, other bytes
     code, out, err = cli(capsys, "verify", lab.url, "--profile", PROFILE, "--json")
-    assert code == 8, err
-    assert [m["path"] for m in json.loads(out)["mismatched"]] == ["README"]
+    # The recorded version is intact and is what reads fetch: superseded, not damage.
+    assert code == 0, err
+    assert json.loads(out)["superseded"] == ["README"]
 
 
 # -- the mirror: get, mirror status|verify|gc -----------------------------------------------------
