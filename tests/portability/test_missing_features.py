@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import urllib.error
-import urllib.request
 
 import pytest
 
@@ -21,6 +19,8 @@ from brainbucket.cli import run
 from cli_text import messages
 from servers import S3Endpoint
 
+from .test_servers import anonymous_get
+
 USAGE, CREDENTIALS = 2, 5
 
 
@@ -28,15 +28,6 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     code = run(list(args))
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def anonymous_get(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as r:
-            r.read()
-            return int(r.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
 
 
 @pytest.mark.parametrize("server", ["rclone"], indirect=True)
