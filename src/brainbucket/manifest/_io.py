@@ -87,7 +87,11 @@ def _read_blob(store: Store, path: str, digest: str, cache: Path | None) -> byte
 
 
 def read_manifest(
-    store: Store, prefix: str | None = None, *, cache: bool | str | os.PathLike[str] = True
+    store: Store,
+    prefix: str | None = None,
+    *,
+    cache: bool | str | os.PathLike[str] = True,
+    root: str | None = None,
 ) -> Manifest | None:
     """Read the dataset's current manifest, or ``None`` if it has none.
 
@@ -105,6 +109,9 @@ def read_manifest(
         Keep roots and shards (immutable, named by their digest) in the local cache, so a
         later read of an unchanged dataset fetches only the pointer: ``True`` in the user
         cache (``BRAINBUCKET_CACHE``/manifests), or in the folder given; ``False``: nowhere.
+    root
+        Read this version (a root's ``sha256:`` digest, as a tag names it) instead of the
+        one the pointer names; the pointer is not read.
 
     Raises
     ------
@@ -122,10 +129,12 @@ def read_manifest(
     >>> [e.path for e in read_manifest(store, prefix="sub-01/").entries()]
     ['sub-01/a.txt']
     """
-    pointer = read_pointer(store)
-    if pointer is None:
-        return None
-    root, etag = pointer
+    etag: str | None = None
+    if root is None:
+        pointer = read_pointer(store)
+        if pointer is None:
+            return None
+        root, etag = pointer
     rpath = root_path(root)
     folder = _cache_folder(cache)
     refs = decode_root(_read_blob(store, rpath, root, folder), store.describe(rpath))
