@@ -17,8 +17,8 @@ Examples
 ['v1.0.0']
 """
 
-from ._names import TAG_RULE, check_tag_name, tag_name_problem
-from ._record import Tag
+from .._refs import TAG_RULE, check_tag_name, tag_name_problem
+from ..manifest import Tag
 from ._tags import create_tag, delete_tag, deleted_tags, list_tags, read_tag
 
 __all__ = [

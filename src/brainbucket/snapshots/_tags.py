@@ -24,11 +24,12 @@ from .._exceptions import (
     ObjectNotFoundError,
     UsageError,
 )
+from .._refs import check_tag_name
 from .._types import ObjectInfo
 from ..manifest import read_manifest, read_pointer
+from ..manifest._resolve import missing_tag
+from ..manifest._tag import DELETED_DIR, TAGS_DIR, Tag, deleted_path, tag_path
 from ..store import Store, swap_bytes
-from ._names import check_tag_name
-from ._record import DELETED_DIR, TAGS_DIR, Tag, deleted_path, tag_path
 
 __all__ = ["create_tag", "delete_tag", "deleted_tags", "list_tags", "read_tag"]
 
@@ -63,10 +64,7 @@ def read_tag(store: Store, name: str) -> Tag:
     try:
         blob = store.read_bytes(path)
     except ObjectNotFoundError as exc:
-        names = [t.name for t in list_tags(store)]
-        have = ", ".join(names[:20]) + (", …" if len(names) > 20 else "") if names else "none"
-        msg = f"{store.describe()}: no tag {name!r} (tags: {have})"
-        raise NotFoundError(msg, hint=f"`brainbucket tags {store.describe()}` lists them") from exc
+        raise missing_tag(store, name) from exc
     return Tag.decode(blob, store.describe(path))
 
 

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .._exceptions import ManifestError
-from ..manifest import META_DIR
+from ._format import META_DIR
 
 __all__ = ["DELETED_DIR", "TAGS_DIR", "TAG_FORMAT", "Tag", "deleted_path", "tag_path"]
 

@@ -1,18 +1,31 @@
-"""Tag names: git-like, and safe as one object key (no ``/``) and inside a URL after ``@``."""
+"""Snapshot references after ``@`` in a study URL: tag names and manifest digests.
+
+Tag names are git-like, and safe as one object key (no ``/``) and inside a URL after ``@``;
+a manifest digest is ``sha256:`` and 4 to 64 lowercase hex digits (a prefix is enough).
+"""
 
 from __future__ import annotations
 
 import re
 
-from .._exceptions import UsageError
+from ._exceptions import UsageError
 
-__all__ = ["TAG_RULE", "check_tag_name", "tag_name_problem"]
+__all__ = [
+    "REF_RULE",
+    "TAG_RULE",
+    "check_tag_name",
+    "ref_problem",
+    "refuse_snapshot",
+    "tag_name_problem",
+]
 
 TAG_RULE = (
     "tag names are 1-100 characters: letters, digits, '.', '_', '+' and '-', beginning with "
     "a letter or digit, without '..' and not ending in '.' or '.lock'"
 )
+REF_RULE = f"after @ comes a tag ({TAG_RULE}) or a manifest digest, sha256:<4 to 64 hex digits>"
 _ALLOWED = re.compile(r"[A-Za-z0-9._+-]+")
+_DIGEST = re.compile(r"sha256:[0-9a-f]{4,64}")
 
 
 def tag_name_problem(name: str) -> str:
@@ -64,3 +77,42 @@ def check_tag_name(name: str) -> str:
         msg = f"invalid tag name {name!r}: {problem}"
         raise UsageError(msg, hint=TAG_RULE)
     return name
+
+
+def ref_problem(ref: str) -> str:
+    """Why ``ref`` cannot follow ``@`` in a study URL, or ``""``.
+
+    Examples
+    --------
+    >>> ref_problem("v1.0.0"), ref_problem("sha256:3f5c")
+    ('', '')
+    >>> ref_problem("sha256:3f")
+    'a manifest digest is sha256: and 4 to 64 lowercase hex digits'
+    """
+    if ref.startswith("sha256:"):
+        return (
+            ""
+            if _DIGEST.fullmatch(ref)
+            else ("a manifest digest is sha256: and 4 to 64 lowercase hex digits")
+        )
+    return tag_name_problem(ref)
+
+
+def refuse_snapshot(url: str) -> None:
+    """Refuse a snapshot URL (``s3://study@v1.0.0``) in a command that reads live objects
+    (``ls``, ``cat``, ``cp``...): it would show the study's current state as the snapshot's.
+
+    Examples
+    --------
+    >>> refuse_snapshot("s3://study/sub-01")
+    >>> refuse_snapshot("s3://study@v1")
+    Traceback (most recent call last):
+    ...
+    brainbucket.UsageError: s3://study@v1: this command does not read snapshots yet
+    """
+    from ._url import parse_url  # _url imports this module
+
+    parsed = parse_url(url)
+    if parsed.ref:
+        msg = f"{parsed}: this command does not read snapshots yet"
+        raise UsageError(msg, hint=f"sync the snapshot down: `brainbucket sync {parsed} DIR`")
