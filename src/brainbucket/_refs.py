@@ -6,9 +6,14 @@ a manifest digest is ``sha256:`` and 4 to 64 lowercase hex digits (a prefix is e
 
 from __future__ import annotations
 
+import os
 import re
+from typing import TYPE_CHECKING
 
 from ._exceptions import UsageError
+
+if TYPE_CHECKING:
+    from ._url import StoreURL
 
 __all__ = [
     "REF_RULE",
@@ -98,9 +103,10 @@ def ref_problem(ref: str) -> str:
     return tag_name_problem(ref)
 
 
-def refuse_snapshot(url: str) -> None:
+def refuse_snapshot(url: str | os.PathLike[str] | StoreURL) -> None:
     """Refuse a snapshot URL (``s3://study@v1.0.0``) in a command that reads live objects
-    (``ls``, ``cat``, ``cp``...): it would show the study's current state as the snapshot's.
+    (``ls``, ``cat``, ``cp``, the mirror, ``Study``...): it would show the study's current
+    state as the snapshot's.
 
     Examples
     --------
@@ -110,9 +116,9 @@ def refuse_snapshot(url: str) -> None:
     ...
     brainbucket.UsageError: s3://study@v1: this command does not read snapshots yet
     """
-    from ._url import parse_url  # _url imports this module
+    from ._url import StoreURL, parse_url  # _url imports this module
 
-    parsed = parse_url(url)
+    parsed = url if isinstance(url, StoreURL) else parse_url(url)
     if parsed.ref:
         msg = f"{parsed}: this command does not read snapshots yet"
         raise UsageError(msg, hint=f"sync the snapshot down: `brainbucket sync {parsed} DIR`")
