@@ -54,6 +54,9 @@ class Config:
     capability_ttl
         ``BRAINBUCKET_CAPABILITY_TTL``: seconds a server's probed capabilities are remembered
         on disk (default a day; 0: probe in every process).
+    author
+        ``BRAINBUCKET_AUTHOR``: who a tag says made it (else the login name and the
+        credentials' key id).
 
     Examples
     --------
@@ -71,6 +74,7 @@ class Config:
     capability_ttl: int = field(
         default_factory=lambda: _env_int("BRAINBUCKET_CAPABILITY_TTL", 24 * 3600)
     )
+    author: str | None = field(default_factory=lambda: os.environ.get("BRAINBUCKET_AUTHOR") or None)
 
     @property
     def state_dir(self) -> Path:

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from ._exceptions import InvalidURLError
+from ._refs import REF_RULE, ref_problem
 
 __all__ = ["BUCKET_RULE", "StoreURL", "bucket_name_problem", "parse_url"]
 
@@ -39,26 +40,33 @@ class StoreURL:
         Bucket name for ``s3``; empty for ``file``.
     prefix
         Key prefix inside the bucket, without a leading ``/``; for ``file``, the absolute path.
+    ref
+        A snapshot of the study there (``s3://study@v1.0.0``): a tag name or a manifest
+        digest (``sha256:3f5c…``, a prefix is enough); ``""``: the current state.
     """
 
     scheme: str
     bucket: str
     prefix: str
+    ref: str = ""
 
     @property
     def is_s3(self) -> bool:
         return self.scheme == "s3"
 
     def __str__(self) -> str:
+        at = f"@{self.ref}" if self.ref else ""
         if self.is_s3:
-            return f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
-        return self.prefix
+            base = f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
+            return base + at
+        return self.prefix + at
 
     def join(self, *parts: str) -> StoreURL:
-        """Return this URL with ``parts`` appended to the prefix."""
+        """Return this URL with ``parts`` appended to the prefix (a path inside a snapshot
+        names an object, not a snapshot: the result has no ``ref``)."""
         extra = "/".join(p.strip("/") for p in parts if p.strip("/"))
         if not extra:
-            return self
+            return StoreURL(self.scheme, self.bucket, self.prefix)
         if self.is_s3:
             base = self.prefix.rstrip("/")
             return StoreURL("s3", self.bucket, f"{base}/{extra}" if base else extra)
@@ -85,9 +93,14 @@ def parse_url(url: str | os.PathLike[str]) -> StoreURL:
     Examples
     --------
     >>> parse_url("s3://study/derivatives/dmriprep")
-    StoreURL(scheme='s3', bucket='study', prefix='derivatives/dmriprep')
+    StoreURL(scheme='s3', bucket='study', prefix='derivatives/dmriprep', ref='')
     >>> parse_url("s3://study").prefix
     ''
+    >>> parse_url("s3://study@v1.0.0")
+    StoreURL(scheme='s3', bucket='study', prefix='', ref='v1.0.0')
+
+    In an S3 URL, an ``@`` in the last part starts a snapshot reference; a key that holds
+    ``@`` is written with ``%40`` there.
     """
     if isinstance(url, os.PathLike):
         url = os.fspath(url)
@@ -115,6 +128,7 @@ def parse_url(url: str | os.PathLike[str]) -> StoreURL:
             raise InvalidURLError(msg)
         return StoreURL("file", "", str(Path(path).absolute()))
     if scheme in ("s3", "s3a"):
+        rest, ref = _split_ref(url, rest)
         bucket, _, prefix = rest.partition("/")
         if not bucket:
             msg = f"no bucket name in {url!r}"
@@ -129,9 +143,22 @@ def parse_url(url: str | os.PathLike[str]) -> StoreURL:
             raise InvalidURLError(msg, hint=hint)
         while "//" in prefix:
             prefix = prefix.replace("//", "/")
-        return StoreURL("s3", bucket, prefix.lstrip("/"))
+        return StoreURL("s3", bucket, prefix.lstrip("/").replace("%40", "@"), ref)
     msg = f"unsupported URL scheme {scheme!r} in {url!r}"
     raise InvalidURLError(msg)
+
+
+def _split_ref(url: str, rest: str) -> tuple[str, str]:
+    """``rest`` without its ``@ref`` (only in the last part of the path), and the ref."""
+    head, at, ref = rest.rpartition("@")
+    if not at or "/" in ref.rstrip("/"):
+        return rest, ""
+    ref = ref.rstrip("/")
+    problem = ref_problem(ref)
+    if problem:
+        msg = f"{url}: invalid snapshot {ref!r}: {problem}"
+        raise InvalidURLError(msg, hint=REF_RULE)
+    return head, ref
 
 
 def bucket_name_problem(name: str) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from .._exceptions import ObjectNotFoundError, UsageError, ValidationError
+from .._refs import refuse_snapshot
 from ..store import S3Settings, Store, open_store
 from ._index import FileRow, StudyIndex, find_root
 from ._listing import remote_files
@@ -72,6 +73,7 @@ class Study:
                 settings = S3Settings.from_options(
                     profile=profile, anon=anon, endpoint_url=endpoint_url
                 )
+            refuse_snapshot(url)  # a study's listing is live (a later slice reads snapshots)
             store = open_store(url, settings=settings)
         self.store = store
         self.use_manifest = use_manifest

@@ -458,9 +458,12 @@ def open_for_cli(
     anon: AnonMode = "option",
     endpoint_url: str | None = None,
 ) -> Store:
-    """``open_store`` with this command line's settings (see :func:`settings_for_cli`)."""
+    """``open_store`` with this command line's settings (see :func:`settings_for_cli`); a
+    snapshot URL is refused (:func:`~brainbucket._refs.refuse_snapshot`)."""
+    from .._refs import refuse_snapshot
     from ..store import open_store
 
+    refuse_snapshot(url)
     return open_store(url, settings=settings_for_cli(profile, anon, endpoint_url, urls=[url]))
 
 
@@ -471,8 +474,10 @@ def open_object_for_cli(
     endpoint_url: str | None = None,
 ) -> tuple[Store, str]:
     """``split_object_url`` with this command line's settings (see :func:`settings_for_cli`)."""
+    from .._refs import refuse_snapshot
     from ..store import split_object_url
 
+    refuse_snapshot(url)
     settings = settings_for_cli(profile, anon, endpoint_url, urls=[url])
     return split_object_url(url, settings=settings)
 

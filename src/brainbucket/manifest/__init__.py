@@ -21,12 +21,14 @@ from ._entry import Entry
 from ._format import HEAD_PATH, META_DIR, shard_of
 from ._io import find_manifest, read_manifest, read_pointer, write_manifest
 from ._manifest import Manifest
+from ._tag import Tag
 
 __all__ = [
     "HEAD_PATH",
     "META_DIR",
     "Entry",
     "Manifest",
+    "Tag",
     "find_manifest",
     "read_manifest",
     "read_pointer",

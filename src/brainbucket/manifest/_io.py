@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .._config import Config
-from .._exceptions import ConflictError, ManifestError, ObjectNotFoundError
+from .._exceptions import ConflictError, ManifestError, ObjectNotFoundError, UsageError
 from .._hashing import hex_of, sha256_bytes
 from .._url import StoreURL
 from ..store import S3Settings, Store, open_store, swap_bytes
@@ -27,10 +27,23 @@ from ._format import (
 )
 from ._manifest import Manifest
 
-__all__ = ["find_manifest", "read_manifest", "read_pointer", "write_manifest"]
+__all__ = [
+    "find_manifest",
+    "read_manifest",
+    "read_pointer",
+    "snapshot_is_read_only",
+    "write_manifest",
+]
 
 _CONFLICT_HINT = "someone else synced meanwhile; re-run to merge their changes with yours"
 _UNSET: Any = object()
+
+
+def snapshot_is_read_only(store: Store) -> UsageError:
+    """The error for a write into a snapshot (``s3://study@v1.0.0``)."""
+    base = StoreURL(store.url.scheme, store.url.bucket, store.url.prefix)
+    msg = f"{store.describe()} is a snapshot, and snapshots are read-only"
+    return UsageError(msg, hint=f"write into the study itself: {base}")
 
 
 def _read_with_etag(store: Store, path: str) -> tuple[bytes, str]:
@@ -87,7 +100,11 @@ def _read_blob(store: Store, path: str, digest: str, cache: Path | None) -> byte
 
 
 def read_manifest(
-    store: Store, prefix: str | None = None, *, cache: bool | str | os.PathLike[str] = True
+    store: Store,
+    prefix: str | None = None,
+    *,
+    cache: bool | str | os.PathLike[str] = True,
+    root: str | None = None,
 ) -> Manifest | None:
     """Read the dataset's current manifest, or ``None`` if it has none.
 
@@ -105,6 +122,9 @@ def read_manifest(
         Keep roots and shards (immutable, named by their digest) in the local cache, so a
         later read of an unchanged dataset fetches only the pointer: ``True`` in the user
         cache (``BRAINBUCKET_CACHE``/manifests), or in the folder given; ``False``: nowhere.
+    root
+        Read this version (a root's ``sha256:`` digest, as a tag names it) instead of the
+        one the pointer names; the pointer is not read.
 
     Raises
     ------
@@ -122,10 +142,16 @@ def read_manifest(
     >>> [e.path for e in read_manifest(store, prefix="sub-01/").entries()]
     ['sub-01/a.txt']
     """
-    pointer = read_pointer(store)
-    if pointer is None:
-        return None
-    root, etag = pointer
+    etag: str | None = None
+    if root is None and store.url.ref:
+        from ._resolve import resolve_ref  # a snapshot: its tag or digest names the root
+
+        root = resolve_ref(store, store.url.ref)
+    if root is None:
+        pointer = read_pointer(store)
+        if pointer is None:
+            return None
+        root, etag = pointer
     rpath = root_path(root)
     folder = _cache_folder(cache)
     refs = decode_root(_read_blob(store, rpath, root, folder), store.describe(rpath))
@@ -190,7 +216,7 @@ def find_manifest(
     """
     parts = url.prefix.strip("/").split("/") if url.is_s3 and url.prefix.strip("/") else []
     for n in range(len(parts), -1, -1):
-        here = StoreURL(url.scheme, url.bucket, "/".join(parts[:n])) if url.is_s3 else url
+        here = StoreURL(url.scheme, url.bucket, "/".join(parts[:n]), url.ref) if url.is_s3 else url
         manifest = read_manifest(open_store(here, settings=settings), cache=cache)
         if manifest is not None:
             below = "/".join(parts[n:])
@@ -244,6 +270,8 @@ def write_manifest(
     >>> read_manifest(store).root == m.root
     True
     """
+    if store.url.ref:
+        raise snapshot_is_read_only(store)
     if expected is _UNSET:
         expected = manifest.pointer_etag
     refs, blobs, root_blob = manifest._serialise()

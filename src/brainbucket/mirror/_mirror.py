@@ -23,6 +23,7 @@ from .._exceptions import (
 )
 from .._hashing import VerifiedWriter, plain_md5
 from .._progress import Callbacks
+from .._refs import refuse_snapshot
 from .._types import Expected
 from .._url import parse_url
 from ..bids._index import FileRow
@@ -111,6 +112,7 @@ class Mirror:
         config: Config | None = None,
     ) -> None:
         cfg = config or Config()
+        refuse_snapshot(url)  # the mirror reads live objects (a later slice reads snapshots)
         self.url = str(parse_url(url))
         self.offline = cfg.offline if offline is None else offline
         self.cache_dir = Path(cache_dir) if cache_dir is not None else cfg.cache_dir

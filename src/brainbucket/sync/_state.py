@@ -13,6 +13,7 @@ from .._exceptions import BucketNotFoundError, ObjectNotFoundError, UsageError
 from .._types import ObjectInfo
 from .._url import StoreURL, parse_url
 from ..manifest import META_DIR, Manifest, read_manifest
+from ..manifest._io import snapshot_is_read_only
 from ..store import S3Settings, Store, open_store
 from ._local import Filters, LocalFile, Scan, hash_files, scan
 from ._plan import needs_hash
@@ -122,6 +123,8 @@ def gather(
             raise UsageError(msg)
     else:
         direction, root = "upload", _local_root(s)
+        if d.ref:  # refused before anything is uploaded: a snapshot's files never change
+            raise snapshot_is_read_only(open_store(d, settings=settings))
         if not root.exists():
             msg = f"no such folder: {root}"
             raise ObjectNotFoundError(msg, hint="check the source path")

@@ -211,7 +211,9 @@ def verify(
     report = VerifyReport(store.describe())
     manifest.load(jobs=jobs)
     cb = callbacks or Callbacks()
-    if parsed.is_s3:
+    if parsed.is_s3 and parsed.ref:
+        _verify_snapshot(store, manifest, report, deep=deep, jobs=jobs, callbacks=cb)
+    elif parsed.is_s3:
         _verify_remote(store, manifest, report, deep=deep, jobs=jobs, callbacks=cb)
     else:
         _verify_local(Path(parsed.prefix), manifest, report, callbacks=cb)
@@ -271,6 +273,46 @@ def _verify_remote(
         with ThreadPoolExecutor(jobs) as pool:
             digests = pool.map(lambda e: _hash_remote(store, e, callbacks), to_hash)
             for e, digest in zip(to_hash, digests, strict=True):
+                if digest != e.sha256:
+                    report.mismatched.append((e.path, "sha256 differs from the manifest"))
+
+
+def _verify_snapshot(
+    store: Store,
+    manifest: Manifest,
+    report: VerifyReport,
+    *,
+    deep: bool,
+    jobs: int,
+    callbacks: Callbacks[Entry],
+) -> None:
+    """A snapshot holds the versions its entries name, whatever is current now: a listing
+    shows only the newest objects, so each version is asked about (one HEAD a file)."""
+    entries = list(manifest.entries())
+    report.checked += len(entries)
+
+    def check(e: Entry) -> str | None:
+        try:
+            info = store.info(e.path, version_id=e.version_id)
+        except ObjectNotFoundError:
+            return "missing"
+        if info.size != e.size:
+            return f"size {info.size}, manifest says {e.size}"
+        diff = _compare_etags(e.etag, info.etag) if e.etag and info.etag else None
+        return diff[1] if diff is not None and diff[0] == "mismatched" else None
+
+    with ThreadPoolExecutor(jobs) as pool:
+        for e, problem in zip(entries, pool.map(check, entries), strict=True):
+            if problem == "missing":
+                report.missing.append(e.path)
+            elif problem is not None:
+                report.mismatched.append((e.path, problem))
+    if deep:
+        gone = set(report.missing)
+        ok = [e for e in entries if e.path not in gone]
+        with ThreadPoolExecutor(jobs) as pool:
+            digests = pool.map(lambda e: _hash_remote(store, e, callbacks), ok)
+            for e, digest in zip(ok, digests, strict=True):
                 if digest != e.sha256:
                     report.mismatched.append((e.path, "sha256 differs from the manifest"))
 
