@@ -9,7 +9,6 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from ._exceptions import InvalidURLError
-from ._refs import REF_RULE, ref_problem
 
 __all__ = ["BUCKET_RULE", "StoreURL", "bucket_name_problem", "parse_url"]
 
@@ -154,6 +153,9 @@ def _split_ref(url: str, rest: str) -> tuple[str, str]:
     if not at or "/" in ref.rstrip("/"):
         return rest, ""
     ref = ref.rstrip("/")
+    # Imported here: `import brainbucket` loads no feature's rules (tests/startup).
+    from ._refs import REF_RULE, ref_problem
+
     problem = ref_problem(ref)
     if problem:
         msg = f"{url}: invalid snapshot {ref!r}: {problem}"
