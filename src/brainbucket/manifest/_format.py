@@ -22,6 +22,7 @@ __all__ = [
     "HEAD_PATH",
     "META_DIR",
     "POINTER_FORMAT",
+    "RootInfo",
     "ShardRef",
     "decode_pointer",
     "decode_root",
@@ -154,13 +155,33 @@ def decode_shard(blob: bytes, what: str) -> dict[str, Entry]:
     return out
 
 
-def encode_root(shards: Iterable[ShardRef]) -> bytes:
+@dataclass(frozen=True, slots=True)
+class RootInfo:
+    """One version of a dataset as its root records it: the shards, and where it came from.
+
+    ``parent`` is the digest of the root this version was written over (``None`` for a
+    study's first version); ``recorded`` is ``False`` for roots written before brainbucket
+    kept the history (they say nothing of their parent, date or author).
+    """
+
+    refs: dict[str, ShardRef]
+    count: int
+    size: int
+    parent: str | None = None
+    date: str | None = None
+    author: str | None = None
+    recorded: bool = False
+
+
+def encode_root(shards: Iterable[ShardRef], history: dict[str, Any] | None = None) -> bytes:
+    """The root blob; ``history`` (``parent``, ``date``, ``author``) follows the shards."""
     refs = sorted(shards, key=lambda r: r.name)
     doc = {
         "format": FORMAT,
         "count": sum(r.count for r in refs),
         "size": sum(r.size for r in refs),
         "shards": [r.to_dict() for r in refs],
+        **(history or {}),
     }
     return _gzip(json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
 
@@ -172,6 +193,30 @@ def decode_root(blob: bytes, what: str) -> dict[str, ShardRef]:
     ------
     ManifestError
     """
+    return decode_root_info(blob, what).refs
+
+
+def _optional_str(doc: dict[str, Any], key: str) -> str | None:
+    value = doc.get(key)
+    if value is not None and not isinstance(value, str):
+        raise TypeError(key)
+    return value
+
+
+def decode_root_info(blob: bytes, what: str) -> RootInfo:
+    """Parse a root: its shards, and its parent, date and author where it records them.
+
+    Raises
+    ------
+    ManifestError
+
+    Examples
+    --------
+    >>> blob = encode_root([ShardRef("", "sha256:" + "0" * 64, 1, 5)], {"parent": None})
+    >>> info = decode_root_info(blob, "root")
+    >>> info.count, info.parent, info.recorded
+    (1, None, True)
+    """
     try:
         doc = json.loads(_gunzip(blob, what))
         if doc.get("format") != FORMAT:
@@ -181,12 +226,22 @@ def decode_root(blob: bytes, what: str) -> dict[str, ShardRef]:
         for d in doc["shards"]:
             ref = ShardRef(str(d["name"]), str(d["sha256"]), int(d["count"]), int(d["size"]))
             refs[ref.name] = ref
+        info = RootInfo(
+            refs,
+            sum(r.count for r in refs.values()),
+            sum(r.size for r in refs.values()),
+            _optional_str(doc, "parent"),
+            _optional_str(doc, "date"),
+            _optional_str(doc, "author"),
+            # Old roots lack the key; a first version records ``"parent": null``.
+            "parent" in doc,
+        )
     except ManifestError:
         raise
     except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
         msg = f"{what}: malformed manifest root"
         raise ManifestError(msg) from exc
-    return refs
+    return info
 
 
 def encode_pointer(root: str) -> bytes:

@@ -16,10 +16,12 @@ from ..store import S3Settings, Store, open_store, swap_bytes
 from ._entry import Entry
 from ._format import (
     HEAD_PATH,
+    RootInfo,
     ShardRef,
     check_digest,
     decode_pointer,
     decode_root,
+    decode_root_info,
     decode_shard,
     encode_pointer,
     root_path,
@@ -31,6 +33,7 @@ __all__ = [
     "find_manifest",
     "read_manifest",
     "read_pointer",
+    "read_root",
     "snapshot_is_read_only",
     "write_manifest",
 ]
@@ -97,6 +100,24 @@ def _read_blob(store: Store, path: str, digest: str, cache: Path | None) -> byte
             tmp.write_bytes(blob)
             os.replace(tmp, cached)
     return blob
+
+
+def read_root(
+    store: Store, digest: str, *, cache: bool | str | os.PathLike[str] = True
+) -> RootInfo:
+    """The root ``digest`` of the dataset in ``store``: its shards, parent, date and author.
+
+    One GET, none when the local cache holds it (roots are immutable).
+
+    Raises
+    ------
+    ManifestError
+        If the root is missing, damaged or does not match its digest.
+    """
+    rpath = root_path(digest)
+    return decode_root_info(
+        _read_blob(store, rpath, digest, _cache_folder(cache)), store.describe(rpath)
+    )
 
 
 def read_manifest(
@@ -234,7 +255,12 @@ def _put_immutable(store: Store, path: str, blob: bytes) -> None:
 
 
 def write_manifest(
-    store: Store, manifest: Manifest, *, expected: str | None = _UNSET, jobs: int = 16
+    store: Store,
+    manifest: Manifest,
+    *,
+    expected: str | None = _UNSET,
+    jobs: int = 16,
+    history: bool = True,
 ) -> str:
     """Store ``manifest`` and move the dataset's pointer to it; returns the new pointer ETag.
 
@@ -254,6 +280,10 @@ def write_manifest(
         ETag of the pointer the manifest was based on; defaults to ``manifest.pointer_etag``.
     jobs
         Shards written at once.
+    history
+        Record in the root the version it replaces (``parent``), when and by whom, so
+        ``brainbucket log`` can walk back. ``False`` keeps the root a function of the
+        entries alone (a local folder's record of what it holds).
 
     Raises
     ------
@@ -274,7 +304,12 @@ def write_manifest(
         raise snapshot_is_read_only(store)
     if expected is _UNSET:
         expected = manifest.pointer_etag
-    refs, blobs, root_blob = manifest._serialise()
+    record: dict[str, object] | None = None
+    if history:
+        from ._history import author, now  # the login and key: only when a version is recorded
+
+        record = {"parent": manifest.base, "date": now(), "author": author(store)}
+    refs, blobs, root_blob = manifest._serialise(record)
     root = sha256_bytes(root_blob)
     if blobs:
         with ThreadPoolExecutor(max(1, min(jobs, len(blobs)))) as pool:

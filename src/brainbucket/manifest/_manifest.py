@@ -57,6 +57,9 @@ class Manifest(MutableMapping[str, Entry]):
         self._loader: ShardLoader | None = None
         self._lock = threading.RLock()
         self._root: str | None = None
+        # The stored version this one was read from (or last written as): the next write's
+        # parent, so ``brainbucket log`` can walk the history.
+        self._base: str | None = None
         self.pointer_etag: str | None = None
         self._is_cached: Callable[[ShardRef], bool] | None = None
         for e in entries:
@@ -74,6 +77,7 @@ class Manifest(MutableMapping[str, Entry]):
         m._refs = dict(refs)
         m._loader = loader
         m._root = root
+        m._base = root
         m._is_cached = is_cached
         return m
 
@@ -111,6 +115,12 @@ class Manifest(MutableMapping[str, Entry]):
         several at once."""
         with self._lock:
             names = [n for n in self._refs if n not in self._shards and shard_may_hold(n, prefix)]
+        self.load_shards(names, jobs=jobs)
+
+    def load_shards(self, names: Iterable[str], *, jobs: int = 16) -> None:
+        """Fetch the named shards not yet loaded, several at once."""
+        with self._lock:
+            names = [n for n in names if n in self._refs and n not in self._shards]
         if self._is_cached is not None:
             # Shards already on local disk load faster in this thread than through a pool.
             for name in [n for n in names if self._is_cached(self._refs[n])]:
@@ -264,7 +274,26 @@ class Manifest(MutableMapping[str, Entry]):
 
     # -- identity and serialisation ---------------------------------------------------------
 
-    def _serialise(self) -> tuple[dict[str, ShardRef], dict[str, bytes], bytes]:
+    def shard_ref(self, name: str) -> ShardRef | None:
+        """What the stored root says of shard ``name``; ``None`` if it is not stored as read
+        (changed since, or new). Two manifests whose refs for a shard are equal hold the same
+        entries there, without reading it."""
+        with self._lock:
+            return None if name in self._dirty else self._refs.get(name)
+
+    def shard_names(self) -> list[str]:
+        """Every shard name, stored or changed, empty ones included (no shard is read)."""
+        with self._lock:
+            return sorted(set(self._refs) | set(self._shards))
+
+    @property
+    def base(self) -> str | None:
+        """The digest of the stored version this manifest was read from, or last written as."""
+        return self._base
+
+    def _serialise(
+        self, history: dict[str, object] | None = None
+    ) -> tuple[dict[str, ShardRef], dict[str, bytes], bytes]:
         """Refs of every shard, blobs of the changed ones, and the root blob."""
         with self._lock:
             refs = {n: r for n, r in self._refs.items() if n not in self._dirty}
@@ -278,7 +307,7 @@ class Manifest(MutableMapping[str, Entry]):
                 digest = sha256_bytes(blob)
                 refs[name] = ShardRef(name, digest, len(shard), sum(e.size for e in shard.values()))
                 blobs[digest] = blob
-            root_blob = encode_root(refs.values())
+            root_blob = encode_root(refs.values(), history)
             return refs, blobs, root_blob
 
     @property
@@ -295,6 +324,7 @@ class Manifest(MutableMapping[str, Entry]):
             self._refs = dict(refs)
             self._dirty.clear()
             self._root = root
+            self._base = root
 
     def __repr__(self) -> str:
         return f"Manifest({len(self)} entries, {len(self.shards())} shards)"

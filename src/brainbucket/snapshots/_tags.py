@@ -11,10 +11,8 @@ it) and writes one small object: it copies no data.
 
 from __future__ import annotations
 
-import getpass
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import datetime, timezone
 
 from .._config import Config
 from .._exceptions import (
@@ -27,26 +25,13 @@ from .._exceptions import (
 from .._refs import check_tag_name
 from .._types import ObjectInfo
 from ..manifest import read_manifest, read_pointer
+from ..manifest._history import author as _author
+from ..manifest._history import now as _now
 from ..manifest._resolve import missing_tag
 from ..manifest._tag import DELETED_DIR, TAGS_DIR, Tag, deleted_path, tag_path
 from ..store import Store, swap_bytes
 
 __all__ = ["create_tag", "delete_tag", "deleted_tags", "list_tags", "read_tag"]
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
-
-
-def _author(store: Store, config: Config) -> str:
-    if config.author:
-        return config.author
-    try:
-        login = getpass.getuser()
-    except (OSError, KeyError):  # no login name in a bare container
-        login = "unknown"
-    key = store.credentials().access_key_id  # known locally: no request
-    return f"{login} (key {key})" if key else login
 
 
 def read_tag(store: Store, name: str) -> Tag:

@@ -449,7 +449,8 @@ def _record_local_manifest(side: Side) -> None:
     if pointer is not None and pointer[0] == copy.root:
         return
     with contextlib.suppress(ConflictError):  # another process recorded it meanwhile
-        write_manifest(local, copy, expected=pointer[1] if pointer else None)
+        # A record of what the folder holds: no history, so equal contents give equal roots.
+        write_manifest(local, copy, expected=pointer[1] if pointer else None, history=False)
 
 
 def _remember_hashes(side: Side, executed: ExecuteResult) -> None:
