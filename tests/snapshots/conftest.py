@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from brainbucket.cli import run
-
-FILES = {
-    "participants.tsv": b"participant_id\nsub-01\nsub-02\n",
-    "sub-01/anat/sub-01_T1w.nii.gz": os.urandom(5000),
-    "sub-02/anat/sub-02_T1w.nii.gz": os.urandom(6000),
-    "sub-02/anat/sub-02_T1w.json": b"{}",
-}
-
-
-def write_tree(root: Path, files: dict[str, bytes]) -> Path:
-    for name, data in files.items():
-        p = root / name
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_bytes(data)
-    return root
+from ._study import synced
 
 
 @pytest.fixture(autouse=True)
@@ -31,14 +15,6 @@ def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     cache = tmp_path / "cache"
     monkeypatch.setenv("BRAINBUCKET_CACHE", str(cache))
     return cache
-
-
-def synced(bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
-    """``FILES`` synced to ``s3://<bucket>/study``; its URL."""
-    url = f"s3://{bucket}/study"
-    assert run(["sync", str(write_tree(tmp_path / "src", FILES)), url, "--quiet"]) == 0
-    capsys.readouterr()
-    return url
 
 
 @pytest.fixture

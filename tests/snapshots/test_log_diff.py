@@ -13,7 +13,8 @@ from brainbucket.cli import run
 from brainbucket.manifest import Entry, Manifest, read_manifest, write_manifest
 from brainbucket.snapshots._diff import diff_manifests
 from cli_text import messages
-from conftest import write_tree
+
+from ._study import write_tree
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -103,7 +104,7 @@ def test_log_walks_the_history_with_tags_marked(
     bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("BRAINBUCKET_AUTHOR", "ana")
-    from conftest import synced
+    from ._study import synced
 
     study = synced(bucket, tmp_path, capsys)
     assert cli(capsys, "tag", study, "v1.0.0")[0] == 0

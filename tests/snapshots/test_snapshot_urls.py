@@ -11,7 +11,8 @@ import pytest
 from brainbucket import InvalidURLError, open_store, parse_url, read_manifest
 from brainbucket.cli import run
 from cli_text import messages
-from conftest import write_tree
+
+from ._study import write_tree
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -13,8 +13,9 @@ import pytest
 import brainbucket
 from brainbucket import ConflictError, open_store
 from brainbucket.snapshots import Tag, create_tag, list_tags
-from conftest import synced
 from servers import S3Endpoint
+
+from ._study import synced
 
 RACERS = 8
 

@@ -11,7 +11,8 @@ from brainbucket import ConflictError, UsageError, open_store, read_manifest
 from brainbucket.cli import run
 from brainbucket.snapshots import create_tag, list_tags, tag_name_problem
 from cli_text import messages
-from conftest import FILES, synced
+
+from ._study import FILES, synced
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
