@@ -105,8 +105,8 @@ def ref_problem(ref: str) -> str:
 
 def refuse_snapshot(url: str | os.PathLike[str] | StoreURL) -> None:
     """Refuse a snapshot URL (``s3://study@v1.0.0``) in a command that reads live objects
-    (``ls``, ``cat``, ``cp``, the mirror, ``Study``...): it would show the study's current
-    state as the snapshot's.
+    (``get``, the mirror, ``Study``...): it would show the study's current state as the
+    snapshot's.
 
     Examples
     --------

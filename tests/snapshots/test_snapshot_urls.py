@@ -128,7 +128,7 @@ def test_a_missing_tag_names_the_tags_there_are(
     assert messages(err)[0] == f"error: {study}@sha256:0000: no manifest with digest sha256:0000"
 
 
-@pytest.mark.parametrize("command", ["ls", "tree", "tags"])
+@pytest.mark.parametrize("command", ["tags"])
 def test_commands_that_read_live_objects_refuse_a_snapshot(
     capsys: pytest.CaptureFixture[str], command: str
 ) -> None:

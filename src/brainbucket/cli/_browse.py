@@ -30,6 +30,18 @@ from ._render import Column, print_table, tree_lines
 
 if TYPE_CHECKING:
     from ..manifest import Manifest
+    from ..snapshots import SnapshotView
+    from ..store import Store
+
+
+def _listable(url: str) -> Store | SnapshotView:
+    """The store at ``url``, or, for a snapshot URL (``s3://study@v1``), the snapshot: its
+    files and sizes as tagged, from its manifest (the bucket is not listed)."""
+    if not parse_url(url).ref:
+        return open_for_cli(url)
+    from ..snapshots import open_snapshot
+
+    return open_snapshot(url, settings=settings_for_cli(urls=[url]))
 
 
 def _when(info: ObjectInfo) -> str:
@@ -70,10 +82,13 @@ def ls_cmd(
                 when = bucket.created.strftime("%Y-%m-%d %H:%M:%S") if bucket.created else "-"
                 sys.stdout.write(f"{when:19} {printable(bucket.name)}\n")
         return
-    store = open_for_cli(url)
-    # Scripts get what the dataset's manifest knows of each object (version id, sha256).
+    store = _listable(url)
+    # Scripts get what the dataset's manifest knows of each object (version id, sha256); a
+    # snapshot's listing is its manifest's, complete already.
     known = None
-    if json_out and store.url.is_s3:  # a local file has no ETag to tell it is the one recorded
+    if (
+        json_out and store.url.is_s3 and not store.url.ref
+    ):  # a local file has no ETag to tell it is the one recorded
         from ..manifest import find_manifest  # only --json pays for it
 
         known = find_manifest(store.url, settings=settings_for_cli())
@@ -104,8 +119,9 @@ def tree_cmd(
     depth: Annotated[int, typer.Option("--depth", "-d", min=1, help="Folder levels to show.")] = 2,
     json_out: JsonOpt = False,
 ) -> None:
-    """Show a bucket or folder as a tree, down to --depth levels."""
-    store = open_for_cli(url)
+    """Show a bucket or folder (or a snapshot, s3://study@v1) as a tree, down to --depth
+    levels."""
+    store = _listable(url)
     if json_out:
         emit_json([{"level": lvl, **e.to_dict()} for lvl, e in store.tree("", depth=depth)])
         return
@@ -123,8 +139,9 @@ def du_cmd(
     url: Annotated[str, typer.Argument(help="s3://bucket/prefix or a local folder.")],
     json_out: JsonOpt = False,
 ) -> None:
-    """Bytes and object count per child folder, and the total."""
-    store = open_for_cli(url)
+    """Bytes and object count per child folder, and the total (of a snapshot, s3://study@v1,
+    as tagged)."""
+    store = _listable(url)
     rows, total = store.du("")
     if json_out:
         emit_json({"children": [r.to_dict() for r in rows], "total": total.to_dict()})
@@ -230,8 +247,40 @@ def cp_cmd(
         console.print(f"{escape(src)} → {escape(dst)} ({human_size(out['size'])}, verified)")
 
 
+def _snapshot_file(url: str) -> SnapshotView | None:
+    """The snapshot holding the file ``url`` names (``s3://study/sub-01/a.nii.gz@v1``), or
+    ``None`` for any other URL."""
+    if not parse_url(url).ref:
+        return None
+    from ..snapshots import open_snapshot
+
+    return open_snapshot(url, settings=settings_for_cli(urls=[url]))
+
+
+def _cp_snapshot_file(view: SnapshotView, dst: str) -> tuple[str, dict[str, Any]]:
+    """Copy one file of a snapshot: the version its entry names, checked against its sha256."""
+    name = view.below.rsplit("/", 1)[-1]
+    view.entry()  # a path the snapshot does not hold fails here, before anything is made
+    if _is_dir_target(dst):
+        dst = dst.rstrip("/") + "/" + name
+    dst_store, dst_path = open_object_for_cli(dst, anon=False)
+    target = dst_store.local_path(dst_path)
+    if target is not None:
+        digest = view.download("", target)
+        return dst, {"path": str(target), "size": target.stat().st_size, "sha256": digest}
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpfile = Path(tmp) / "object"
+        digest = view.download("", tmpfile)
+        return dst, dst_store.upload(tmpfile, dst_path, sha256=digest).to_dict()
+
+
 def _cp_object(src: str, dst: str) -> tuple[str, dict[str, Any]]:
     """Copy a named object; the destination as resolved (a folder gets the source's name)."""
+    view = _snapshot_file(src)
+    if view is not None:
+        return _cp_snapshot_file(view, dst)
     src_store, src_path = open_object_for_cli(src)
     name = src_path.rsplit("/", 1)[-1]
     if not name:
@@ -284,6 +333,10 @@ def _cp_to_stdout(src: str, json_out: bool) -> None:
     if json_out:
         msg = "--json cannot share standard output with the object's bytes"
         raise UsageError(msg, hint="drop --json, or copy to a file")
+    view = _snapshot_file(src)
+    if view is not None:
+        view.read_to("", sys.stdout.buffer)  # checked at the end, as any object (exit 8)
+        return
     store, path = open_object_for_cli(src)
     if not path or path.endswith("/"):
         msg = f"cp copies one object; {src!r} names a folder (use `brainbucket sync`)"
@@ -326,7 +379,21 @@ def cat_cmd(
         str | None, typer.Option("--version-id", help="A specific object version.")
     ] = None,
 ) -> None:
-    """Write an object's bytes to standard output."""
+    """Write an object's bytes to standard output.
+
+    A file of a snapshot (s3://study/sub-01/a.nii.gz@v1) is read at the version its manifest
+    entry names and checked against its sha256 at the end (exit 8 if it differs).
+    """
+    view = _snapshot_file(url)
+    if view is not None:
+        if version_id is not None:
+            msg = (
+                f"{url} names a snapshot's file, which has one version: --version-id does not apply"
+            )
+            raise UsageError(msg, hint="drop --version-id, or drop the @ reference")
+        view.read_to("", sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+        return
     store, path = open_object_for_cli(url)
     out = sys.stdout.buffer
     for chunk in store.iter_bytes(path, version_id=version_id):

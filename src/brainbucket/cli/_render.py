@@ -31,7 +31,7 @@ from ._app import console
 
 if TYPE_CHECKING:
     from .._types import ListEntry
-    from ..store import Store
+    from ..store._views import ListingViews
 
 __all__ = ["Column", "print_table", "to_terminal", "tree_lines"]
 
@@ -147,7 +147,7 @@ def print_table(
 
 
 def tree_lines(
-    store: Store, depth: int, *, hide: Callable[[ListEntry], bool] | None = None
+    store: ListingViews, depth: int, *, hide: Callable[[ListEntry], bool] | None = None
 ) -> Iterator[tuple[str, ListEntry]]:
     """The entries of ``store`` down to ``depth`` folder levels, each with the branch drawn
     before its name (``├── ``, ``└── ``, and ``│   `` below a folder with more to come).

@@ -20,15 +20,18 @@ Examples
 from .._refs import TAG_RULE, check_tag_name, tag_name_problem
 from ..manifest import Tag
 from ._tags import create_tag, delete_tag, deleted_tags, list_tags, read_tag
+from ._view import SnapshotView, open_snapshot
 
 __all__ = [
     "TAG_RULE",
+    "SnapshotView",
     "Tag",
     "check_tag_name",
     "create_tag",
     "delete_tag",
     "deleted_tags",
     "list_tags",
+    "open_snapshot",
     "read_tag",
     "tag_name_problem",
 ]
