@@ -105,7 +105,7 @@ def ref_problem(ref: str) -> str:
 
 def refuse_snapshot(url: str | os.PathLike[str] | StoreURL) -> None:
     """Refuse a snapshot URL (``s3://study@v1.0.0``) in a command that reads live objects
-    (``get``, the mirror, ``Study``...): it would show the study's current state as the
+    (``tags``, ``study``, ``validate``...): it would show the study's current state as the
     snapshot's.
 
     Examples

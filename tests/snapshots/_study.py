@@ -31,3 +31,15 @@ def synced(bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> s
     assert run(["sync", str(write_tree(tmp_path / "src", FILES)), url, "--quiet"]) == 0
     capsys.readouterr()
     return url
+
+
+def move_on(study: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """Tag ``study`` ``v1``, then overwrite one file, delete one and add one; its URL."""
+    assert run(["tag", study, "v1"]) == 0
+    src = tmp_path / "src"
+    (src / "sub-01/anat/sub-01_T1w.nii.gz").write_bytes(os.urandom(4321))
+    (src / "sub-02/anat/sub-02_T1w.json").unlink()
+    write_tree(src, {"sub-03/anat/sub-03_T1w.nii.gz": os.urandom(700)})
+    assert run(["sync", str(src), study, "--delete", "--quiet"]) == 0
+    capsys.readouterr()
+    return study

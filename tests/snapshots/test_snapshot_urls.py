@@ -135,21 +135,3 @@ def test_commands_that_read_live_objects_refuse_a_snapshot(
     code, _, err = cli(capsys, command, "s3://study@v1")
     assert code == 2
     assert messages(err)[0] == "error: s3://study@v1: this command does not read snapshots yet"
-
-
-@pytest.mark.parametrize(
-    "command", [["get", "s3://study@v1", "--subject", "01"], ["mirror", "status", "s3://study@v1"]]
-)
-def test_the_mirror_refuses_a_snapshot(
-    capsys: pytest.CaptureFixture[str], command: list[str]
-) -> None:
-    code, _, err = cli(capsys, *command)
-    assert code == 2
-    assert messages(err)[0] == "error: s3://study@v1: this command does not read snapshots yet"
-
-
-def test_study_refuses_a_snapshot() -> None:
-    from brainbucket import Study, UsageError
-
-    with pytest.raises(UsageError, match="does not read snapshots yet"):
-        Study("s3://study@v1")

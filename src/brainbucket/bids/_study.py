@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from .._exceptions import ObjectNotFoundError, UsageError, ValidationError
-from .._refs import refuse_snapshot
 from ..store import S3Settings, Store, open_store
 from ._index import FileRow, StudyIndex, find_root
 from ._listing import remote_files
@@ -32,7 +31,9 @@ class Study:
     Parameters
     ----------
     url
-        ``s3://bucket/prefix`` or a local folder: the dataset root.
+        ``s3://bucket/prefix`` or a local folder: the dataset root. A snapshot of it
+        (``s3://bucket/prefix@v1.0.0``, ``@sha256:3f5c…``) is the study as tagged: its files
+        from that manifest, each read at the version it records.
     profile, anon, endpoint_url
         As for :func:`brainbucket.open_store`.
     settings
@@ -73,8 +74,11 @@ class Study:
                 settings = S3Settings.from_options(
                     profile=profile, anon=anon, endpoint_url=endpoint_url
                 )
-            refuse_snapshot(url)  # a study's listing is live (a later slice reads snapshots)
             store = open_store(url, settings=settings)
+        if store.url.ref and not use_manifest:
+            # Only the manifest says what a snapshot held; a listing shows the study today.
+            msg = f"{store.url}: a snapshot is read from its manifest (use_manifest=False)"
+            raise UsageError(msg, hint="leave use_manifest at True, or drop the @reference")
         self.store = store
         self.use_manifest = use_manifest
         self._index: StudyIndex | None = None
@@ -224,7 +228,7 @@ class Study:
                 hint="selection by phenotype needs participants.tsv; choose subjects with "
                 "--subject or --sample instead",
             )
-        data = self.store.read_bytes(path)
+        data = self.read_bytes(path)
         try:
             df = pd.read_csv(
                 io.BytesIO(data), sep="\t", dtype={"participant_id": str}, na_values=["n/a"]
@@ -249,6 +253,25 @@ class Study:
             raise ValidationError(msg, hint="keep one row per participant in participants.tsv")
         df = df.assign(subject=ids.to_numpy()).set_index("subject")
         return df
+
+    def read_bytes(self, path: str) -> bytes:
+        """The bytes of the file at ``path`` (relative to the store's root).
+
+        Of a snapshot, the version its manifest names, checked against the recorded sha256:
+        the live object may have been overwritten or deleted since.
+        """
+        if not self.store.url.ref:
+            return self.store.read_bytes(path)
+        from .._types import Expected
+
+        f = self.index.by_path.get(path)
+        if f is None:
+            msg = f"{self.store.describe(path)}: no such file in snapshot {self.store.url.ref}"
+            raise ObjectNotFoundError(msg)
+        out = io.BytesIO()
+        expected = Expected.of(size=f.size, sha256=f.sha256, version_id=f.version_id)
+        self.store.read_to(path, out, expected)
+        return out.getvalue()
 
     def select(self, where: str) -> list[str]:
         """Subjects whose ``participants.tsv`` row satisfies ``where`` and that have data.

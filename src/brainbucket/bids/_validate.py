@@ -59,7 +59,7 @@ def _bidsignore(study: Study) -> list[str]:
     path = study.index.root + ".bidsignore"
     if path not in study.index.by_path:
         return []
-    text = study.store.read_bytes(path).decode("utf-8", "replace")
+    text = study.read_bytes(path).decode("utf-8", "replace")
     return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
 
 
@@ -165,7 +165,7 @@ def _is_derivative(study: Study) -> bool:
     if path not in study.index.by_path:
         return False
     try:
-        desc = json.loads(study.store.read_bytes(path))
+        desc = json.loads(study.read_bytes(path))
     except ValueError:
         return False
     return isinstance(desc, dict) and desc.get("DatasetType") == "derivative"

@@ -23,7 +23,6 @@ from .._exceptions import (
 )
 from .._hashing import VerifiedWriter, plain_md5
 from .._progress import Callbacks
-from .._refs import refuse_snapshot
 from .._types import Expected
 from .._url import parse_url
 from ..bids._index import FileRow
@@ -42,6 +41,7 @@ from ._cache import (
     status_of,
 )
 from ._parts import FileKey, OfflineStore, VerifyReport
+from ._snapshot import cache_key
 
 __all__ = ["Mirror"]
 
@@ -112,8 +112,8 @@ class Mirror:
         config: Config | None = None,
     ) -> None:
         cfg = config or Config()
-        refuse_snapshot(url)  # the mirror reads live objects (a later slice reads snapshots)
-        self.url = str(parse_url(url))
+        parsed = parse_url(url)
+        self.url = str(parsed)
         self.offline = cfg.offline if offline is None else offline
         self.cache_dir = Path(cache_dir) if cache_dir is not None else cfg.cache_dir
         if settings is None:
@@ -126,7 +126,9 @@ class Mirror:
         # (AWS's own endpoints as none, so caches made before they were named stay valid).
         endpoint = self._remote.endpoint
         self.endpoint = None if endpoint is None or "amazonaws.com" in endpoint else endpoint
-        self.layout = CacheLayout(self.cache_dir / "mirror" / mirror_slug(self.url, self.endpoint))
+        self._pinned = parsed.ref != ""  # a snapshot cannot change: its listing is never re-read
+        key = cache_key(self._remote, parsed, self.endpoint, self.cache_dir, offline=self.offline)
+        self.layout = CacheLayout(self.cache_dir / "mirror" / mirror_slug(key, self.endpoint))
         self.jobs = max(1, min(jobs or cfg.jobs, 32))
         self._durable = cfg.fsync
         self._manifest_cache = cfg.manifest_dir
@@ -158,15 +160,15 @@ class Mirror:
         """The remote study as last seen: listed (or read from its manifest) on first use
         online and saved in the cache; offline, the saved list."""
         if self._study is None:
-            if self.offline:
-                saved = self.layout.load_listing()
-                if saved is None:
-                    msg = f"offline, and {self.url} was never listed into {self.layout.root}"
-                    raise OfflineError(
-                        msg, hint="run once without --offline or BRAINBUCKET_OFFLINE to record it"
-                    )
-                remote, source = saved
-                self._study = Study.from_files(OfflineStore(self.url), remote, source)
+            saved = self.layout.load_listing() if self.offline or self._pinned else None
+            if saved is not None:
+                there = OfflineStore(self.url) if self.offline else self._remote
+                self._study = Study.from_files(there, *saved)
+            elif self.offline:
+                msg = f"offline, and {self.url} was never listed into {self.layout.root}"
+                raise OfflineError(
+                    msg, hint="run once without --offline or BRAINBUCKET_OFFLINE to record it"
+                )
             else:
                 store = self.store
                 remote, source = remote_files(store, manifest_cache=self._manifest_cache)
@@ -199,7 +201,7 @@ class Mirror:
         """The study, or for a query that names subjects before the whole study was read,
         only those subjects' part of it: read from their manifest shards alone (kept for
         this query only, so a later one about others reads what it needs)."""
-        if self._study is None and not self.offline:
+        if self._study is None and not self.offline and not self._saved_snapshot():
             from ..bids._query import Query
             from ._shards import subject_rows
 
@@ -209,6 +211,9 @@ class Mirror:
                 if rows is not None:
                     return Study.from_files(self.store, rows, "manifest")
         return self.study
+
+    def _saved_snapshot(self) -> bool:
+        return self._pinned and self.layout.listing.exists()
 
     def fetch(self, selection: Any) -> list[Path]:
         """Local paths of every file of a :class:`~brainbucket.bids.Selection` (requested
@@ -242,7 +247,7 @@ class Mirror:
         remote: FileRow | None = None
         if self.offline and self._study is None and self.layout.load_listing() is None:
             return self._offline_by_record(key)
-        if self._study is not None or self.offline:
+        if self._study is not None or self.offline or self._pinned:
             f = self.study.index.by_path.get(key)
             if f is None:
                 msg = f"no file {key!r} in {self.url}"
