@@ -29,8 +29,6 @@ import contextlib
 import hashlib
 import json
 import threading
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -202,6 +200,11 @@ def _presign(store: S3Core) -> bool | None:
     if store.anon:
         return None
     url = store.presign(f"{PROBE_PREFIX}missing-{uuid.uuid4().hex}", expires=60)
+    # Imported here: urllib.request pulls in http.client, email and ssl (~20 ms), which every
+    # command importing the store would otherwise pay at start-up.
+    import urllib.error
+    import urllib.request
+
     try:
         with urllib.request.urlopen(url, timeout=10) as r:
             r.read()
