@@ -61,9 +61,9 @@ class Config:
     Examples
     --------
     >>> import dataclasses
-    >>> config = Config(cache_dir=Path("/tmp/cache"), jobs=8)
+    >>> config = Config(cache_dir=Path("cache"), jobs=8)
     >>> config.state_dir.as_posix(), dataclasses.replace(config, fsync=True).fsync
-    ('/tmp/cache/state', True)
+    ('cache/state', True)
     """
 
     cache_dir: Path = field(default_factory=_user_cache)

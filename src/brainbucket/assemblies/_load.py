@@ -57,9 +57,9 @@ class FetchResult:
         Examples
         --------
         >>> r = AssemblyRecord("a.b", "s3://x/a.b.nc", "a.b.nc", "0" * 40, None, 3, None, "File")
-        >>> d = FetchResult(Path("/cache/a.b.nc"), r, from_cache=True).to_dict()
+        >>> d = FetchResult(Path("cache/a.b.nc"), r, from_cache=True).to_dict()
         >>> d["path"], d["key"], d["location"]
-        ('/cache/a.b.nc', 'a.b.nc', 's3://x/a.b.nc')
+        ('cache/a.b.nc', 'a.b.nc', 's3://x/a.b.nc')
         """
         fields = self.record.to_dict()
         # The record names the object by its key; a caller of a load wants the file it got.

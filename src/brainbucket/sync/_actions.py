@@ -50,7 +50,7 @@ class Download:
 
     Examples
     --------
-    >>> Download("sub-01/anat/T1w.nii.gz", Path("/data/T1w.nii.gz"), 123).to_dict()["action"]
+    >>> Download("sub-01/anat/T1w.nii.gz", Path("data/T1w.nii.gz"), 123).to_dict()["action"]
     'download'
     """
 
